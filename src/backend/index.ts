@@ -1,0 +1,139 @@
+/**
+ * Run-time choice of the TF.js backend: tfjs-node-gpu (CUDA), then tfjs-node (libtensorflow on
+ * CPU), then wasm completed with the training kernels it lacks, then the pure-JS cpu backend as a
+ * last resort. `--backend` / `CTLAB_BACKEND` force one; the choice, and why each better one did
+ * not load, is returned (and written into every run directory by the trainer).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendRequest = (typeof BACKEND_NAMES)[number];
+
+export interface BackendAttempt {
+  name: Exclude<BackendRequest, 'auto'>;
+  ok: boolean;
+  /** Why it did not load (absent when ok). */
+  error?: string;
+}
+
+export interface BackendInfo {
+  /** The kit's name for the backend in use. */
+  name: Exclude<BackendRequest, 'auto'>;
+  /** TF.js's own name for it (`tf.getBackend()`). */
+  tfName: string;
+  /** What was asked for, and where the request came from. */
+  requested: BackendRequest;
+  requestedBy: 'default' | 'option' | 'env:CTLAB_BACKEND';
+  threads: number;
+  attempts: BackendAttempt[];
+  tfjsVersion: string;
+}
+
+export interface BackendOptions {
+  /** Force a backend; default: `CTLAB_BACKEND` if set, else 'auto'. */
+  backend?: BackendRequest;
+  /** Threads for the wasm backend (1 or 2); default: the backend's own choice. */
+  threads?: number;
+  /** Print the choice once to stderr (default true). */
+  log?: boolean;
+}
+
+let current: BackendInfo | null = null;
+
+function message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0]?.slice(0, 300) ?? text;
+}
+
+/** Hook for extra kernel registration on wasm (the training kernels); replaced by backend/wasm. */
+export type WasmSetup = (threads: number | undefined) => Promise<number>;
+let wasmSetup: WasmSetup = async () => 1;
+export function setWasmSetup(setup: WasmSetup): void {
+  wasmSetup = setup;
+}
+
+async function tryLoad(name: BackendAttempt['name'], threads: number | undefined): Promise<number> {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      require(pkg); // registers the 'tensorflow' backend; throws when the package or libtensorflow is absent
+      if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the backend did not initialise`);
+      return 1;
+    }
+    case 'wasm': {
+      const n = await wasmSetup(threads);
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+      return n;
+    }
+    case 'cpu':
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
+      return 1;
+  }
+}
+
+function parseRequest(value: string, source: string): BackendRequest {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendRequest;
+  throw new Error(`${source}: expected one of ${BACKEND_NAMES.join(', ')}, got '${value}'`);
+}
+
+/**
+ * Choose and initialise the backend. Idempotent: a second call with the same request returns the
+ * first answer; a call with another explicit request switches.
+ */
+export async function initBackend(opts: BackendOptions = {}): Promise<BackendInfo> {
+  const env = process.env.CTLAB_BACKEND;
+  let requested: BackendRequest = 'auto';
+  let requestedBy: BackendInfo['requestedBy'] = 'default';
+  if (opts.backend !== undefined) {
+    requested = parseRequest(opts.backend, 'backend');
+    requestedBy = 'option';
+  } else if (env !== undefined && env !== '') {
+    requested = parseRequest(env, 'CTLAB_BACKEND');
+    requestedBy = 'env:CTLAB_BACKEND';
+  }
+  if (current && (current.requested === requested || requested === 'auto') && opts.threads === undefined) return current;
+
+  const order: BackendAttempt['name'][] =
+    requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
+  const attempts: BackendAttempt[] = [];
+  for (const name of order) {
+    try {
+      const threads = await tryLoad(name, opts.threads);
+      attempts.push({ name, ok: true });
+      current = {
+        name,
+        tfName: tf.getBackend(),
+        requested,
+        requestedBy,
+        threads,
+        attempts,
+        tfjsVersion: tf.version.tfjs,
+      };
+      if (opts.log !== false) process.stderr.write(describeBackend(current) + '\n');
+      return current;
+    } catch (e) {
+      attempts.push({ name, ok: false, error: message(e) });
+    }
+  }
+  throw new Error(
+    `no TF.js backend could be started (${requested} requested): ` +
+      attempts.map((a) => `${a.name}: ${a.error ?? 'ok'}`).join('; '),
+  );
+}
+
+/** The backend chosen by the last `initBackend`, or null. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
+
+/** One line: the backend in use and why better ones were not. */
+export function describeBackend(info: BackendInfo): string {
+  const skipped = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.error})`);
+  return (
+    `ctlab: backend ${info.name}, ${info.threads} thread(s)` +
+    (info.requestedBy !== 'default' ? ` [forced by ${info.requestedBy}]` : '') +
+    (skipped.length ? `; not used: ${skipped.join('; ')}` : '')
+  );
+}

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { wasmSetup as wasmTrainingSetup } from './wasm/index';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_NAMES)[number];
@@ -52,6 +53,7 @@ let wasmSetup: WasmSetup = async () => 1;
 export function setWasmSetup(setup: WasmSetup): void {
   wasmSetup = setup;
 }
+setWasmSetup(wasmTrainingSetup);
 
 async function tryLoad(name: BackendAttempt['name'], threads: number | undefined): Promise<number> {
   switch (name) {

@@ -1,0 +1,202 @@
+/**
+ * Parity of the wasm training kernels (src/backend/wasm/kernels.ts) against the cpu backend:
+ * conv gradients over strides 1-2, same/valid padding, kernel sizes 1-5, odd sizes, batch > 1;
+ * matmul with transposes, 2-D transpose, sums/means over outer axes, identity sharing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/index';
+import { registeredTrainingKernels } from '../../src/backend/wasm/index';
+import { Rng } from '../../src/util/rng';
+
+function randn(rng: Rng, shape: number[]): Float32Array {
+  return rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+}
+
+function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-4): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i] as number));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs((got[i] as number) - (want[i] as number)));
+  assert.ok(worst <= tol * Math.max(1, scale), `${what}: max abs err ${worst} (scale ${scale})`);
+}
+
+/** Run f on cpu and on wasm with the same inputs; returns [cpu, wasm] flat outputs. */
+async function both(inputs: { data: Float32Array; shape: number[] }[], f: (...xs: tf.Tensor[]) => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const out: Float32Array[][] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await initBackend({ backend, log: false });
+    const res = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))));
+    out.push(res.map((r) => r.dataSync() as Float32Array));
+    tf.dispose(res);
+  }
+  return [out[0] as Float32Array[], out[1] as Float32Array[]];
+}
+
+test('wasm backend has the training kernels registered', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  assert.equal(tf.getBackend(), 'wasm');
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Identity']) {
+    assert.ok(registeredTrainingKernels().includes(k as never), k);
+    assert.ok(tf.getKernel(k, 'wasm'), k);
+  }
+});
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: [number, number];
+  s: [number, number];
+  pad: 'same' | 'valid';
+}
+
+const cases: ConvCase[] = [];
+{
+  const rng = new Rng(7);
+  for (const k of [1, 2, 3, 4, 5]) {
+    for (const s of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        const h = 5 + rng.int(6); // 5..10, odd and even
+        const w = 5 + rng.int(6);
+        cases.push({ n: 1 + rng.int(3), h, w, ci: 1 + rng.int(4), co: 1 + rng.int(5), k: [k, k], s: [s, s], pad });
+      }
+    }
+  }
+  cases.push({ n: 3, h: 9, w: 6, ci: 3, co: 4, k: [3, 1], s: [2, 1], pad: 'same' });
+  cases.push({ n: 2, h: 7, w: 8, ci: 2, co: 3, k: [2, 5], s: [1, 2], pad: 'valid' });
+  cases.push({ n: 4, h: 16, w: 16, ci: 8, co: 16, k: [3, 3], s: [1, 1], pad: 'same' });
+}
+
+for (const c of cases) {
+  const name = `conv2d grads n${c.n} ${c.h}x${c.w} ci${c.ci} co${c.co} k${c.k.join('x')} s${c.s.join('x')} ${c.pad}`;
+  test(name, async () => {
+    const rng = new Rng(c.h * 131 + c.w * 17 + c.k[0] * 5 + c.s[0]);
+    const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.ci];
+    const wShape: [number, number, number, number] = [c.k[0], c.k[1], c.ci, c.co];
+    const x = randn(rng, xShape);
+    const wt = randn(rng, wShape);
+    // dy drawn for the output shape (computed on cpu first)
+    await initBackend({ backend: 'cpu', log: false });
+    const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, c.s, c.pad).shape);
+    const dy = randn(rng, yShape);
+    const [ref, got] = await both(
+      [
+        { data: x, shape: xShape },
+        { data: wt, shape: wShape },
+        { data: dy, shape: yShape },
+      ],
+      (xt, wtt, dyt) => {
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dyt as tf.Tensor)))([xt as tf.Tensor, wtt as tf.Tensor]);
+        const y = tf.conv2d(xt as tf.Tensor4D, wtt as tf.Tensor4D, c.s, c.pad);
+        return [gx as tf.Tensor, gw as tf.Tensor, y];
+      },
+    );
+    close(got[0] as Float32Array, ref[0] as Float32Array, 'dx');
+    close(got[1] as Float32Array, ref[1] as Float32Array, 'dw');
+    close(got[2] as Float32Array, ref[2] as Float32Array, 'y');
+  });
+}
+
+test('conv2d grads with explicit padding and dimRoundingMode-free shapes', async () => {
+  const rng = new Rng(3);
+  const xShape: [number, number, number, number] = [2, 7, 6, 3];
+  const wShape: [number, number, number, number] = [3, 3, 3, 2];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  await initBackend({ backend: 'cpu', log: false });
+  const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, 2, pad).shape);
+  const [ref, got] = await both(
+    [
+      { data: randn(rng, xShape), shape: xShape },
+      { data: randn(rng, wShape), shape: wShape },
+      { data: randn(rng, yShape), shape: yShape },
+    ],
+    (xt, wtt, dyt) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, pad), dyt as tf.Tensor)))([xt as tf.Tensor, wtt as tf.Tensor]),
+  );
+  close(got[0] as Float32Array, ref[0] as Float32Array, 'dx');
+  close(got[1] as Float32Array, ref[1] as Float32Array, 'dw');
+});
+
+test('matMul with every transpose combination, 2-D and batched', async () => {
+  const rng = new Rng(11);
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    for (const batch of [[], [3]]) {
+      const [m, k, n] = [7, 5, 9];
+      const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
+      const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
+      const [ref, got] = await both(
+        [
+          { data: randn(rng, aShape), shape: aShape },
+          { data: randn(rng, bShape), shape: bShape },
+        ],
+        (a, b) => [tf.matMul(a as tf.Tensor, b as tf.Tensor, ta, tb)],
+      );
+      close(got[0] as Float32Array, ref[0] as Float32Array, `matMul ta=${ta} tb=${tb} batch=${batch}`);
+    }
+  }
+});
+
+test('transpose of tall and wide matrices and higher ranks', async () => {
+  const rng = new Rng(12);
+  for (const [shape, perm] of [
+    [[300, 7], [1, 0]],
+    [[97, 13], [1, 0]],
+    [[5, 400], [1, 0]],
+    [[1, 128, 3], [2, 0, 1]],
+    [[2, 3, 4, 5], [3, 1, 2, 0]],
+  ] as [number[], number[]][]) {
+    const [ref, got] = await both([{ data: randn(rng, shape), shape }], (x) => [tf.transpose(x as tf.Tensor, perm)]);
+    close(got[0] as Float32Array, ref[0] as Float32Array, `transpose ${shape} ${perm}`, 0);
+  }
+});
+
+test('sum and mean over outer, middle and inner axes (keepDims both ways)', async () => {
+  const rng = new Rng(13);
+  const shape = [4, 6, 5, 3];
+  const data = randn(rng, shape);
+  for (const axis of [[0], [0, 1], [0, 1, 2], [1, 2], [1], [3], [2, 3], [0, 2], undefined]) {
+    for (const keepDims of [false, true]) {
+      const [ref, got] = await both([{ data, shape }], (x) => [tf.sum(x as tf.Tensor, axis, keepDims), tf.mean(x as tf.Tensor, axis, keepDims)]);
+      close(got[0] as Float32Array, ref[0] as Float32Array, `sum ${axis}`, 1e-5);
+      close(got[1] as Float32Array, ref[1] as Float32Array, `mean ${axis}`, 1e-5);
+      await initBackend({ backend: 'wasm', log: false });
+      const s = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
+      await initBackend({ backend: 'cpu', log: false });
+      const sr = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
+      assert.deepEqual(s, sr);
+    }
+  }
+  // a long reduction (bias gradient of a 32x16x16 batch)
+  const big = [32, 16, 16, 8];
+  const [ref, got] = await both([{ data: randn(rng, big), shape: big }], (x) => [tf.sum(x as tf.Tensor, [0, 1, 2])]);
+  close(got[0] as Float32Array, ref[0] as Float32Array, 'sum of 8192 rows', 1e-4);
+});
+
+test('identity shares the buffer and disposal stays correct', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const before = tf.memory().numTensors;
+  const a = tf.tensor([1, 2, 3]);
+  const b = tf.clone(a); // runs Identity
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  const init = tf.tensor([4, 5]);
+  const v = tf.variable(init);
+  init.dispose();
+  const snap = tf.clone(v);
+  const next = tf.tensor([6, 7]);
+  v.assign(next);
+  next.dispose();
+  assert.deepEqual(Array.from(snap.dataSync()), [4, 5], 'a clone is not changed by assign');
+  tf.dispose([b, v, snap]);
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -169,8 +169,9 @@ export function createOptimizer(config: OptimizerConfig, vars: readonly tf.Varia
     const out = tf.engine().runKernel(ADAM_KERNEL, inputs, attrs) as unknown as tf.Tensor[];
     tf.dispose(m);
     tf.dispose(v);
-    m = out.slice(n, 2 * n);
-    v = out.slice(2 * n, 3 * n);
+    // keep: step() may run inside a caller's tf.tidy
+    m = out.slice(n, 2 * n).map((x) => tf.keep(x));
+    v = out.slice(2 * n, 3 * n).map((x) => tf.keep(x));
     for (let i = 0; i < n; i++) {
       const np = out[i] as tf.Tensor;
       (params[i] as tf.Variable).assign(np);

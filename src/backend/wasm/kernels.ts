@@ -12,7 +12,8 @@
  *   to a naive loop whenever an operand is transposed).
  * - Transpose of a 2-D matrix: as a 3-D transpose (the 2-D path is slow for tall matrices).
  * - Sum / Mean over a block of axes with an inner remainder: as a full-window AvgPool.
- * - Identity: shares the buffer (reference count), as Reshape does, instead of copying.
+ * - Identity, and Cast to the same dtype: share the buffer (reference count), as Reshape does.
+ * - Concat / SplitV of float32: block copies (the shipped ones copy element by element / slice).
  * - CtlabAdamStep / CtlabEmaStep: the fused optimizer update of src/optim (new buffers each step).
  *
  * Pitfalls: heap views must be taken after allocating outputs (heap growth detaches them), and no
@@ -289,6 +290,77 @@ function identityKernel(args: { inputs: Record<string, TI>; backend: unknown }):
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
 
+function castKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const b = args.backend as BackendWasm;
+  const x = args.inputs.x as TI;
+  if (x.dtype === args.attrs?.dtype && x.dtype !== 'string') {
+    b.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+  }
+  return run(b, 'Cast', { x }, args.attrs);
+}
+
+function parseAxis(axis: unknown, rank: number): number {
+  const a = Array.isArray(axis) ? (axis[0] as number) : (axis as number);
+  return a < 0 ? a + rank : a;
+}
+
+/** Concat of float32 tensors: block copies (the shipped kernel copies element by element). */
+function concatKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const b = args.backend as BackendWasm;
+  const inputs = Object.keys(args.inputs)
+    .sort((p, q) => Number(p) - Number(q))
+    .map((k) => args.inputs[k] as TI);
+  const first = inputs[0];
+  if (!first || first.dtype !== 'float32' || inputs.length < 2 || inputs.some((t) => size(t.shape) === 0)) {
+    return original('Concat')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
+  }
+  const rank = first.shape.length;
+  const axis = parseAxis(args.attrs?.axis, rank);
+  const outer = size(first.shape.slice(0, axis));
+  const inner = inputs.map((t) => size(t.shape.slice(axis)));
+  const total = inner.reduce((a, c) => a + c, 0);
+  const outShape = first.shape.slice();
+  outShape[axis] = inputs.reduce((a, t) => a + (t.shape[axis] as number), 0);
+  const out = b.makeOutput(outShape, 'float32');
+  const o = heapF32(b, out);
+  const vs = inputs.map((t) => heapF32(b, t));
+  let off = 0;
+  vs.forEach((v, i) => {
+    const w = inner[i] as number;
+    for (let r = 0; r < outer; r++) o.set(v.subarray(r * w, r * w + w), r * total + off);
+    off += w;
+  });
+  return out;
+}
+
+/** SplitV of float32 tensors: block copies (the shipped kernel slices each part). */
+function splitVKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI[] {
+  const b = args.backend as BackendWasm;
+  const x = args.inputs.x as TI;
+  const rank = x.shape.length;
+  const axis = parseAxis(args.attrs?.axis, rank);
+  if (x.dtype !== 'float32') return original('SplitV')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI[];
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs?.numOrSizeSplits as number | number[], axis);
+  const outer = size(x.shape.slice(0, axis));
+  const rest = size(x.shape.slice(axis + 1));
+  const total = (x.shape[axis] as number) * rest;
+  const outs = sizes.map((sz) => {
+    const shape = x.shape.slice();
+    shape[axis] = sz;
+    return b.makeOutput(shape, 'float32');
+  });
+  const v = heapF32(b, x);
+  let off = 0;
+  outs.forEach((out, i) => {
+    const w = (sizes[i] as number) * rest;
+    const o = heapF32(b, out);
+    for (let r = 0; r < outer; r++) o.set(v.subarray(r * total + off, r * total + off + w), r * w);
+    off += w;
+  });
+  return outs;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fused optimizer kernels (see src/optim): one call updates every variable.
 
@@ -359,6 +431,9 @@ export const TRAINING_KERNELS = [
   'Sum',
   'Mean',
   'Identity',
+  'Cast',
+  'Concat',
+  'SplitV',
   ADAM_KERNEL,
   EMA_KERNEL,
 ] as const;
@@ -372,6 +447,9 @@ const IMPLS: Record<TrainingKernel, tf.KernelFunc> = {
   Sum: makeReduce('Sum') as unknown as tf.KernelFunc,
   Mean: makeReduce('Mean') as unknown as tf.KernelFunc,
   Identity: identityKernel as unknown as tf.KernelFunc,
+  Cast: castKernel as unknown as tf.KernelFunc,
+  Concat: concatKernel as unknown as tf.KernelFunc,
+  SplitV: splitVKernel as unknown as tf.KernelFunc,
   [ADAM_KERNEL]: adamStep as unknown as tf.KernelFunc,
   [EMA_KERNEL]: emaStep as unknown as tf.KernelFunc,
 };

@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * ctlab command line: train | sample | eval | quickstart. `ctlab <command> --help` for each.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
+import { buildConfig, PRESETS, type PresetName } from './config/presets';
+import { ConfigError, validateConfig, type TrainConfig } from './config/schema';
+import { mergeConfig } from './config/merge';
+import { dataConfigFromArg, loadDataset } from './data/source';
+import { TOY2D_NAMES } from './data/toy2d';
+import { sampleDistances } from './metrics/evaluate';
+import { sampleConsistency } from './sampling/multistep';
+import { readRunConfig, runPaths, writeJson } from './training/run-dir';
+import { loadRunWeights, train } from './training/trainer';
+import { createProgress } from './util/progress';
+import { runQuickstart } from './quickstart';
+
+function num(name: string, opts: { int?: boolean; min?: number } = {}) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+      throw new InvalidArgumentError(`${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}, got '${value}'`);
+    }
+    return v;
+  };
+}
+
+function sigmaList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const out = parts.map(Number);
+  if (parts.some((p) => p === '') || out.some((v) => !Number.isFinite(v))) {
+    throw new InvalidArgumentError(`--sigmas: expected comma-separated numbers in descending order, e.g. 80,0.821; got '${value}'`);
+  }
+  return out;
+}
+
+interface TrainFlags {
+  preset: PresetName;
+  config?: string;
+  data?: string;
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  optimizer?: 'adam' | 'radam';
+  weighting?: 'uniform' | 'ict';
+  embedding?: 'fourier' | 'positional';
+  fourierScale?: number;
+  dropout?: number;
+  teacher?: 'ema' | 'none';
+  distance?: 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
+  curriculum?: 'ct' | 'ict';
+  noiseSampler?: 'uniform' | 'lognormal';
+  emaRate?: number;
+  name?: string;
+  out?: string;
+  resume?: boolean;
+  backend?: BackendRequest;
+  dryRun?: boolean;
+  progress: boolean;
+}
+
+/** Resolve preset + JSON file + flags into one validated config. */
+export function configFromFlags(f: TrainFlags): TrainConfig {
+  let cfg: TrainConfig = buildConfig(f.preset);
+  if (f.config) {
+    let fileCfg: unknown;
+    try {
+      fileCfg = JSON.parse(fs.readFileSync(f.config, 'utf8'));
+    } catch (e) {
+      throw new Error(`--config ${f.config}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    cfg = mergeConfig(cfg, fileCfg);
+  }
+  const o: Record<string, unknown> = {};
+  if (f.name) o.name = f.name;
+  if (f.seed !== undefined) o.seed = f.seed;
+  if (f.steps !== undefined) o.steps = f.steps;
+  if (f.batch !== undefined) o.batchSize = f.batch;
+  if (f.data) o.data = dataConfigFromArg(f.data, cfg.data);
+  const opt: Record<string, unknown> = {};
+  if (f.optimizer) opt.kind = f.optimizer;
+  if (f.lr !== undefined) opt.lr = f.lr;
+  if (Object.keys(opt).length) o.optimizer = { ...cfg.optimizer, ...opt };
+  if (f.weighting) o.weighting = f.weighting;
+  const model: Record<string, unknown> = {};
+  if (f.embedding === 'positional') model.embedding = { kind: 'positional', dim: cfg.model.embedding.dim };
+  if (f.embedding === 'fourier' || f.fourierScale !== undefined) {
+    const scale = f.fourierScale ?? (cfg.model.embedding.kind === 'fourier' ? cfg.model.embedding.scale : 16);
+    if (f.embedding === 'positional') throw new Error('--fourier-scale applies to --embedding fourier only');
+    model.embedding = { kind: 'fourier', scale, dim: cfg.model.embedding.dim };
+  }
+  if (f.dropout !== undefined) model.dropout = f.dropout;
+  if (Object.keys(model).length) o.model = model;
+  if (f.teacher === 'none') o.teacher = { kind: 'none' };
+  if (f.teacher === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' };
+  if (f.distance) o.distance = { kind: f.distance };
+  if (f.curriculum === 'ct') o.curriculum = cfg.curriculum.kind === 'ct' ? cfg.curriculum : { kind: 'ct', s0: 2, s1: 150 };
+  if (f.curriculum === 'ict') o.curriculum = cfg.curriculum.kind === 'ict' ? cfg.curriculum : { kind: 'ict', s0: 10, s1: 1280 };
+  if (f.noiseSampler === 'uniform') o.noiseSampler = { kind: 'uniform' };
+  if (f.noiseSampler === 'lognormal') o.noiseSampler = cfg.noiseSampler.kind === 'lognormal' ? cfg.noiseSampler : { kind: 'lognormal', pMean: -1.1, pStd: 2.0 };
+  if (f.emaRate !== undefined) o.emaRate = f.emaRate;
+  return validateConfig(mergeConfig(cfg, o));
+}
+
+function writeCsv(file: string, points: Float32Array, dim: number): void {
+  const header = dim === 2 ? 'x,y' : Array.from({ length: dim }, (_, i) => `x${i}`).join(',');
+  const lines = [header];
+  for (let i = 0; i < points.length / dim; i++) lines.push(Array.from(points.subarray(i * dim, (i + 1) * dim), (v) => v.toPrecision(7)).join(','));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+const program = new Command();
+program
+  .name('ctlab')
+  .description('Consistency models (CM / iCT) in TypeScript: train, sample and evaluate; see README.md')
+  .showHelpAfterError('(add --help for usage)');
+
+const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (default: CTLAB_BACKEND or auto)').choices(BACKEND_NAMES as unknown as string[]);
+
+program
+  .command('train')
+  .description('consistency training of one run; writes a self-describing run directory')
+  .addOption(new Option('--preset <name>', 'baseline recipe').choices(Object.keys(PRESETS)).default('ict'))
+  .option('--config <file.json>', 'JSON override merged onto the preset (any config field)')
+  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}) or a CSV of x,y points`)
+  .option('--steps <K>', 'total training steps K', num('--steps', { int: true, min: 1 }))
+  .option('--batch <B>', 'batch size', num('--batch', { int: true, min: 1 }))
+  .option('--lr <rate>', 'learning rate', num('--lr'))
+  .option('--seed <n>', 'seed', num('--seed', { int: true, min: 0 }))
+  .addOption(new Option('--optimizer <kind>').choices(['adam', 'radam']))
+  .addOption(new Option('--weighting <kind>', 'λ(σ): uniform (CM) or 1/(σ_{i+1}−σ_i) (iCT)').choices(['uniform', 'ict']))
+  .addOption(new Option('--embedding <kind>', 'noise embedding').choices(['fourier', 'positional']))
+  .option('--fourier-scale <s>', 'Fourier embedding scale (CM 16, iCT 0.02)', num('--fourier-scale'))
+  .option('--dropout <p>', 'dropout rate', num('--dropout', { min: 0 }))
+  .addOption(new Option('--teacher <kind>', "teacher: CT's EMA μ(k), or none (stopgrad of the student)").choices(['ema', 'none']))
+  .addOption(new Option('--distance <kind>').choices(['l2', 'l1', 'pseudo-huber', 'lpips']))
+  .addOption(new Option('--curriculum <kind>', 'N(k): CT square-root or iCT exponential').choices(['ct', 'ict']))
+  .addOption(new Option('--noise-sampler <kind>', 'pair index: uniform (CM) or lognormal (iCT)').choices(['uniform', 'lognormal']))
+  .option('--ema-rate <r>', 'EMA of the student used for sampling', num('--ema-rate', { min: 0 }))
+  .option('--name <name>', 'run name (default: the preset name)')
+  .option('--out <dir>', 'run directory (default runs/<name>-seed<seed>)')
+  .option('--resume', 'continue the run in --out from its newest valid checkpoint')
+  .addOption(backendOption())
+  .option('--dry-run', 'print the resolved config and exit')
+  .option('--no-progress', 'no progress bar')
+  .action(async (f: TrainFlags) => {
+    let cfg: TrainConfig;
+    if (f.resume && f.out && fs.existsSync(runPaths(f.out).config) && !f.config && !f.data && f.steps === undefined) {
+      cfg = readRunConfig(f.out); // resume with the run's own config
+    } else {
+      cfg = configFromFlags(f);
+    }
+    if (f.dryRun) {
+      process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
+      return;
+    }
+    const out = f.out ?? path.join('runs', `${cfg.name}-seed${cfg.seed}`);
+    const r = await train(cfg, { outDir: out, resume: f.resume ?? false, progress: f.progress, command: `ctlab ${process.argv.slice(2).join(' ')}`, ...(f.backend ? { backend: f.backend } : {}) });
+    const ev = r.eval ? ` | 1-step SWD ${r.eval.swd1.toFixed(4)}, 2-step SWD ${r.eval.swd2.toFixed(4)}` : '';
+    process.stdout.write(`${r.completed ? 'done' : 'stopped'}: ${out} at step ${r.steps}, loss ${r.finalLoss.toPrecision(4)}${ev} (${r.wallSec.toFixed(1)} s)\n`);
+  });
+
+program
+  .command('sample')
+  .description('draw samples from a trained run (one-step or multistep)')
+  .requiredOption('--run <dir>', 'run directory')
+  .option('--sigmas <list>', 'descending σ list; one value = one-step (default: σ_max)', sigmaList)
+  .option('--n <count>', 'number of samples', num('--n', { int: true, min: 1 }), 1000)
+  .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 0)
+  .addOption(new Option('--weights <which>', 'sampling EMA or raw student').choices(['ema', 'student']).default('ema'))
+  .option('--out <file.csv>', 'output CSV (default <run>/samples/sample-<sigmas>.csv)')
+  .addOption(backendOption())
+  .option('--no-progress', 'no progress bar')
+  .action(async (f: { run: string; sigmas?: number[]; n: number; seed: number; weights: 'ema' | 'student'; out?: string; backend?: BackendRequest; progress: boolean }) => {
+    const cfg = readRunConfig(f.run);
+    await initBackend(f.backend ? { backend: f.backend } : {});
+    const sigmas = f.sigmas ?? [cfg.noise.sigmaMax];
+    const { net, weights, step } = loadRunWeights(f.run, cfg, 2, f.weights);
+    const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
+    const pts = sampleConsistency(net, weights, { sigmas, n: f.n, seed: f.seed, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData, batchSize: 1024, onProgress: (d) => bar.update(d) });
+    bar.stop();
+    const out = f.out ?? path.join(runPaths(f.run).samples, `sample-${sigmas.join('_')}-step${step}.csv`);
+    writeCsv(out, pts, 2);
+    process.stdout.write(`${f.n} samples (${sigmas.length}-step, σ = ${sigmas.join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
+  });
+
+program
+  .command('eval')
+  .description("1-step and multistep sliced Wasserstein and MMD² against the run's held-out data")
+  .requiredOption('--run <dir>', 'run directory')
+  .option('--sigmas <list>', 'σ list of the multistep sampler (default: σ_max, config.twoStepSigma)', sigmaList)
+  .option('--n <count>', 'samples (default: the held-out set size)', num('--n', { int: true, min: 2 }))
+  .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 777)
+  .addOption(backendOption())
+  .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest }) => {
+    const cfg = readRunConfig(f.run);
+    await initBackend(f.backend ? { backend: f.backend } : {});
+    const data = loadDataset(cfg.data, cfg.seed);
+    const { net, weights, step } = loadRunWeights(f.run, cfg, data.dim);
+    const n = f.n ?? data.test.length / data.dim;
+    const multi = f.sigmas ?? [cfg.noise.sigmaMax, cfg.twoStepSigma];
+    const common = { n, seed: f.seed, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
+    const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), data.test, data.dim);
+    const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), data.test, data.dim);
+    const result = { run: f.run, step, n, seed: f.seed, oneStep: { sigmas: [cfg.noise.sigmaMax], ...one }, multiStep: { sigmas: multi, ...many } };
+    writeJson(path.join(f.run, 'eval.json'), result);
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  });
+
+program
+  .command('quickstart')
+  .description('train original CT and iCT on the default toy set and write results/quickstart/')
+  .option('--steps <K>', 'training steps per run', num('--steps', { int: true, min: 1 }))
+  .option('--data <name>', 'toy set', 'eight-gaussians')
+  .option('--out <dir>', 'results folder', 'results/quickstart')
+  .option('--runs <dir>', 'where the two run directories go', 'runs/quickstart')
+  .addOption(backendOption())
+  .option('--no-progress', 'no progress bar')
+  .action(async (f: { steps?: number; data: string; out: string; runs: string; backend?: BackendRequest; progress: boolean }) => {
+    await runQuickstart({ ...f, command: `ctlab quickstart ${process.argv.slice(3).join(' ')}`.trim() });
+  });
+
+if (require.main === module) program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError) process.stderr.write(`ctlab: ${e.message}\n`);
+  else process.stderr.write(`ctlab: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

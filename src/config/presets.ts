@@ -1,0 +1,68 @@
+/**
+ * Presets: the original CT recipe of CM (Song et al. 2023) and the iCT recipe (Song & Dhariwal
+ * 2023, Table 1), each at the 2D toy scale. Method axes follow the papers' CIFAR-10 settings;
+ * scale axes (steps, batch, width, learning rate, EMA) are sized for a CPU and are shared by both
+ * presets so that a comparison changes the method only.
+ */
+import type { ConfigOverride, TrainConfig } from './schema';
+import { validateConfig } from './schema';
+import { mergeConfig } from './merge';
+
+/** The scale shared by both 2D presets (not from the papers: sized to train in about a minute here). */
+export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {
+  return {
+    name: 'run',
+    seed: 0,
+    steps: 2000,
+    batchSize: 256,
+    data: { kind: 'toy2d', name: 'eight-gaussians', trainSize: 20000, testSize: 2000 },
+    model: { kind: 'mlp', hidden: 128, depth: 3, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0 },
+    noise: { sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5, rho: 7 }, // CM/iCT constants
+    optimizer: { kind: 'radam', lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, // RAdam as CM C10 and iCT; lr for toy scale
+    emaRate: 0.995, // sampling EMA; short runs need a short horizon (iCT C10 uses 0.99993 over 400k steps)
+    checkpointEvery: 250,
+    evalEvery: 500,
+    logEvery: 10,
+    twoStepSigma: 0.821, // iCT's CIFAR-10 value (ict-facts §3); model-specific
+  };
+}
+
+/** Original consistency training (CM, CIFAR-10 CT config of OAI-C10). */
+export function ctPreset(): TrainConfig {
+  const scale = toyScale();
+  return validateConfig({
+    ...scale,
+    name: 'ct',
+    model: { ...scale.model, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0 },
+    weighting: 'uniform', // λ ≡ 1
+    distance: { kind: 'l2' }, // CM's best CT used LPIPS, which needs images; squared ℓ2 is its 2D stand-in
+    teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, // μ0 = 0.9 (OAI-C10)
+    curriculum: { kind: 'ct', s0: 2, s1: 150 },
+    noiseSampler: { kind: 'uniform' },
+  });
+}
+
+/** Improved consistency training (iCT Table 1, CIFAR-10 column). */
+export function ictPreset(): TrainConfig {
+  const scale = toyScale();
+  return validateConfig({
+    ...scale,
+    name: 'ict',
+    model: { ...scale.model, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, dropout: 0.3 }, // iCT Sec. 3.1
+    weighting: 'ict', // λ = 1/(σ_{i+1} − σ_i)
+    distance: { kind: 'pseudo-huber' }, // c = 0.00054·√d
+    teacher: { kind: 'none' }, // θ⁻ = stopgrad(θ)
+    curriculum: { kind: 'ict', s0: 10, s1: 1280 },
+    noiseSampler: { kind: 'lognormal', pMean: -1.1, pStd: 2.0 },
+  });
+}
+
+export const PRESETS = { ct: ctPreset, ict: ictPreset } as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** A preset with an override merged on top, validated. */
+export function buildConfig(preset: PresetName, override: ConfigOverride | Record<string, unknown> = {}): TrainConfig {
+  const make = PRESETS[preset];
+  if (!make) throw new Error(`preset: expected one of ${Object.keys(PRESETS).join(', ')}, got '${String(preset)}'`);
+  return validateConfig(mergeConfig(make(), override));
+}

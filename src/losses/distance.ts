@@ -1,0 +1,37 @@
+/**
+ * Distances d(x, y) between the student's and the teacher's outputs, one value per example
+ * (CM Sec. 5 and iCT Sec. 3.3). Each reduces over all non-batch dimensions.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type DistanceKind = 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
+
+/**
+ * Pseudo-Huber constant c = 0.00054·√d, d the data dimension (iCT Sec. 3.3; CIFAR-10 d = 3072
+ * gives c ≈ 0.03).
+ */
+export function pseudoHuberC(dim: number): number {
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`pseudoHuberC: dim must be a positive integer, got ${dim}`);
+  return 0.00054 * Math.sqrt(dim);
+}
+
+/** Per-example distance: x, y [B, ...] -> [B]. Call inside a tidy or gradient function. */
+export function distance(kind: DistanceKind, x: tf.Tensor, y: tf.Tensor, opts: { c?: number } = {}): tf.Tensor1D {
+  const b = x.shape[0];
+  if (b === undefined) throw new RangeError('distance: inputs need a batch dimension');
+  const diff = tf.reshape(tf.sub(x, y), [b, -1]); // [B, D]
+  switch (kind) {
+    case 'l2':
+      // squared ℓ2, averaged over dimensions (OAI-CM loss_norm 'l2': mean_flat((x − y)²))
+      return tf.mean(tf.square(diff), 1) as tf.Tensor1D;
+    case 'l1':
+      return tf.mean(tf.abs(diff), 1) as tf.Tensor1D;
+    case 'pseudo-huber': {
+      // √(‖x − y‖₂² + c²) − c over the whole example, not per element (iCT Eq. 9; see ict-facts §8)
+      const c = opts.c ?? pseudoHuberC(diff.shape[1] as number);
+      return tf.sub(tf.sqrt(tf.add(tf.sum(tf.square(diff), 1), c * c)), c) as tf.Tensor1D;
+    }
+    case 'lpips':
+      throw new Error("distance 'lpips' needs a feature network; it comes with the image models (not available for 2D data)");
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * What the trainer and samplers need from a network F_θ: a pure function of a weight list, so that
+ * the student, the teacher θ⁻ and the sampling EMA are just three weight lists of one model.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+
+/** Dropout masks for one forward pass (already scaled by 1/(1 − p)); shared by student and teacher. */
+export type DropoutMasks = readonly tf.Tensor[];
+
+export interface Network {
+  /** Names and shapes of the weights, in the order `apply` expects them. */
+  readonly params: readonly ParamSpec[];
+  /** Initial weights, deterministic in the seed. */
+  init(seed: number): Float32Array[];
+  /** Shapes of the dropout masks for a batch of size b (empty when dropout is 0). */
+  dropoutShapes(batch: number): number[][];
+  /**
+   * The raw network F_θ(c_in·x, σ): input already scaled by c_in; `sigma` [B] is the noise level
+   * (the embedding computes c_noise from it). Returns a tensor shaped like x.
+   */
+  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor;
+  /** Per-example data dimension d (e.g. 2 for points, C·H·W for images). */
+  readonly dataDim: number;
+}

@@ -1,0 +1,3 @@
+export * from './karras';
+export * from './curriculum';
+export * from './noise-levels';

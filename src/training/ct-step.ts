@@ -1,0 +1,136 @@
+/**
+ * One consistency-training step's randomness and loss (CM Eq. 10 / iCT Eq. 6):
+ *   L = mean_b λ(σ_{i_b}) · d( f_θ(x + σ_{i+1} z, σ_{i+1}), f_{θ⁻}(x + σ_i z, σ_i) )
+ * with the same x, z and dropout masks in both branches; θ⁻ is stop-gradient (the teacher pass runs
+ * outside the gradient tape).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from '../config/schema';
+import { consistencyFunction } from '../consistency/model';
+import { lossWeight } from '../consistency/weighting';
+import { distance } from '../losses/distance';
+import type { Network } from '../models/types';
+import { karrasSigmas } from '../schedules/karras';
+import { ctCurriculum, ictCurriculum } from '../schedules/curriculum';
+import { lognormalNoiseProbs, uniformNoiseProbs } from '../schedules/noise-levels';
+import { Rng } from '../util/rng';
+
+const STEP_STREAM = 0x57e9;
+
+/** N(k) of the configured curriculum. */
+export function gridSize(cfg: TrainConfig, k: number): number {
+  const c = cfg.curriculum;
+  return c.kind === 'ct' ? ctCurriculum(k, cfg.steps, c) : ictCurriculum(k, cfg.steps, c);
+}
+
+/** Teacher rate μ(k) = exp(s0·ln μ0 / (N(k) − 1)) ('code') or / N(k) ('paper'); 0 when there is no EMA teacher. */
+export function teacherRate(cfg: TrainConfig, n: number): number {
+  const t = cfg.teacher;
+  if (t.kind === 'none') return 0;
+  return Math.exp((t.s0 * Math.log(t.mu0)) / (t.form === 'code' ? n - 1 : n));
+}
+
+/** Cache of (grid, cumulative pair probabilities) per N: the grid changes only at curriculum stages. */
+export class NoiseLevelTable {
+  private n = -1;
+  sigmas: Float64Array = new Float64Array(0);
+  cdf: Float64Array = new Float64Array(0);
+
+  constructor(private readonly cfg: TrainConfig) {}
+
+  at(n: number): this {
+    if (n === this.n) return this;
+    const { sigmaMin, sigmaMax, rho } = this.cfg.noise;
+    this.sigmas = karrasSigmas(n, { sigmaMin, sigmaMax, rho });
+    const s = this.cfg.noiseSampler;
+    const probs = s.kind === 'uniform' ? uniformNoiseProbs(this.sigmas) : lognormalNoiseProbs(this.sigmas, s);
+    this.cdf = new Float64Array(probs.length);
+    let acc = 0;
+    probs.forEach((p, i) => (this.cdf[i] = acc += p));
+    this.n = n;
+    return this;
+  }
+}
+
+/** Everything random in step k, drawn in JS from Rng(seed, k): identical on a resumed run. */
+export interface StepDraw {
+  x: Float32Array; // [B, d] clean data
+  z: Float32Array; // [B, d] shared noise
+  sigma: Float32Array; // [B] σ_i (teacher)
+  sigmaNext: Float32Array; // [B] σ_{i+1} (student)
+  weight: Float32Array; // [B] λ(σ_i)
+  masks: { shape: number[]; data: Float32Array }[];
+}
+
+export function drawStep(
+  cfg: TrainConfig,
+  k: number,
+  train: Float32Array,
+  dim: number,
+  table: NoiseLevelTable,
+  maskShapes: number[][],
+): StepDraw {
+  const rng = new Rng(cfg.seed, STEP_STREAM, k);
+  const b = cfg.batchSize;
+  const nTrain = train.length / dim;
+  const x = new Float32Array(b * dim);
+  for (let j = 0; j < b; j++) {
+    const r = rng.int(nTrain);
+    for (let c = 0; c < dim; c++) x[j * dim + c] = train[r * dim + c] as number;
+  }
+  const z = rng.fillNormal(new Float32Array(b * dim));
+  const sigma = new Float32Array(b);
+  const sigmaNext = new Float32Array(b);
+  const weight = new Float32Array(b);
+  for (let j = 0; j < b; j++) {
+    const i = rng.fromCdf(table.cdf);
+    const s = table.sigmas[i] as number;
+    const sn = table.sigmas[i + 1] as number;
+    sigma[j] = s;
+    sigmaNext[j] = sn;
+    weight[j] = lossWeight(cfg.weighting, s, sn);
+  }
+  const p = cfg.model.dropout;
+  const masks = maskShapes.map((shape) => {
+    const data = new Float32Array(shape.reduce((a, c) => a * c, 1));
+    const keep = 1 / (1 - p);
+    for (let i = 0; i < data.length; i++) data[i] = rng.uniform() < p ? 0 : keep;
+    return { shape, data };
+  });
+  return { x, z, sigma, sigmaNext, weight, masks };
+}
+
+/**
+ * Loss and gradients of one step. `teacher` are θ⁻'s weights (the student's own variables when the
+ * teacher is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order.
+ */
+export function ctLossAndGrads(
+  cfg: TrainConfig,
+  net: Network,
+  student: readonly tf.Variable[],
+  teacher: readonly tf.Tensor[],
+  draw: StepDraw,
+  dataShape: number[],
+): { loss: tf.Scalar; grads: tf.Tensor[] } {
+  const b = cfg.batchSize;
+  const noise = { sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData };
+  return tf.tidy(() => {
+    const x = tf.tensor(draw.x, [b, ...dataShape]);
+    const z = tf.tensor(draw.z, [b, ...dataShape]);
+    const sigma = tf.tensor1d(draw.sigma);
+    const sigmaNext = tf.tensor1d(draw.sigmaNext);
+    const weight = tf.tensor1d(draw.weight);
+    const masks = draw.masks.map((m) => tf.tensor(m.data, m.shape));
+    const bshape = [b, ...dataShape.map(() => 1)];
+    const xT = tf.add(x, tf.mul(z, tf.reshape(sigmaNext, bshape))); // x + σ_{i+1} z (student input)
+    const xS = tf.add(x, tf.mul(z, tf.reshape(sigma, bshape))); // x + σ_i z (teacher input)
+    const target = consistencyFunction(net, teacher, xS, sigma, masks, noise); // outside the tape: stop-gradient
+    const c = cfg.distance.c;
+    const { value, grads } = tf.variableGrads(() => {
+      const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise);
+      const d = distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]
+      return tf.mean(tf.mul(d, weight)) as tf.Scalar;
+    }, student as tf.Variable[]);
+    return { loss: value, grads: student.map((v) => grads[v.name] as tf.Tensor) };
+  });
+}

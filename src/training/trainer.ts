@@ -1,0 +1,338 @@
+/**
+ * The consistency-training loop: every axis of the config, atomic checkpoints, resume, metrics as
+ * JSONL, evaluation of the sampling EMA, and a clean stop on non-finite loss or SIGINT/SIGTERM.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendInfo, type BackendRequest } from '../backend';
+import type { TrainConfig } from '../config/schema';
+import { validateConfig } from '../config/schema';
+import { loadDataset, type Dataset } from '../data/source';
+import { evaluateRun, type EvalResult } from '../metrics/evaluate';
+import { buildNetwork } from '../models/build';
+import type { Network } from '../models/types';
+import { createOptimizer, type Optimizer } from '../optim';
+import { createProgress } from '../util/progress';
+import {
+  checkpointFileName,
+  listCheckpoints,
+  loadLatestCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type CheckpointTensor,
+} from './checkpoint';
+import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable, teacherRate } from './ct-step';
+import { appendMetric, gitInfo, readMetrics, runPaths, truncateMetrics, writeJson, type MetricRecord } from './run-dir';
+
+export interface TrainOptions {
+  /** Run directory (created). */
+  outDir: string;
+  /** Continue from the newest valid checkpoint in outDir. */
+  resume?: boolean;
+  backend?: BackendRequest;
+  /** Show progress on stderr (default true). */
+  progress?: boolean;
+  /** The command line that started the run, for provenance. */
+  command?: string;
+  /** Checkpoints kept on disk (default 2). */
+  keepCheckpoints?: number;
+  /** Called with each metric record as it is written. */
+  onMetric?: (record: MetricRecord) => void;
+  /** Stop (with a checkpoint) after this many steps in total; for tests and time-boxed runs. */
+  stopAfter?: number;
+}
+
+export interface TrainResult {
+  outDir: string;
+  steps: number;
+  completed: boolean;
+  finalLoss: number;
+  eval: EvalResult | null;
+  wallSec: number;
+  backend: BackendInfo;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly value: number,
+    readonly lastCheckpoint: string | null,
+  ) {
+    super(
+      `non-finite loss (${value}) at step ${step}; training stopped. ` +
+        (lastCheckpoint ? `Last good checkpoint: ${lastCheckpoint}` : 'No checkpoint was written before it.'),
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** A stable hash of the config, stored in checkpoints so a resume refuses a changed config. */
+export function configHash(cfg: TrainConfig): string {
+  return createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
+}
+
+/** Model state: student θ, teacher θ⁻ (EMA teacher only), sampling EMA, optimizer. */
+export interface ModelState {
+  net: Network & { dispose(): void };
+  student: tf.Variable[];
+  teacher: tf.Variable[] | null;
+  ema: tf.Variable[];
+  optimizer: Optimizer;
+  dispose(): void;
+}
+
+let varCounter = 0;
+
+export function createModelState(cfg: TrainConfig, dataDim: number): ModelState {
+  const net = buildNetwork(cfg, dataDim);
+  const init = net.init(cfg.seed);
+  const id = varCounter++;
+  const make = (role: string, trainable: boolean): tf.Variable[] =>
+    net.params.map((p, i) => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), trainable, `ctlab${id}/${role}/${p.name}`));
+  const student = make('student', true);
+  const teacher = cfg.teacher.kind === 'ema' ? make('teacher', false) : null;
+  const ema = make('ema', false);
+  const optimizer = createOptimizer({ ...cfg.optimizer }, student);
+  return {
+    net,
+    student,
+    teacher,
+    ema,
+    optimizer,
+    dispose() {
+      tf.dispose([...student, ...(teacher ?? []), ...ema]);
+      optimizer.dispose();
+      net.dispose();
+    },
+  };
+}
+
+async function toCheckpointTensors(state: ModelState): Promise<CheckpointTensor[]> {
+  const out: CheckpointTensor[] = [];
+  const groups: [string, readonly tf.Tensor[]][] = [
+    ['student', state.student],
+    ['ema', state.ema],
+  ];
+  if (state.teacher) groups.push(['teacher', state.teacher]);
+  for (const [role, vars] of groups) {
+    for (const [i, v] of vars.entries()) {
+      out.push({ name: `${role}/${state.net.params[i]?.name}`, shape: v.shape, data: (await v.data()) as Float32Array });
+    }
+  }
+  const opt = state.optimizer.state();
+  for (const { name, tensor } of opt) out.push({ name: `opt/${name}`, shape: tensor.shape, data: (await tensor.data()) as Float32Array });
+  tf.dispose(opt.map((o) => o.tensor));
+  return out;
+}
+
+export function restoreState(state: ModelState, tensors: readonly CheckpointTensor[], file: string): void {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const take = (name: string, shape: number[]): tf.Tensor => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`checkpoint ${file}: missing tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`checkpoint ${file}: ${name} has shape [${t.shape}], expected [${shape}]`);
+    return tf.tensor(t.data, t.shape);
+  };
+  const assign = (role: string, vars: tf.Variable[] | null): void => {
+    vars?.forEach((v, i) => {
+      const t = take(`${role}/${state.net.params[i]?.name}`, v.shape);
+      v.assign(t);
+      t.dispose();
+    });
+  };
+  assign('student', state.student);
+  assign('ema', state.ema);
+  assign('teacher', state.teacher);
+  const opt = tensors.filter((t) => t.name.startsWith('opt/')).map((t) => ({ name: t.name.slice(4), tensor: tf.tensor(t.data, t.shape) }));
+  state.optimizer.load(opt);
+  tf.dispose(opt.map((o) => o.tensor));
+}
+
+/** Load a run's sampling-EMA (or student) weights from its newest checkpoint. */
+export function loadRunWeights(
+  dir: string,
+  cfg: TrainConfig,
+  dataDim: number,
+  which: 'ema' | 'student' = 'ema',
+): { net: Network & { dispose(): void }; weights: tf.Tensor[]; step: number } {
+  const ckpt = loadLatestCheckpoint(runPaths(dir).checkpoints, (e) => process.stderr.write(`warning: ${e.message}\n`));
+  if (!ckpt) throw new Error(`${dir}: no valid checkpoint to load (has the run started?)`);
+  const net = buildNetwork(cfg, dataDim);
+  const byName = new Map(ckpt.tensors.map((t) => [t.name, t]));
+  const weights = net.params.map((p) => {
+    const t = byName.get(`${which}/${p.name}`);
+    if (!t) throw new Error(`${dir}: checkpoint lacks ${which}/${p.name}`);
+    return tf.tensor(t.data, p.shape);
+  });
+  return { net, weights, step: ckpt.step };
+}
+
+/** Train (or resume) one run into `opts.outDir`. */
+export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const cfg = validateConfig(config);
+  const paths = runPaths(opts.outDir);
+  const hash = configHash(cfg);
+  const existing = listCheckpoints(paths.checkpoints);
+  if (existing.length > 0 && !opts.resume) {
+    throw new Error(`${opts.outDir} already holds a run (checkpoint at step ${existing[0]?.step}); pass --resume to continue it or choose another --out`);
+  }
+  if (opts.resume && fs.existsSync(paths.config)) {
+    const saved = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as TrainConfig;
+    if (configHash(saved) !== hash) {
+      throw new Error(`${opts.outDir}: --resume with a config that differs from the run's config.json; resume with the same settings (or none: ctlab train --resume --out ${opts.outDir})`);
+    }
+  }
+
+  const backend = await initBackend(opts.backend === undefined ? {} : { backend: opts.backend });
+  const data: Dataset = loadDataset(cfg.data, cfg.seed);
+  const dim = data.dim;
+  fs.mkdirSync(paths.checkpoints, { recursive: true });
+  fs.mkdirSync(paths.samples, { recursive: true });
+  writeJson(paths.config, cfg);
+
+  const state = createModelState(cfg, dim);
+  let step = 0;
+  let lastCheckpoint: string | null = null;
+  if (opts.resume) {
+    const ckpt = loadLatestCheckpoint(paths.checkpoints, (e) => process.stderr.write(`warning: skipping ${e.message}\n`));
+    if (ckpt) {
+      if (ckpt.meta.configHash !== hash) throw new Error(`${opts.outDir}: checkpoint was written by another config`);
+      restoreState(state, ckpt.tensors, paths.checkpoints);
+      step = ckpt.step;
+      lastCheckpoint = path.join(paths.checkpoints, checkpointFileName(step));
+      process.stderr.write(`ctlab: resuming ${opts.outDir} from step ${step}\n`);
+    }
+  }
+  truncateMetrics(paths.metrics, step);
+
+  const git = gitInfo();
+  const t0 = Date.now();
+  const priorWall = step > 0 && fs.existsSync(paths.run) ? Number((JSON.parse(fs.readFileSync(paths.run, 'utf8')) as { wallSec?: number }).wallSec ?? 0) : 0;
+  const runInfo = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    status,
+    command: opts.command ?? process.argv.join(' '),
+    commit: git.commit,
+    dirty: git.dirty,
+    seed: cfg.seed,
+    configHash: hash,
+    backend,
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    data: data.description,
+    params: state.net.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
+    step,
+    totalSteps: cfg.steps,
+    wallSec: priorWall + (Date.now() - t0) / 1000,
+    updatedAt: new Date().toISOString(),
+    ...extra,
+  });
+  writeJson(paths.run, runInfo('running'));
+
+  const log = (rec: MetricRecord): void => {
+    appendMetric(paths.metrics, rec);
+    opts.onMetric?.(rec);
+  };
+  const checkpoint = async (): Promise<void> => {
+    const file = path.join(paths.checkpoints, checkpointFileName(step));
+    saveCheckpoint(file, { step, meta: { configHash: hash, iterations: state.optimizer.iterations }, tensors: await toCheckpointTensors(state) });
+    pruneCheckpoints(paths.checkpoints, opts.keepCheckpoints ?? 2);
+    lastCheckpoint = file;
+    writeJson(paths.run, runInfo('running', { lastCheckpoint: path.basename(file) }));
+  };
+  const evaluate = (): EvalResult => {
+    const r = evaluateRun(cfg, state.net, state.ema, data.test);
+    log({ step, kind: 'eval', ...r });
+    return r;
+  };
+
+  let stopRequested: string | null = null;
+  const onSignal = (sig: string): void => {
+    stopRequested = sig;
+  };
+  const sigint = (): void => onSignal('SIGINT');
+  const sigterm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+
+  const table = new NoiseLevelTable(cfg);
+  const dataShape = [dim];
+  const maskShapes = state.net.dropoutShapes(cfg.batchSize);
+  const stopAt = Math.min(cfg.steps, opts.stopAfter ?? cfg.steps);
+  const progress = createProgress({ label: `train ${cfg.name}`, total: cfg.steps, start: step, fields: ['loss', 'N'], enabled: opts.progress !== false });
+  let lossSum = 0;
+  let lossCount = 0;
+  let lastLoss = NaN;
+  let lastEval: EvalResult | null = null;
+  let windowStart = Date.now();
+  let windowSteps = 0;
+
+  try {
+    while (step < stopAt) {
+      const n = gridSize(cfg, step);
+      const mu = teacherRate(cfg, n);
+      const draw = drawStep(cfg, step, data.train, dim, table.at(n), maskShapes);
+      const teacherWeights = state.teacher ?? state.student;
+      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, teacherWeights, draw, dataShape);
+      const value = (await loss.data())[0] as number;
+      loss.dispose();
+      if (!Number.isFinite(value)) {
+        tf.dispose(grads);
+        throw new NonFiniteLossError(step + 1, value, lastCheckpoint);
+      }
+      state.optimizer.step(grads);
+      tf.dispose(grads);
+      if (state.teacher) state.optimizer.emaUpdate(state.teacher, state.student, mu);
+      state.optimizer.emaUpdate(state.ema, state.student, cfg.emaRate);
+      step++;
+      lastLoss = value;
+      lossSum += value;
+      lossCount++;
+      windowSteps++;
+
+      if (step % cfg.logEvery === 0 || step === cfg.steps) {
+        const now = Date.now();
+        log({
+          step,
+          kind: 'train',
+          loss: lossSum / lossCount,
+          N: n,
+          mu,
+          lr: cfg.optimizer.lr,
+          stepsPerSec: windowSteps / Math.max(1e-3, (now - windowStart) / 1000),
+          numTensors: tf.memory().numTensors,
+        });
+        lossSum = 0;
+        lossCount = 0;
+        windowStart = now;
+        windowSteps = 0;
+      }
+      progress.update(step, { loss: value, N: n });
+      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) evaluate();
+      if (step % cfg.checkpointEvery === 0 || step === cfg.steps || step === stopAt) await checkpoint();
+      if (stopRequested) break;
+      if (step % 10 === 0) await new Promise((r) => setImmediate(r)); // let signals in
+    }
+    progress.stop();
+    const completed = step >= cfg.steps;
+    if (stopRequested && step % cfg.checkpointEvery !== 0) await checkpoint();
+    if (completed) {
+      lastEval = evaluate();
+      // the final checkpoint exists already (step === cfg.steps)
+    }
+    writeJson(paths.run, runInfo(completed ? 'completed' : stopRequested ? `stopped (${stopRequested})` : 'stopped', lastCheckpoint ? { lastCheckpoint: path.basename(lastCheckpoint) } : {}));
+    if (stopRequested) process.stderr.write(`ctlab: ${stopRequested} received; checkpoint written at step ${step}. Resume with --resume.\n`);
+    return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, backend };
+  } catch (e) {
+    progress.stop();
+    writeJson(paths.run, runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }));
+    throw e;
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+    state.dispose();
+  }
+}
+
+export { readMetrics };

@@ -139,7 +139,8 @@ function describeValue(root: unknown, path: PropertyKey[]): string {
     if (v === null || typeof v !== 'object') return 'nothing';
     v = (v as Record<PropertyKey, unknown>)[key];
   }
-  return v === undefined ? 'nothing' : JSON.stringify(v);
+  if (v === undefined) return 'nothing';
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
 
 /** Validate a whole config: returns it typed, or throws ConfigError naming each bad field. */

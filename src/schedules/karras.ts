@@ -16,7 +16,7 @@ export function karrasSigmas(n: number, opts: KarrasOptions = {}): Float64Array 
   const smax = opts.sigmaMax ?? SIGMA_MAX;
   const rho = opts.rho ?? RHO;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`karrasSigmas: n must be an integer >= 2, got ${n}`);
-  if (!(smin > 0) || !(smax > smin)) {
+  if (!(smin > 0) || !(smax > smin) || !Number.isFinite(smax)) {
     throw new RangeError(`karrasSigmas: need 0 < sigmaMin < sigmaMax, got sigmaMin=${smin}, sigmaMax=${smax}`);
   }
   if (!(rho > 0)) throw new RangeError(`karrasSigmas: rho must be > 0, got ${rho}`);

@@ -138,6 +138,7 @@ export function loadLatestCheckpoint(dir: string, onSkip: (e: Error) => void = (
 
 /** Keep the newest `keep` checkpoints, delete older ones and stray tmp files. */
 export function pruneCheckpoints(dir: string, keep: number): void {
+  if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`pruneCheckpoints: keep must be an integer >= 1, got ${keep}`);
   for (const { file } of listCheckpoints(dir).slice(keep)) fs.rmSync(file, { force: true });
   for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });

@@ -86,6 +86,19 @@ async function startThreadedModule(threads: number): Promise<EmscriptenModule> {
 
 let configured: number | null = null;
 
+interface PThreadPool {
+  PThread?: { runningWorkers?: { unref?: () => void }[]; unusedWorkers?: { unref?: () => void }[] };
+}
+
+/**
+ * The pool's pthread workers would keep Node's event loop alive after the work is done (a CLI or
+ * a test process would never exit): unref them, as Node allows for workers that only serve calls.
+ */
+function unrefWorkers(module: EmscriptenModule): void {
+  const pool = (module as EmscriptenModule & PThreadPool).PThread;
+  for (const w of [...(pool?.runningWorkers ?? []), ...(pool?.unusedWorkers ?? [])]) w.unref?.();
+}
+
 /**
  * Make the 'wasm' backend start with `threads` threads (1: the package's own start). Must run
  * before the wasm backend is first initialised; returns the count that will be requested.
@@ -104,7 +117,9 @@ export function configureWasmThreads(threads: number): number {
       try {
         const wasm = await startThreadedModule(n);
         setThreadsCount(n);
-        return await withCpus(2 * n, () => new BackendWasm(wasm as unknown as ConstructorParameters<typeof BackendWasm>[0]));
+        const backend = await withCpus(2 * n, () => new BackendWasm(wasm as unknown as ConstructorParameters<typeof BackendWasm>[0]));
+        unrefWorkers(wasm);
+        return backend;
       } catch (e) {
         // fall back to the package's single-threaded start
         threadStartError = e instanceof Error ? e.message : String(e);

@@ -90,7 +90,7 @@ export function createModelState(cfg: TrainConfig, dataDim: number): ModelState 
   const init = net.init(cfg.seed);
   const id = varCounter++;
   const make = (role: string, trainable: boolean): tf.Variable[] =>
-    net.params.map((p, i) => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), trainable, `ctlab${id}/${role}/${p.name}`));
+    net.params.map((p, i) => tf.tidy(() => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), trainable, `ctlab${id}/${role}/${p.name}`)));
   const student = make('student', true);
   const teacher = cfg.teacher.kind === 'ema' ? make('teacher', false) : null;
   const ema = make('ema', false);

@@ -1,0 +1,43 @@
+/**
+ * ctlab public API: consistency models (CM, Song et al. 2023) and improved consistency training
+ * (iCT, Song & Dhariwal 2023) in TypeScript. Re-exports only.
+ */
+// formulas: pure functions of numbers
+export { karrasSigmas, type KarrasOptions } from './schedules/karras';
+export { ctCurriculum, ictCurriculum, ctTeacherEma, type CtCurriculumOptions, type IctCurriculumOptions, type CtTeacherEmaOptions } from './schedules/curriculum';
+export { lognormalNoiseProbs, uniformNoiseProbs, type LognormalOptions } from './schedules/noise-levels';
+export { pseudoHuberC, distance, type DistanceKind } from './losses/distance';
+export { consistencyScalings, consistencyScalingsTensor, SIGMA_DATA, SIGMA_MIN, SIGMA_MAX, RHO, type Scalings, type ScalingOptions } from './consistency/scalings';
+export { ictWeight, lossWeight, type WeightingKind } from './consistency/weighting';
+export { consistencyFunction } from './consistency/model';
+export { erf } from './util/erf';
+export { Rng } from './util/rng';
+
+// models
+export { cNoise, embeddingFrequencies, embedNoiseLevel, embedNoise, type NoiseEmbeddingSpec } from './models/embedding';
+export { Mlp, type MlpSpec } from './models/mlp';
+export { buildNetwork } from './models/build';
+export type { Network, ParamSpec, DropoutMasks } from './models/types';
+
+// configuration
+export * from './config';
+
+// data
+export { toy2d, TOY2D_NAMES, isToy2dName, describeToy2d, type Toy2dName, type Points2D } from './data/toy2d';
+export { parsePointsCsv, readPointsCsv, CsvError } from './data/csv';
+export { loadDataset, type Dataset } from './data/source';
+
+// training, sampling, evaluation
+export { train, createModelState, loadRunWeights, NonFiniteLossError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
+export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, CheckpointError } from './training/checkpoint';
+export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './training/run-dir';
+export { sampleConsistency, validateSigmas, type SampleOptions } from './sampling/multistep';
+export { slicedWasserstein } from './metrics/sliced-wasserstein';
+export { mmd, mmdSquared } from './metrics/mmd';
+export { evaluateRun, sampleDistances, type EvalResult } from './metrics/evaluate';
+
+// backend, optimizers, reports
+export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type BackendInfo, type BackendRequest } from './backend';
+export { createOptimizer, type Optimizer } from './optim';
+export * as report from './report';
+export { runQuickstart } from './quickstart';

@@ -22,6 +22,7 @@ export interface ProgressOptions {
 }
 
 function fmt(v: string | number | undefined): string {
+  if (typeof v === 'number' && Number.isInteger(v)) return String(v);
   if (typeof v === 'number') return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4);
   return v ?? '';
 }

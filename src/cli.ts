@@ -17,6 +17,9 @@ import { readRunConfig, runPaths, writeJson } from './training/run-dir';
 import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
+import { ABLATIONS, findAblation } from './experiments/ablations';
+import { planJobs, runJobs } from './experiments/runner';
+import { buildReports, savePlan } from './experiments/report';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -223,6 +226,48 @@ program
   .option('--no-progress', 'no progress bar')
   .action(async (f: { steps?: number; data: string; out: string; runs: string; backend?: BackendRequest; progress: boolean }) => {
     await runQuickstart({ ...f, command: `ctlab quickstart ${process.argv.slice(3).join(' ')}`.trim() });
+  });
+
+program
+  .command('ablate')
+  .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes; resumable')
+  .argument('<name>', `ablation: ${ABLATIONS.map((a) => a.name).join(', ')}, or all`)
+  .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')})`, 'eight-gaussians')
+  .option('--seeds <n>', 'seeds per arm', num('--seeds', { int: true, min: 1 }), 3)
+  .option('--steps <K>', 'training steps per run', num('--steps', { int: true, min: 1 }), 2000)
+  .option('--workers <n>', 'parallel worker processes', num('--workers', { int: true, min: 1 }), 2)
+  .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
+  .option('--out <dir>', 'where tables and plots go', 'results/ablations')
+  .option('--config <file.json>', 'override applied to every arm (e.g. a smaller model)')
+  .option('--no-report', 'run only; build tables later with ctlab report')
+  .option('--no-progress', 'no progress bar')
+  .action(async (name: string, f: { data: string; seeds: number; steps: number; workers: number; runs: string; out: string; config?: string; report: boolean; progress: boolean }) => {
+    const ablations = name === 'all' ? [...ABLATIONS] : [findAblation(name)];
+    dataConfigFromArg(f.data, buildConfig('ict').data); // validates the name
+    const common = f.config ? (JSON.parse(fs.readFileSync(f.config, 'utf8')) as Record<string, unknown>) : undefined;
+    const scale = { data: f.data, steps: f.steps, seeds: f.seeds, ...(common ? { common } : {}) };
+    const { jobs, skipped } = planJobs(ablations, scale, f.runs);
+    const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;
+    savePlan(f.runs, { data: f.data, steps: f.steps, seeds: f.seeds, command, skipped, entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })) });
+    for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
+    const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
+    process.stdout.write(`ablate: ${r.ran} run(s) trained, ${r.skipped} already complete, ${r.failures.length} failed\n`);
+    for (const e of r.failures) process.stderr.write(`  ${e}\n`);
+    if (f.report) {
+      const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)' });
+      process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/\n`);
+    }
+    if (r.failures.length) process.exitCode = 1;
+  });
+
+program
+  .command('report')
+  .description('rebuild every ablation table and plot from the run directories')
+  .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
+  .option('--out <dir>', 'where tables and plots go', 'results/ablations')
+  .action(async (f: { runs: string; out: string }) => {
+    const rep = await buildReports(f.runs, f.out, { command: `ctlab report ${process.argv.slice(3).join(' ')}`.trim() });
+    process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
   });
 
 if (require.main === module) program.parseAsync(process.argv).catch((e: unknown) => {

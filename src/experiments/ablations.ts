@@ -1,0 +1,132 @@
+/**
+ * The iCT ablations as data: one baseline (the iCT preset) and, per technique, named arms that
+ * override it. An arm that equals the baseline shares its run directories with every other
+ * ablation's baseline arm (runs are keyed by config hash).
+ */
+import type { PresetName } from '../config/presets';
+
+export interface Arm {
+  /** Short label, used in tables and run directory names. */
+  name: string;
+  /** Start from this preset instead of the baseline (used by the "all together" ablation). */
+  preset?: PresetName;
+  /** Config override merged onto the preset (any config field). */
+  override: Record<string, unknown>;
+}
+
+export interface Ablation {
+  name: string;
+  title: string;
+  /** What iCT reports for this axis (ict-facts.md §3-4; the paper gives figures, not numbers). */
+  paper: string;
+  /** Arm the paper found best (the claim a run can agree or disagree with). */
+  paperBest: string;
+  /** Arm(s) the paper's claim is compared against. */
+  paperWorse: string[];
+  arms: Arm[];
+  /** Arms that need image data (skipped on 2D with this note). */
+  imageOnly?: { arm: string; why: string }[];
+}
+
+export const BASELINE_PRESET: PresetName = 'ict';
+
+export const ABLATIONS: readonly Ablation[] = [
+  {
+    name: 'weighting',
+    title: 'Loss weighting λ(σ_i)',
+    paper: 'λ = 1/(σ_{i+1} − σ_i) improves FID over λ ≡ 1 (iCT Sec. 3.1, with squared ℓ2 on CIFAR-10)',
+    paperBest: 'ict',
+    paperWorse: ['uniform'],
+    arms: [
+      { name: 'uniform', override: { weighting: 'uniform' } },
+      { name: 'ict', override: {} },
+    ],
+  },
+  {
+    name: 'embedding',
+    title: 'Noise embedding',
+    paper: 'Fourier scale 0.02 beats 16 slightly for discrete-time CT (and is needed for continuous-time CT); positional behaves like scale 0.02 (iCT Sec. 3.1)',
+    paperBest: 'fourier-0.02',
+    paperWorse: ['fourier-16'],
+    arms: [
+      { name: 'fourier-16', override: { model: { embedding: { kind: 'fourier', scale: 16, dim: 32 } } } },
+      { name: 'fourier-0.02', override: {} },
+      { name: 'positional', override: { model: { embedding: { kind: 'positional', dim: 32 } } } },
+    ],
+  },
+  {
+    name: 'dropout',
+    title: 'Dropout',
+    paper: 'more dropout improves FID; 0.3 on CIFAR-10 (iCT Sec. 3.1). Rates here are the paper\'s; a 3×128 MLP is far smaller than NCSN++, so the best rate may be lower',
+    paperBest: '0.3',
+    paperWorse: ['0'],
+    arms: [
+      { name: '0', override: { model: { dropout: 0 } } },
+      { name: '0.1', override: { model: { dropout: 0.1 } } },
+      { name: '0.3', override: {} },
+    ],
+  },
+  {
+    name: 'teacher',
+    title: 'Teacher network',
+    paper: "removing the EMA teacher (θ⁻ = stopgrad θ) gives a large FID gain over CT's μ(k) (iCT Sec. 3.2, Fig. 2a)",
+    paperBest: 'none',
+    paperWorse: ['ema'],
+    arms: [
+      { name: 'ema', override: { teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' } } },
+      { name: 'none', override: {} },
+    ],
+  },
+  {
+    name: 'distance',
+    title: 'Distance d(x, y)',
+    paper: 'pseudo-Huber clearly beats squared ℓ2 and matches LPIPS at large N (iCT Sec. 3.3, Fig. 2b,c)',
+    paperBest: 'pseudo-huber',
+    paperWorse: ['l2'],
+    arms: [
+      { name: 'l2', override: { distance: { kind: 'l2' } } },
+      { name: 'pseudo-huber', override: {} },
+      { name: 'lpips', override: { distance: { kind: 'lpips' } } },
+    ],
+    imageOnly: [{ arm: 'lpips', why: 'an LPIPS-style distance needs image features; it has no 2D counterpart' }],
+  },
+  {
+    name: 'curriculum',
+    title: 'Discretization curriculum N(k)',
+    paper: "the exponential curriculum with (s0, s1) = (10, 1280) beats CT's square-root schedule with (2, 150) (iCT Sec. 3.4)",
+    paperBest: 'ict',
+    paperWorse: ['ct'],
+    arms: [
+      { name: 'ct', override: { curriculum: { kind: 'ct', s0: 2, s1: 150 } } },
+      { name: 'ict', override: {} },
+    ],
+  },
+  {
+    name: 'noise-sampler',
+    title: 'Noise-level sampling',
+    paper: 'the discretized lognormal (P_mean −1.1, P_std 2) improves FID over uniform pair sampling (iCT Sec. 3.5)',
+    paperBest: 'lognormal',
+    paperWorse: ['uniform'],
+    arms: [
+      { name: 'uniform', override: { noiseSampler: { kind: 'uniform' } } },
+      { name: 'lognormal', override: {} },
+    ],
+  },
+  {
+    name: 'all',
+    title: 'All together: original CT vs iCT',
+    paper: 'iCT improves CT\'s FID 3.5× on CIFAR-10 (8.70 → 2.51 with iCT-deep) and 4× on ImageNet-64 (iCT abstract)',
+    paperBest: 'ict',
+    paperWorse: ['ct'],
+    arms: [
+      { name: 'ct', preset: 'ct', override: {} },
+      { name: 'ict', override: {} },
+    ],
+  },
+];
+
+export function findAblation(name: string): Ablation {
+  const a = ABLATIONS.find((x) => x.name === name);
+  if (!a) throw new Error(`ablation: unknown name '${name}', expected one of ${ABLATIONS.map((x) => x.name).join(', ')} or all`);
+  return a;
+}

@@ -5,6 +5,7 @@ set -euo pipefail
 [ "${CTLAB_SKIP_APT:-0}" = 1 ] && exit 0
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "system-deps: missing ${need[*]} and not root; install them with apt-get" >&2

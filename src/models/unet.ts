@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, NoiseEmbeddingSpec } from './embedding';
 import { consistencyScalingsTensor, ScalingOptions } from '../consistency/scalings';
+import type { DropoutMasks as DropoutMasksList, Network, ParamSpec as NetworkParamSpec } from './types';
 
 export interface UNetConfig {
   /** Image channels (1 for grayscale). */
@@ -56,6 +57,7 @@ export interface UNetApplyOptions {
 }
 
 const GN_EPS = 1e-5;
+const INIT_STREAM = 0x0e7;
 let instances = 0;
 
 /**
@@ -87,16 +89,19 @@ export class DropoutMasks {
     return m;
   }
 
+  /** Masks for a list of sites (site k gets shape k), as the `Network.apply` mask list. */
+  masks(shapes: number[][], p: number): tf.Tensor[] {
+    return shapes.map((shape, k) => this.mask(k, shape, p));
+  }
+
   dispose(): void {
     for (const m of this.cache.values()) m.dispose();
     this.cache.clear();
   }
 }
 
-interface ParamSpec {
-  name: string;
-  shape: number[];
-  /** 'normal' with std, or a constant fill. */
+/** A parameter's name, shape and initialisation ('normal' with std, or a constant fill). */
+export interface TypedParamSpec extends NetworkParamSpec {
   init: { std: number } | { value: number };
 }
 
@@ -129,8 +134,8 @@ function resolveConfig(c: UNetConfig): Required<UNetConfig> {
 }
 
 /** Network layout: the parameter list and the block structure, from the config alone. */
-function layout(cfg: Required<UNetConfig>): { params: ParamSpec[]; down: ResBlockSpec[][]; mid: ResBlockSpec; up: ResBlockSpec[][] } {
-  const params: ParamSpec[] = [];
+function layout(cfg: Required<UNetConfig>): { params: TypedParamSpec[]; down: ResBlockSpec[][]; mid: ResBlockSpec; up: ResBlockSpec[][] } {
+  const params: TypedParamSpec[] = [];
   const E = cfg.embDim;
   const dense = (name: string, i: number, o: number, scale = 1): void => {
     params.push({ name: `${name}.w`, shape: [i, o], init: { std: scale / Math.sqrt(i) } });
@@ -189,98 +194,156 @@ function layout(cfg: Required<UNetConfig>): { params: ParamSpec[]; down: ResBloc
   return { params, down, mid, up };
 }
 
-export class UNet {
+/** GroupNorm with a hand-written gradient over per-channel statistics (see the file comment). */
+function groupNormOp(groups: number): (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D {
+  return tf.customGrad((...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => {
+    const x = args[0] as tf.Tensor4D;
+    const gamma = args[1] as tf.Tensor1D;
+    const beta = args[2] as tf.Tensor1D;
+    const save = args[3] as (ts: tf.Tensor[]) => void;
+    const [B, H, W, C] = x.shape;
+    const G = groups;
+    const Cg = C / G;
+    // group statistics from per-channel sums: [B, C] -> [B, G] -> back to [B, C]
+    const toGroups = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.mean(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
+    const toChannels = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.reshape(tf.mul(tf.reshape(t, [B, G, 1]), tf.ones([1, 1, Cg])), [B, C]) as tf.Tensor2D));
+    const mean = toChannels(toGroups(tf.mean(x, [1, 2]) as tf.Tensor2D)); // [B, C]
+    const meanSq = toChannels(toGroups(tf.mean(tf.square(x), [1, 2]) as tf.Tensor2D));
+    const rstd = tf.rsqrt(tf.add(tf.relu(tf.sub(meanSq, tf.square(mean))), GN_EPS)) as tf.Tensor2D; // [B, C]
+    const scale = tf.mul(rstd, gamma); // [B, C]
+    const shift = tf.sub(beta, tf.mul(mean, scale));
+    const value = tf.add(tf.mul(x, tf.reshape(scale, [B, 1, 1, C])), tf.reshape(shift, [B, 1, 1, C])) as tf.Tensor4D;
+    save([x, gamma, mean, rstd]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [xs, g, mu, rs] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
+      const M = H * W * Cg;
+      const s1 = tf.sum(dy, [1, 2]) as tf.Tensor2D; // [B, C] Σ dy
+      const s2 = tf.sum(tf.mul(dy, xs), [1, 2]) as tf.Tensor2D; // [B, C] Σ dy·x
+      const dyXhat = tf.mul(tf.sub(s2, tf.mul(mu, s1)), rs); // [B, C] Σ dy·x̂
+      const dgamma = tf.sum(dyXhat, 0);
+      const dbeta = tf.sum(s1, 0);
+      const sumG = (t: tf.Tensor2D): tf.Tensor2D => toChannels(Cg === 1 ? t : (tf.sum(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
+      const a = tf.div(sumG(tf.mul(s1, g) as tf.Tensor2D), M); // mean over the group of γ·dy
+      const bb = tf.div(sumG(tf.mul(dyXhat, g) as tf.Tensor2D), M); // mean over the group of γ·dy·x̂
+      // dx = rstd·γ·dy − rstd·a − rstd·x̂·b = dy·P + x·Q + R
+      const P = tf.mul(rs, g);
+      const Q = tf.neg(tf.mul(tf.square(rs), bb));
+      const R = tf.sub(tf.mul(tf.mul(tf.square(rs), mu), bb), tf.mul(rs, a));
+      const r4 = (t: tf.Tensor): tf.Tensor => tf.reshape(t, [B, 1, 1, C]);
+      const dx = tf.add(tf.mul(dy, r4(P)), tf.add(tf.mul(xs, r4(Q)), r4(R)));
+      return [dx, dgamma, dbeta];
+    };
+    return { value, gradFunc };
+  }) as unknown as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
+}
+
+/** Textbook GroupNorm (5-D moments); the reference the fast form is tested against. */
+export function groupNormReference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    const x5 = tf.reshape(x, [B, H, W, groups, C / groups]);
+    const { mean, variance } = tf.moments(x5, [1, 2, 4], true);
+    const y = tf.reshape(tf.div(tf.sub(x5, mean), tf.sqrt(tf.add(variance, GN_EPS))), [B, H, W, C]);
+    return tf.add(tf.mul(y, gamma), beta) as tf.Tensor4D;
+  });
+}
+
+/** Fast GroupNorm (per-channel statistics, hand-written gradient). x [B,H,W,C]; gamma, beta [C]. */
+export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number): tf.Tensor4D {
+  const C = x.shape[3];
+  if (C % groups !== 0) throw new RangeError(`groupNorm: ${groups} groups do not divide ${C} channels`);
+  return groupNormOp(groups)(x, gamma, beta);
+}
+
+export interface UNetNetworkSpec extends UNetConfig {
+  /** Image height and width (each divisible by 2^(levels − 1)). */
+  height: number;
+  width: number;
+}
+
+/**
+ * The U-Net as a `Network` (src/models/types): a pure function of a weight list, for the trainer
+ * (student, teacher and EMA are three weight lists of one model). `apply` is the raw F_θ.
+ */
+export class UNetNetwork implements Network {
   readonly config: Readonly<Required<UNetConfig>>;
-  /** Trainable parameters, in a fixed order (see `paramNames`). */
-  readonly params: tf.Variable[];
-  readonly paramNames: string[];
+  readonly params: readonly TypedParamSpec[];
+  readonly dataDim: number;
   private readonly index: Map<string, number>;
   private readonly structure: ReturnType<typeof layout>;
   private readonly freqs: tf.Tensor1D;
+  readonly height: number;
+  readonly width: number;
 
-  constructor(config: UNetConfig, seed: number) {
-    this.config = resolveConfig(config);
+  /** @param embeddingSeed seed of the fixed Fourier frequencies (part of the model, not trained) */
+  constructor(spec: UNetNetworkSpec, embeddingSeed: number) {
+    this.config = resolveConfig(spec);
+    const down = 2 ** (this.config.channels.length - 1);
+    if (!(spec.height > 0 && spec.width > 0) || spec.height % down !== 0 || spec.width % down !== 0) {
+      throw new RangeError(`UNet: image size ${spec.height}x${spec.width} must be positive and divisible by ${down}`);
+    }
+    this.height = spec.height;
+    this.width = spec.width;
+    this.dataDim = spec.height * spec.width * this.config.imageChannels;
     this.structure = layout(this.config);
-    const rng = new Rng(seed, 0x0e7);
-    const id = instances++;
-    this.paramNames = this.structure.params.map((p) => p.name);
-    this.index = new Map(this.paramNames.map((n, i) => [n, i]));
-    this.params = this.structure.params.map((p) => {
+    this.params = this.structure.params;
+    this.index = new Map(this.params.map((p, i) => [p.name, i]));
+    this.freqs = tf.keep(tf.tensor1d(embeddingFrequencies(this.config.embedding, embeddingSeed)));
+  }
+
+  /** Initial weights, a pure function of the seed: N(0, (scale/√fan_in)²) kernels, zero biases, GroupNorm γ = 1, β = 0. */
+  init(seed: number): Float32Array[] {
+    const rng = new Rng(seed, INIT_STREAM);
+    return this.params.map((p) => {
       const n = p.shape.reduce((a, b) => a * b, 1);
-      const data = 'std' in p.init ? rng.fillNormal(new Float32Array(n), 0, p.init.std) : new Float32Array(n).fill(p.init.value);
-      const t = tf.tensor(data, p.shape);
-      const v = tf.variable(t, true, `unet${id}/${p.name}`);
-      t.dispose();
-      return v;
+      return 'std' in p.init ? rng.fillNormal(new Float32Array(n), 0, p.init.std) : new Float32Array(n).fill(p.init.value);
     });
-    this.freqs = tf.keep(tf.tensor1d(embeddingFrequencies(this.config.embedding, seed)));
   }
 
-  /** Number of scalar parameters. */
   numParams(): number {
-    return this.params.reduce((a, p) => a + p.size, 0);
+    return this.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
   }
 
-  /** f_θ(x, σ): the consistency function with the CM boundary scalings. x: [B,H,W,C]; σ: [B]. */
-  apply(x: tf.Tensor4D, sigma: tf.Tensor1D, opts: UNetApplyOptions): tf.Tensor4D {
-    return tf.tidy(() => {
-      const { cSkip, cOut, cIn } = consistencyScalingsTensor(sigma, this.config.scalings);
-      const col = (t: tf.Tensor1D): tf.Tensor4D => tf.reshape(t, [-1, 1, 1, 1]);
-      const F = this.network(tf.mul(x, col(cIn)) as tf.Tensor4D, sigma, opts);
-      return tf.add(tf.mul(x, col(cSkip)), tf.mul(F, col(cOut))) as tf.Tensor4D;
-    });
+  /** One mask per ResBlock (forward order), shaped like that block's hidden activation. */
+  dropoutShapes(batch: number): number[][] {
+    if (this.config.dropout === 0) return [];
+    const out: number[][] = [];
+    const L = this.config.channels.length;
+    const hw = (l: number): [number, number] => [this.height / 2 ** l, this.width / 2 ** l];
+    this.structure.down.forEach((blocks, l) => blocks.forEach((s) => out.push([batch, ...hw(l), s.cout])));
+    out.push([batch, ...hw(L - 1), this.structure.mid.cout]);
+    this.structure.up.forEach((blocks, i) => blocks.forEach((s) => out.push([batch, ...hw(L - 1 - i), s.cout])));
+    return out;
   }
 
-  /** F_θ(x_in, σ): the raw network (the noise embedding is computed from σ). */
-  network(xIn: tf.Tensor4D, sigma: tf.Tensor1D, opts: UNetApplyOptions): tf.Tensor4D {
+  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasksList | null): tf.Tensor {
     const cfg = this.config;
-    const [, H, W] = xIn.shape;
-    const down = 2 ** (cfg.channels.length - 1);
-    if (H % down !== 0 || W % down !== 0) throw new RangeError(`UNet: image size ${H}x${W} must be divisible by ${down}`);
-    const values = opts.params ?? this.params;
-    if (values.length !== this.params.length) throw new RangeError(`UNet: expected ${this.params.length} parameter tensors, got ${values.length}`);
-    if (opts.training && cfg.dropout > 0 && !opts.dropout) throw new Error('UNet: training with dropout needs opts.dropout (DropoutMasks)');
-    const P = (name: string): tf.Tensor => values[this.index.get(name) as number] as tf.Tensor;
+    if (weights.length !== this.params.length) throw new RangeError(`UNet: expected ${this.params.length} weight tensors, got ${weights.length}`);
+    if (xIn.rank !== 4 || xIn.shape[1] !== this.height || xIn.shape[2] !== this.width || xIn.shape[3] !== cfg.imageChannels) {
+      throw new RangeError(`UNet: input must be [B, ${this.height}, ${this.width}, ${cfg.imageChannels}], got [${xIn.shape}]`);
+    }
+    const P = (name: string): tf.Tensor => weights[this.index.get(name) as number] as tf.Tensor;
     let site = 0;
-
     const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, P(`${name}.w`) as tf.Tensor2D), P(`${name}.b`)) as tf.Tensor2D;
     const conv = (name: string, x: tf.Tensor4D): tf.Tensor4D =>
       tf.fused.conv2d({ x, filter: P(`${name}.w`) as tf.Tensor4D, strides: 1, pad: 'same', bias: P(`${name}.b`) });
     const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
-    const groupNorm = (name: string, x: tf.Tensor4D): tf.Tensor4D => {
-      const [B, , , C] = x.shape;
-      const G = cfg.groups;
-      const m = tf.mean(x, [1, 2]); // [B, C]
-      const m2 = tf.mean(tf.square(x), [1, 2]); // [B, C]
-      const expand = (t: tf.Tensor2D): tf.Tensor2D => {
-        if (G === C) return t;
-        const g = tf.mean(tf.reshape(t, [B, G, C / G]), 2, true); // [B, G, 1]
-        return tf.reshape(tf.broadcastTo(g, [B, G, C / G]), [B, C]); // (tile's gradient is a loop of slices)
-      };
-      const mean = expand(m as tf.Tensor2D);
-      const variance = tf.relu(tf.sub(expand(m2 as tf.Tensor2D), tf.square(mean)));
-      const scale = tf.mul(tf.rsqrt(tf.add(variance, GN_EPS)), P(`${name}.gamma`)); // [B, C]
-      const shift = tf.sub(P(`${name}.beta`), tf.mul(mean, scale)); // [B, C]
-      return tf.add(tf.mul(x, tf.reshape(scale, [B, 1, 1, C])), tf.reshape(shift, [B, 1, 1, C])) as tf.Tensor4D;
-    };
+    const norm = (name: string, x: tf.Tensor4D): tf.Tensor4D => groupNorm(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
     const resBlock = (s: ResBlockSpec, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D => {
-      let h = conv(`${s.prefix}.conv1`, silu(groupNorm(`${s.prefix}.norm1`, x)));
+      let h = conv(`${s.prefix}.conv1`, silu(norm(`${s.prefix}.norm1`, x)));
       const e = dense(`${s.prefix}.emb`, emb);
       h = tf.add(h, tf.reshape(e, [e.shape[0], 1, 1, s.cout])) as tf.Tensor4D;
-      h = silu(groupNorm(`${s.prefix}.norm2`, h));
-      const k = site++;
-      if (opts.training && cfg.dropout > 0 && opts.dropout) {
-        h = tf.mul(h, opts.dropout.mask(k, h.shape, cfg.dropout)) as tf.Tensor4D;
-      }
+      h = silu(norm(`${s.prefix}.norm2`, h));
+      const mask = masks?.[site++];
+      if (mask) h = tf.mul(h, mask) as tf.Tensor4D;
       h = conv(`${s.prefix}.conv2`, h);
       const skip = s.cin !== s.cout ? conv(`${s.prefix}.skip`, x) : x;
       return tf.add(skip, h) as tf.Tensor4D;
     };
-
     return tf.tidy(() => {
       const e0 = embedNoise(sigma, cfg.embedding, this.freqs);
       const emb = dense('emb.1', silu(dense('emb.0', e0)));
-      let h = conv('in', xIn);
+      let h = conv('in', xIn as tf.Tensor4D);
       const skips: tf.Tensor4D[] = [];
       const L = cfg.channels.length;
       this.structure.down.forEach((blocks, l) => {
@@ -296,21 +359,68 @@ export class UNet {
         for (const s of blocks) h = resBlock(s, tf.concat([h, skips.pop() as tf.Tensor4D], 3), emb);
         if (l > 0) h = tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]);
       });
-      return conv('out.conv', silu(groupNorm('out.norm', h)));
+      return conv('out.conv', silu(norm('out.norm', h)));
     });
   }
 
-  /** Copies of the parameters (e.g. to start an EMA / teacher copy), as non-trainable variables. */
+  dispose(): void {
+    this.freqs.dispose();
+  }
+}
+
+/** The U-Net with its own trainable variables, wrapped in the CM parametrization. */
+export class UNet {
+  readonly net: UNetNetwork;
+  readonly config: Readonly<Required<UNetConfig>>;
+  /** Trainable parameters, in `net.params` order. */
+  readonly params: tf.Variable[];
+  readonly paramNames: string[];
+
+  /** Parameters and Fourier frequencies are a pure function of (config, seed). */
+  constructor(spec: UNetNetworkSpec, seed: number) {
+    this.net = new UNetNetwork(spec, seed);
+    this.config = this.net.config;
+    this.paramNames = this.net.params.map((p) => p.name);
+    const id = instances++;
+    const init = this.net.init(seed);
+    this.params = this.net.params.map((p, i) => {
+      const t = tf.tensor(init[i] as Float32Array, p.shape);
+      const v = tf.variable(t, true, `unet${id}/${p.name}`);
+      t.dispose();
+      return v;
+    });
+  }
+
+  numParams(): number {
+    return this.net.numParams();
+  }
+
+  /** f_θ(x, σ) = c_skip·x + c_out·F_θ(c_in·x, σ). x: [B,H,W,C]; σ: [B] (each ≥ σ_min). */
+  apply(x: tf.Tensor4D, sigma: tf.Tensor1D, opts: UNetApplyOptions): tf.Tensor4D {
+    const cfg = this.config;
+    const weights = opts.params ?? this.params;
+    if (opts.training && cfg.dropout > 0 && !opts.dropout) throw new Error('UNet: training with dropout needs opts.dropout (DropoutMasks)');
+    return tf.tidy(() => {
+      const masks = opts.training && cfg.dropout > 0 && opts.dropout ? opts.dropout.masks(this.net.dropoutShapes(x.shape[0]), cfg.dropout) : null;
+      const { cSkip, cOut, cIn } = consistencyScalingsTensor(sigma, cfg.scalings);
+      const col = (t: tf.Tensor1D): tf.Tensor => tf.reshape(t, [-1, 1, 1, 1]);
+      const F = this.net.apply(weights, tf.mul(x, col(cIn)), sigma, masks);
+      return tf.add(tf.mul(x, col(cSkip)), tf.mul(F, col(cOut))) as tf.Tensor4D;
+    });
+  }
+
+  /** Copies of the parameters (e.g. an EMA / teacher copy), as variables (non-trainable by default). */
   cloneParams(trainable = false): tf.Variable[] {
     return this.params.map((p) => tf.variable(p, trainable));
   }
 
   dispose(): void {
     tf.dispose(this.params);
-    this.freqs.dispose();
+    this.net.dispose();
   }
 }
 
-export function createUNet(config: UNetConfig, seed: number): UNet {
-  return new UNet(config, seed);
+/** A U-Net with its variables; `config` needs the image size (height, width). */
+export function createUNet(spec: UNetNetworkSpec, seed: number): UNet {
+  return new UNet(spec, seed);
 }

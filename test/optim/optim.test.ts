@@ -97,11 +97,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const opt = createOptimizer({ kind, lr: cfg.lr, beta1: cfg.b1, beta2: cfg.b2, eps: cfg.eps, weightDecay: cfg.wd, fused }, vars);
         assert.equal(opt.fusedActive, fused && backend === 'wasm');
         const n0 = tf.memory().numTensors;
-        for (const gs of gradsSeq) {
+        gradsSeq.forEach((gs, k) => {
           const g = gs.map((x, i) => tf.tensor(x, SHAPES[i]));
-          opt.step(g);
+          if (k % 2 === 0) opt.step(g);
+          else tf.tidy(() => opt.step(g)); // state must survive a caller's tidy
           tf.dispose(g);
-        }
+        });
         assert.equal(tf.memory().numTensors, n0, 'no tensors leak per step');
         const ref = reference(kind, init, gradsSeq, cfg.lr, cfg.b1, cfg.b2, cfg.eps, cfg.wd);
         vars.forEach((v, i) => {

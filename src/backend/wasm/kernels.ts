@@ -14,6 +14,8 @@
  * - Sum / Mean over a block of axes with an inner remainder: as a full-window AvgPool.
  * - Identity, and Cast to the same dtype: share the buffer (reference count), as Reshape does.
  * - Concat / SplitV of float32: block copies (the shipped ones copy element by element / slice).
+ * - ResizeNearestNeighborGrad for integer factors: a block-sum AvgPool; AvgPoolGrad for
+ *   non-overlapping windows: a nearest upsampling (both shipped kernels are slow loops).
  * - CtlabAdamStep / CtlabEmaStep: the fused optimizer update of src/optim (new buffers each step).
  *
  * Pitfalls: heap views must be taken after allocating outputs (heap growth detaches them), and no
@@ -361,6 +363,50 @@ function splitVKernel(args: { inputs: Record<string, TI>; backend: unknown; attr
   return outs;
 }
 
+function pair(v: unknown): [number, number] {
+  return Array.isArray(v) ? [v[0] as number, (v[1] ?? v[0]) as number] : [v as number, v as number];
+}
+
+/**
+ * Gradient of an exact 2x (or kxk) nearest-neighbour upsampling: the sum over each block, as an
+ * AvgPool times the block size (the shipped kernel is slow; the cpu backend's is wrong for batch > 1).
+ */
+function resizeNearestNeighborGrad(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const b = args.backend as BackendWasm;
+  const { images, dy } = args.inputs as { images: TI; dy: TI };
+  const [N, h, w, C] = images.shape as [number, number, number, number];
+  const [, H, W] = dy.shape as [number, number, number, number];
+  const kh = H / h;
+  const kw = W / w;
+  const exact = Number.isInteger(kh) && Number.isInteger(kw) && kh >= 1 && kw >= 1 && !(args.attrs?.alignCorners as boolean);
+  if (!exact || dy.dtype !== 'float32' || N === 0 || C === 0) {
+    return original('ResizeNearestNeighborGrad')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
+  }
+  // halfPixelCenters with an integer factor k: source = floor((d + 0.5)/k) = floor(d/k) as well
+  const out = run(b, 'AvgPool', { x: dy }, { filterSize: [kh, kw], strides: [kh, kw], pad: 'valid', dimRoundingMode: undefined });
+  const v = heapF32(b, out);
+  const k = kh * kw;
+  for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) * k;
+  return out;
+}
+
+/** AvgPool gradient for non-overlapping windows (filter = stride, valid): nearest upsampling / k. */
+function avgPoolGrad(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const b = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as { dy: TI; input: TI };
+  const [fh, fw] = pair(args.attrs?.filterSize);
+  const [sh, sw] = pair(args.attrs?.strides);
+  const [, H, W] = input.shape as [number, number, number, number];
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const simple = fh === sh && fw === sw && args.attrs?.pad === 'valid' && ho * fh === H && wo * fw === W && dy.dtype === 'float32';
+  if (!simple) return original('AvgPoolGrad')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
+  const out = run(b, 'ResizeNearestNeighbor', { images: dy }, { size: [H, W], alignCorners: false, halfPixelCenters: false });
+  const v = heapF32(b, out);
+  const inv = 1 / (fh * fw);
+  for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) * inv;
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fused optimizer kernels (see src/optim): one call updates every variable.
 
@@ -434,6 +480,8 @@ export const TRAINING_KERNELS = [
   'Cast',
   'Concat',
   'SplitV',
+  'ResizeNearestNeighborGrad',
+  'AvgPoolGrad',
   ADAM_KERNEL,
   EMA_KERNEL,
 ] as const;
@@ -450,6 +498,8 @@ const IMPLS: Record<TrainingKernel, tf.KernelFunc> = {
   Cast: castKernel as unknown as tf.KernelFunc,
   Concat: concatKernel as unknown as tf.KernelFunc,
   SplitV: splitVKernel as unknown as tf.KernelFunc,
+  ResizeNearestNeighborGrad: resizeNearestNeighborGrad as unknown as tf.KernelFunc,
+  AvgPoolGrad: avgPoolGrad as unknown as tf.KernelFunc,
   [ADAM_KERNEL]: adamStep as unknown as tf.KernelFunc,
   [EMA_KERNEL]: emaStep as unknown as tf.KernelFunc,
 };

@@ -1,0 +1,242 @@
+/**
+ * `npm run bench`: one consistency-training step (teacher forward, student forward + backward,
+ * Adam, EMA) of the small U-Net (batch 32, 16x16x1, widths 32/64, two resolutions, GroupNorm, SiLU,
+ * residual blocks, Fourier embedding, dropout 0.1) and of the 2-D MLP (batch 512, 3 x 256 SiLU), on
+ * tfjs wasm at 1 and 2 threads, tfjs cpu (the U-Net: one step), and PyTorch CPU (bench/pytorch_step.py
+ * with /usr/bin/python3, when torch imports) at 1 and 2 threads, measured side by side in one run.
+ *
+ * Writes results/bench/unet-step.json (rows of {model, tfjs: {backend, threads, msPerStep},
+ * pytorch: {threads, msPerStep}, ratio}) and results/bench/unet-step.md.
+ *
+ * Options: --steps N (timed steps per wasm row, default 20), --warmup N (default 3), --rounds N
+ * (alternating tfjs/PyTorch rounds; the row keeps the median of the round medians, default 2),
+ * --threads 1,2, --no-cpu (skip the tfjs cpu rows), --no-pytorch, --out DIR, --seed N.
+ * Each measurement runs in its own process (the wasm thread count is fixed per process).
+ */
+import { spawnSync, execSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, describeBackend } from '../src/backend/index';
+import { benchMlp, benchUNet, BENCH_MLP, BENCH_MLP_BATCH, BENCH_UNET, BENCH_UNET_BATCH, BENCH_UNET_SIZE } from './ct-step';
+
+type Model = 'unet' | 'mlp';
+
+interface Measurement {
+  model: Model;
+  backend: string;
+  threads: number;
+  msPerStep: number;
+  meanMs: number;
+  minMs: number;
+  steps: number;
+  params: number;
+  tensorsBefore?: number;
+  tensorsAfter?: number;
+  backendLine?: string;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Child-process mode: time one model on one backend, print one JSON line. */
+async function worker(): Promise<void> {
+  const backend = arg('backend', 'wasm') as 'wasm' | 'cpu';
+  const threads = Number(arg('threads', '1'));
+  const model = arg('model', 'unet') as Model;
+  const steps = Number(arg('steps', '20'));
+  const warmup = Number(arg('warmup', '3'));
+  const seed = Number(arg('seed', '0'));
+  const info = await initBackend({ backend, threads, log: false });
+  const runner = model === 'unet' ? benchUNet({ seed }) : benchMlp({ seed });
+  for (let i = 0; i < warmup; i++) runner.step();
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t = process.hrtime.bigint();
+    runner.step();
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const after = tf.memory().numTensors;
+  const m: Measurement = {
+    model,
+    backend: info.name,
+    threads: info.threads,
+    msPerStep: median(times),
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    minMs: Math.min(...times),
+    steps,
+    params: runner.numParams,
+    tensorsBefore: before,
+    tensorsAfter: after,
+    backendLine: describeBackend(info),
+  };
+  runner.dispose();
+  process.stdout.write(JSON.stringify(m) + '\n');
+}
+
+function lastJson<T>(stdout: string): T {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`no JSON in output: ${stdout.slice(-500)}`);
+  return JSON.parse(line) as T;
+}
+
+function runTfjs(model: Model, backend: 'wasm' | 'cpu', threads: number, steps: number, warmup: number, seed: number): Measurement {
+  const script = path.join(__dirname, 'run.js');
+  const args = [script, '--worker', '--backend', backend, '--threads', String(threads), '--model', model, '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, CTLAB_BACKEND: '' }, maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`tfjs ${backend} ${model} t=${threads} failed: ${r.stderr.slice(-1000)}`);
+  return lastJson<Measurement>(r.stdout);
+}
+
+const PYTHON = '/usr/bin/python3';
+
+function torchAvailable(): string | null {
+  if (!fs.existsSync(PYTHON)) return `${PYTHON} not found`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? null : (r.stderr.trim().split('\n').pop() ?? 'torch does not import');
+}
+
+function runTorch(model: Model, threads: number, steps: number, warmup: number, seed: number): Measurement {
+  const script = path.join(__dirname, '..', '..', 'bench', 'pytorch_step.py');
+  const r = spawnSync(PYTHON, [script, '--model', model, '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+  });
+  if (r.status !== 0) throw new Error(`pytorch ${model} t=${threads} failed: ${r.stderr.slice(-1000)}`);
+  const j = lastJson<{ threads: number; msPerStep: number; meanMs: number; minMs: number; steps: number; params: number; torch: string }>(r.stdout);
+  return { model, backend: `pytorch-cpu ${j.torch}`, threads: j.threads, msPerStep: j.msPerStep, meanMs: j.meanMs, minMs: j.minMs, steps: j.steps, params: j.params };
+}
+
+function gitCommit(): string {
+  try {
+    const sha = execSync('git rev-parse HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execSync('git status --porcelain -- src bench', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${sha}+dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const fmt = (x: number | undefined): string => (x === undefined ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+async function main(): Promise<void> {
+  if (flag('worker')) return worker();
+  const t0 = Date.now();
+  const steps = Number(arg('steps', '20'));
+  const warmup = Number(arg('warmup', '3'));
+  const rounds = Math.max(1, Number(arg('rounds', '2')));
+  const seed = Number(arg('seed', '0'));
+  const threadList = arg('threads', '1,2').split(',').map(Number);
+  const outDir = arg('out', path.join('results', 'bench'));
+  const noTorch = flag('no-pytorch') ? 'skipped (--no-pytorch)' : torchAvailable();
+  if (noTorch) process.stderr.write(`bench: PyTorch rows skipped: ${noTorch}\n`);
+  const log = (s: string): void => {
+    process.stderr.write(s + '\n');
+  };
+
+  interface Row {
+    model: Model;
+    tfjs: { backend: string; threads: number; msPerStep: number; rounds: number[]; steps: number };
+    pytorch: { threads: number; msPerStep: number; rounds: number[]; steps: number } | null;
+    ratio: number | null;
+  }
+  const rows: Row[] = [];
+  const params: Record<Model, number> = { unet: 0, mlp: 0 };
+  let backendLine = '';
+  for (const model of ['unet', 'mlp'] as const) {
+    const n = model === 'unet' ? steps : steps * 3;
+    for (const threads of threadList) {
+      const tfTimes: number[] = [];
+      const ptTimes: number[] = [];
+      let tfThreads = threads;
+      let ptThreads = threads;
+      for (let r = 0; r < rounds; r++) {
+        const a = runTfjs(model, 'wasm', threads, n, warmup, seed);
+        tfTimes.push(a.msPerStep);
+        tfThreads = a.threads;
+        params[model] = a.params;
+        backendLine = a.backendLine ?? backendLine;
+        log(`bench: ${model} tfjs-wasm t=${a.threads}: ${fmt(a.msPerStep)} ms/step (tensors ${a.tensorsBefore} -> ${a.tensorsAfter})`);
+        if (!noTorch) {
+          const b = runTorch(model, threads, n, warmup, seed);
+          ptTimes.push(b.msPerStep);
+          ptThreads = b.threads;
+          if (b.params !== a.params) log(`bench: WARNING parameter counts differ: tfjs ${a.params}, torch ${b.params}`);
+          log(`bench: ${model} pytorch t=${b.threads}: ${fmt(b.msPerStep)} ms/step`);
+        }
+      }
+      const tm = median(tfTimes);
+      const pm = ptTimes.length ? median(ptTimes) : null;
+      rows.push({
+        model,
+        tfjs: { backend: 'wasm', threads: tfThreads, msPerStep: tm, rounds: tfTimes, steps: n },
+        pytorch: pm === null ? null : { threads: ptThreads, msPerStep: pm, rounds: ptTimes, steps: n },
+        ratio: pm === null ? null : tm / pm,
+      });
+    }
+  }
+  const cpuRows: Measurement[] = [];
+  if (!flag('no-cpu')) {
+    cpuRows.push(runTfjs('mlp', 'cpu', 1, 3, 1, seed));
+    log(`bench: mlp tfjs-cpu: ${fmt(cpuRows[0]?.msPerStep)} ms/step`);
+    const u = runTfjs('unet', 'cpu', 1, 1, 0, seed);
+    cpuRows.push(u);
+    log(`bench: unet tfjs-cpu (one step): ${fmt(u.msPerStep)} ms`);
+  }
+
+  const result = {
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' ').trim(),
+    commit: gitCommit(),
+    date: new Date().toISOString(),
+    seed,
+    wallTimeS: 0,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvgAtEnd: os.loadavg() },
+    tfjsVersion: tf.version.tfjs,
+    backend: backendLine,
+    models: {
+      unet: { params: params.unet, batch: BENCH_UNET_BATCH, image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, BENCH_UNET.imageChannels], config: BENCH_UNET },
+      mlp: { params: params.mlp, batch: BENCH_MLP_BATCH, config: BENCH_MLP },
+    },
+    step: 'teacher forward (EMA weights, shared dropout masks) + student forward/backward (pseudo-Huber, weight 1/(σ_{n+1}−σ_n)) + Adam + EMA',
+    pytorch: noTorch ? { skipped: noTorch } : { python: PYTHON },
+    rows,
+    cpu: cpuRows.map((m) => ({ model: m.model, backend: 'cpu', threads: 1, msPerStep: m.msPerStep, steps: m.steps })),
+  };
+  result.wallTimeS = (Date.now() - t0) / 1000;
+
+  const md: string[] = [];
+  md.push(`# Consistency-training step: tfjs vs PyTorch (CPU)`);
+  md.push('');
+  md.push(`U-Net: ${params.unet.toLocaleString('en')} parameters, batch ${BENCH_UNET_BATCH}, ${BENCH_UNET_SIZE}x${BENCH_UNET_SIZE}x1, widths 32/64, GroupNorm(8), SiLU, dropout 0.1.`);
+  md.push(`MLP: ${params.mlp.toLocaleString('en')} parameters, batch ${BENCH_MLP_BATCH}, 3 x 256 SiLU.`);
+  md.push('');
+  md.push('| model | threads | tfjs wasm ms/step | PyTorch ms/step | ratio tfjs/PyTorch |');
+  md.push('|---|---|---|---|---|');
+  for (const r of rows) md.push(`| ${r.model} | ${r.tfjs.threads} | ${fmt(r.tfjs.msPerStep)} | ${r.pytorch ? fmt(r.pytorch.msPerStep) : 'n/a'} | ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)} |`);
+  for (const c of cpuRows) md.push(`| ${c.model} | 1 (tfjs cpu backend, ${c.steps} step${c.steps > 1 ? 's' : ''}) | ${fmt(c.msPerStep)} | | |`);
+  md.push('');
+  md.push(`Medians over ${steps} (U-Net) / ${steps * 3} (MLP) steps after ${warmup} warm-up steps, median of ${rounds} alternating rounds.`);
+  md.push(`Command \`${result.command}\`, commit ${result.commit}, seed ${seed}, ${result.date}, wall ${result.wallTimeS.toFixed(0)} s, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average at end ${result.machine.loadAvgAtEnd.map((x) => x.toFixed(2)).join(' ')}.`);
+  md.push('');
+
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'unet-step.json'), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'unet-step.md'), md.join('\n'));
+  process.stdout.write(md.join('\n') + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

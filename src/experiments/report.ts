@@ -52,7 +52,7 @@ export function savePlan(runsRoot: string, plan: AblationPlan): void {
   writeJson(file, { ...plan, entries, skipped });
 }
 
-interface ArmResult {
+export interface ArmResult {
   arm: string;
   seeds: number[];
   swd1: number[];

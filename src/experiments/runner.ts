@@ -44,10 +44,13 @@ export function armConfig(arm: Arm, scale: AblationScale, seed: number): TrainCo
   return validateConfig(mergeConfig(base, { ...arm.override, name: `${arm.name.replace(/[^A-Za-z0-9._-]/g, '_')}` }));
 }
 
-/** Directory of a run, keyed by its config without name and seed, so equal arms share it. */
-export function runDirFor(runsRoot: string, cfg: TrainConfig): string {
+/**
+ * Directory of a run, keyed by its config without name and seed, so equal arms share it; `label`
+ * makes it readable ("baseline" for the iCT preset itself, else "<ablation>-<arm>").
+ */
+export function runDirFor(runsRoot: string, cfg: TrainConfig, label: string): string {
   const key = configHash({ ...cfg, name: 'arm', seed: 0 });
-  return path.join(runsRoot, data(cfg), `${cfg.name}-${key.slice(0, 8)}`, `seed${cfg.seed}`);
+  return path.join(runsRoot, data(cfg), `${label}-${key.slice(0, 8)}`, `seed${cfg.seed}`);
 }
 
 function data(cfg: TrainConfig): string {
@@ -67,7 +70,9 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
       }
       for (let seed = 0; seed < scale.seeds; seed++) {
         const config = armConfig(arm, scale, seed);
-        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config) });
+        const isBaseline = configHash({ ...config, name: 'arm' }) === configHash({ ...armConfig({ name: 'baseline', override: {} }, scale, seed), name: 'arm' });
+        const label = isBaseline ? 'baseline' : `${ab.name}-${arm.name}`.replace(/[^A-Za-z0-9._-]/g, '_');
+        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label) });
       }
     }
   }

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { ABLATIONS, findAblation } from '../../src/experiments/ablations';
+import { verdict, type ArmResult } from '../../src/experiments/report';
+import { planJobs } from '../../src/experiments/runner';
+import { CLI, tempDir } from '../helpers';
+
+const SCALE = { data: 'eight-gaussians', steps: 100, seeds: 2 };
+
+function arm(name: string, seeds: number[], swd1: number[]): ArmResult {
+  return { arm: name, seeds, swd1, swd2: swd1, mmd1: swd1, mmd2: swd1, wall: [], curves: new Map(), incomplete: 0 };
+}
+
+describe('ablation specs', () => {
+  it('cover the 8 techniques of iCT, each naming the paper\'s preferred arm among its arms', () => {
+    assert.deepEqual(ABLATIONS.map((a) => a.name), ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'all']);
+    for (const ab of ABLATIONS) {
+      const names = ab.arms.map((a) => a.name);
+      assert.ok(names.includes(ab.paperBest), `${ab.name}: ${ab.paperBest}`);
+      for (const w of ab.paperWorse) assert.ok(names.includes(w), `${ab.name}: ${w}`);
+    }
+    assert.throws(() => findAblation('nope'), /unknown name 'nope', expected one of weighting, .* or all/);
+  });
+
+  it('plans one run per distinct config: every baseline arm shares the same directories', () => {
+    const { jobs, skipped } = planJobs(ABLATIONS, SCALE, '/runs');
+    assert.deepEqual(skipped, ['distance/lpips: an LPIPS-style distance needs image features; it has no 2D counterpart']);
+    const baselineDirs = new Set(jobs.filter((j) => j.config.teacher.kind === 'none' && j.arm === findAblation(j.ablation).paperBest && j.ablation !== 'dropout' && j.ablation !== 'embedding').map((j) => path.dirname(j.dir)));
+    assert.equal(baselineDirs.size, 1, [...baselineDirs].join(', '));
+    const unique = new Set(jobs.map((j) => j.dir));
+    // 19 arms, lpips skipped (18), 8 baseline occurrences (one per ablation) folded into 1: 11 distinct configs, 2 seeds each
+    assert.equal(unique.size, 11 * 2);
+    assert.equal(new Set(jobs.filter((j) => path.basename(path.dirname(j.dir)).startsWith('baseline-')).map((j) => j.ablation)).size, 8);
+    const ctArm = jobs.find((j) => j.ablation === 'all' && j.arm === 'ct');
+    assert.equal(ctArm?.config.teacher.kind, 'ema');
+    assert.equal(ctArm?.config.weighting, 'uniform');
+    const uniform = jobs.find((j) => j.ablation === 'weighting' && j.arm === 'uniform');
+    assert.equal(uniform?.config.weighting, 'uniform');
+    assert.equal(uniform?.config.teacher.kind, 'none', 'an arm changes its own axis only');
+  });
+});
+
+describe('verdicts', () => {
+  it('agree, disagree or stay inconclusive from seed-paired differences', () => {
+    const best = arm('ict', [0, 1, 2], [0.1, 0.11, 0.12]);
+    assert.match(verdict([best, arm('ct', [0, 1, 2], [0.3, 0.32, 0.29])], 'ict', ['ct'], 'swd1'), /^agrees \(ct − ict = /);
+    assert.match(verdict([best, arm('ct', [0, 1, 2], [0.05, 0.06, 0.055])], 'ict', ['ct'], 'swd1'), /^disagrees/);
+    assert.match(verdict([best, arm('ct', [0, 1, 2], [0.12, 0.09, 0.125])], 'ict', ['ct'], 'swd1'), /^inconclusive/);
+    assert.match(verdict([best, arm('ct', [5], [0.3])], 'ict', ['ct'], 'swd1'), /too few paired seeds \(0\)/);
+  });
+});
+
+describe('ctlab ablate and ctlab report', () => {
+  it('runs arms in worker processes, skips finished runs, and rebuilds tables from run directories', () => {
+    const work = tempDir();
+    const runs = path.join(work, 'runs');
+    const out = path.join(work, 'results');
+    const cfg = path.join(work, 'tiny.json');
+    fs.writeFileSync(cfg, JSON.stringify({ batchSize: 32, model: { hidden: 16, depth: 2 }, checkpointEvery: 10 }));
+    const args = [CLI, 'ablate', 'teacher', '--seeds', '2', '--steps', '20', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
+    const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
+    let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ablate: 4 run\(s\) trained, 0 already complete, 0 failed/);
+    const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    assert.match(csv[0] as string, /^data,arm,SWD 1-step,SWD 2-step,/);
+    assert.match(csv[1] as string, /^eight-gaussians,ema,.*,2,20,/);
+    const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
+    assert.match(md, /removing the EMA teacher/);
+    assert.match(md, /eight-gaussians, 1-step SWD: (agrees|disagrees|inconclusive)/);
+    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /\[Teacher network\]\(teacher\/summary\.md\)/);
+    assert.ok(fs.existsSync(path.join(out, 'teacher', 'eight-gaussians-swd1-vs-step.html')));
+
+    r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ablate: 0 run\(s\) trained, 4 already complete/);
+
+    fs.rmSync(out, { recursive: true });
+    r = spawnSync(process.execPath, [CLI, 'report', '--runs', runs, '--out', out], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n'), csv);
+  });
+});

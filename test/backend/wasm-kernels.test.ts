@@ -200,3 +200,82 @@ test('identity shares the buffer and disposal stays correct', async () => {
   tf.dispose([b, v, snap]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('concat along every axis and its gradient (SplitV), cast to the same dtype', async () => {
+  const rng = new Rng(14);
+  const a = [2, 3, 4, 5];
+  for (let axis = 0; axis < 4; axis++) {
+    const b = a.slice();
+    b[axis] = 2;
+    const dyShape = a.slice();
+    dyShape[axis] = (a[axis] as number) + 2;
+    const [ref, got] = await both(
+      [
+        { data: randn(rng, a), shape: a },
+        { data: randn(rng, b), shape: b },
+        { data: randn(rng, dyShape), shape: dyShape },
+      ],
+      (x, y, dy) => {
+        const c = tf.concat([x as tf.Tensor, y as tf.Tensor], axis);
+        const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], axis), dy as tf.Tensor)))([x as tf.Tensor, y as tf.Tensor]);
+        return [c, ...g, tf.cast(x as tf.Tensor, 'float32')];
+      },
+    );
+    ref.forEach((r, i) => close(got[i] as Float32Array, r, `concat axis ${axis} output ${i}`, 0));
+  }
+  const parts = await both([{ data: randn(rng, [4, 9]), shape: [4, 9] }], (x) => tf.split(x as tf.Tensor, [2, 3, 4], 1));
+  parts[0].forEach((r, i) => close(parts[1][i] as Float32Array, r, `split part ${i}`, 0));
+});
+
+test('avgPool gradient: non-overlapping windows (fast path) and overlapping ones (shipped)', async () => {
+  const rng = new Rng(15);
+  for (const [shape, k, s, pad] of [
+    [[3, 8, 6, 5], 2, 2, 'valid'],
+    [[2, 9, 9, 3], 3, 3, 'valid'],
+    [[2, 7, 7, 3], 3, 2, 'same'],
+  ] as [[number, number, number, number], number, number, 'valid' | 'same'][]) {
+    await initBackend({ backend: 'cpu', log: false });
+    const yShape = tf.tidy(() => tf.avgPool(tf.zeros(shape) as tf.Tensor4D, k, s, pad).shape);
+    const [ref, got] = await both(
+      [
+        { data: randn(rng, shape), shape },
+        { data: randn(rng, yShape), shape: yShape },
+      ],
+      (x, dy) => [tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(p as tf.Tensor4D, k, s, pad), dy as tf.Tensor)))(x as tf.Tensor)],
+    );
+    close(got[0] as Float32Array, ref[0] as Float32Array, `avgPool grad ${shape} k${k} s${s} ${pad}`, 1e-5);
+  }
+});
+
+/** float64 reference of nearest-neighbour resize's gradient (tfjs conventions), batch > 1. */
+function resizeNearestGradRef(dy: Float32Array, n: number, h: number, w: number, c: number, H: number, W: number, halfPixel: boolean): Float64Array {
+  const out = new Float64Array(n * h * w * c);
+  const sy = h / H;
+  const sx = w / W;
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const iy = Math.min(h - 1, halfPixel ? Math.floor((y + 0.5) * sy) : Math.floor(y * sy));
+        const ix = Math.min(w - 1, halfPixel ? Math.floor((x + 0.5) * sx) : Math.floor(x * sx));
+        for (let ch = 0; ch < c; ch++) out[((b * h + iy) * w + ix) * c + ch] += dy[((b * H + y) * W + x) * c + ch] as number;
+      }
+  return out;
+}
+
+test('resizeNearestNeighbor gradient equals a float64 reference for batch > 1 (the cpu backend is wrong there)', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const rng = new Rng(16);
+  for (const [n, h, w, c, H, W, half] of [
+    [3, 4, 5, 6, 8, 10, false],
+    [2, 3, 3, 4, 6, 6, true],
+    [2, 4, 4, 3, 12, 8, false],
+    [2, 3, 5, 2, 7, 9, false], // non-integer factor: the shipped kernel
+  ] as [number, number, number, number, number, number, boolean][]) {
+    const x = tf.tensor(randn(rng, [n, h, w, c]), [n, h, w, c]) as tf.Tensor4D;
+    const dyData = randn(rng, [n, H, W, c]);
+    const dy = tf.tensor(dyData, [n, H, W, c]);
+    const g = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(p as tf.Tensor4D, [H, W], false, half), dy)))(x);
+    close(g.dataSync(), resizeNearestGradRef(dyData, n, h, w, c, H, W, half), `resize grad ${n}x${h}x${w}x${c} -> ${H}x${W} half=${half}`, 1e-5);
+    tf.dispose([x, dy, g]);
+  }
+});

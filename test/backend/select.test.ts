@@ -1,0 +1,67 @@
+/**
+ * Run-time backend choice (src/backend/index.ts + src/backend/wasm): the automatic order, forcing
+ * by option and by CTLAB_BACKEND, and the wasm thread count. Each case runs in a fresh process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type { BackendInfo } from '../../src/backend/index';
+
+const BACKEND = path.join(__dirname, '..', '..', 'src', 'backend', 'index.js');
+
+function child(code: string, env: Record<string, string>): { info: BackendInfo; extra: number[]; stderr: string } {
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const b = require(${JSON.stringify(BACKEND)});
+    (async () => {
+      const info = await b.initBackend(${code});
+      const x = tf.tensor4d(Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i)), [2, 6, 6, 3]);
+      const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
+      const y = tf.conv2d(x, w, 1, 'same');
+      process.stdout.write(JSON.stringify({ info, extra: Array.from(y.dataSync()) }) + '\\n');
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WASM_THREADS: '', ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  const line = r.stdout.trim().split('\n').pop() as string;
+  return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[] }), stderr: r.stderr };
+}
+
+test('auto: tfjs-node(-gpu) are tried first, wasm with the training kernels is chosen here, the choice is printed once', () => {
+  const { info, stderr } = child('{}', {});
+  const names = info.attempts.map((a) => a.name);
+  assert.deepEqual(names, ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length), 'tried in order');
+  assert.equal(info.attempts[names.length - 1]?.ok, true);
+  assert.equal(info.requested, 'auto');
+  assert.equal(info.requestedBy, 'default');
+  if (info.name === 'wasm') {
+    // where libtensorflow is absent (this machine), both native attempts carry their error
+    for (const a of info.attempts.slice(0, 2)) {
+      assert.equal(a.ok, false);
+      assert.ok(a.error && a.error.length > 0);
+    }
+    assert.match(stderr, /ctlab: backend wasm, \d thread\(s\); not used: tensorflow-gpu \(/);
+  }
+  assert.equal(stderr.split('\n').filter((l) => l.startsWith('ctlab: backend')).length, 1);
+});
+
+test('CTLAB_BACKEND forces a backend; an option overrides it', () => {
+  const env = child('{}', { CTLAB_BACKEND: 'cpu' });
+  assert.equal(env.info.name, 'cpu');
+  assert.equal(env.info.requestedBy, 'env:CTLAB_BACKEND');
+  assert.deepEqual(env.info.attempts, [{ name: 'cpu', ok: true }]);
+  const opt = child("{ backend: 'wasm' }", { CTLAB_BACKEND: 'cpu' });
+  assert.equal(opt.info.name, 'wasm');
+  assert.equal(opt.info.requestedBy, 'option');
+  // same convolution on both
+  opt.extra.forEach((v, i) => assert.ok(Math.abs(v - (env.extra[i] as number)) < 1e-4));
+});
+
+test('wasm runs with two threads when asked (option or CTLAB_WASM_THREADS) and computes the same', () => {
+  const one = child("{ backend: 'wasm', threads: 1 }", {});
+  const two = child("{ backend: 'wasm' }", { CTLAB_WASM_THREADS: '2' });
+  assert.equal(one.info.threads, 1);
+  assert.equal(two.info.threads, 2);
+  assert.match(two.stderr, /backend wasm, 2 thread\(s\)/);
+  two.extra.forEach((v, i) => assert.ok(Math.abs(v - (one.extra[i] as number)) < 1e-5));
+});

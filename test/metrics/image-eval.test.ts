@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend } from '../../src/backend/index';
+import { loadFeatureNet } from '../../src/metrics/feature-net';
+import { frechetDistance } from '../../src/metrics/frechet';
+import { dataFloorCeiling, fashionMnistSubset, gaussianNoiseImages, imageFeatures, imageFidKid } from '../../src/metrics/image-eval';
+import { Rng } from '../../src/util/rng';
+
+const SHAPE: [number, number, number] = [28, 28, 1];
+const KID = { subsets: 5, subsetSize: 200 };
+
+test('image FID/KID: ≈ 0 for the test split against itself, grows with added noise', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const net = await loadFeatureNet('fmnist-cnn');
+  const n = 400;
+  const ref = fashionMnistSubset('test', n, 0);
+  const self = imageFidKid(ref, ref, n, SHAPE, net, { kid: KID });
+  assert.equal(self.featureDim, 128);
+  assert.equal(self.nRef, n);
+  assert.ok(Math.abs(self.fid) < 1e-6, `FID(x, x) = ${self.fid}`);
+
+  const noise = gaussianNoiseImages(n, SHAPE, 1);
+  const fids = [0.05, 0.2, 0.5].map((s) => {
+    const noisy = ref.map((v, i) => Math.max(-1, Math.min(1, v + s * (noise[i] as number))));
+    return imageFidKid(noisy, ref, n, SHAPE, net, { kid: KID });
+  });
+  for (let i = 1; i < fids.length; i++) {
+    assert.ok((fids[i]?.fid as number) > (fids[i - 1]?.fid as number), `FID grows with noise: ${fids.map((f) => f.fid).join(', ')}`);
+    assert.ok((fids[i]?.kid as number) > (fids[i - 1]?.kid as number), `KID grows with noise: ${fids.map((f) => f.kid).join(', ')}`);
+  }
+  assert.ok((fids[0]?.fid as number) > 0);
+  // KID's subsets of the two copies differ, so KID(x, x) is only near 0 (unbiased: ± sampling noise)
+  assert.ok(Math.abs(self.kid) < (fids[2]?.kid as number) / 20, `KID(x, x) = ${self.kid}`);
+
+  // batching does not change the features; float64 FID of the features matches
+  const a = imageFeatures(ref.subarray(0, 50 * 784), 50, SHAPE, net, { batchSize: 7 });
+  const b = imageFeatures(ref.subarray(0, 50 * 784), 50, SHAPE, net, { batchSize: 50 });
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) < 1e-4);
+  assert.ok(Number.isFinite(frechetDistance(a, b, 128)));
+  assert.throws(() => imageFidKid(ref, ref, n + 1, SHAPE, net), /expected n·H·W·C/);
+  net.dispose();
+});
+
+test('floor (test vs train) < model-like (noisy) < ceiling (Gaussian noise), for both shipped nets', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  for (const name of ['fmnist-cnn', 'fmnist-strided']) {
+    const net = await loadFeatureNet(name);
+    const r = dataFloorCeiling(net, { n: 400, kid: KID });
+    assert.equal(r.net, name);
+    assert.ok(r.floor.fid > 0, 'different images: FID > 0');
+    assert.ok(r.floor.fid < r.ceiling.fid / 10, `${name}: floor ${r.floor.fid} vs ceiling ${r.ceiling.fid}`);
+    assert.ok(r.floor.kid < r.ceiling.kid);
+    // noisy copies of the test images sit in between
+    const ref = fashionMnistSubset('test', 400, 0);
+    const rng = new Rng(4);
+    const jitter = ref.map((v) => Math.max(-1, Math.min(1, v + 0.3 * rng.normal())));
+    const mid = imageFidKid(jitter, fashionMnistSubset('test', 400, 0), 400, SHAPE, net, { kid: KID });
+    assert.ok(mid.fid > r.floor.fid && mid.fid < r.ceiling.fid, `${name}: ${r.floor.fid} < ${mid.fid} < ${r.ceiling.fid}`);
+    net.dispose();
+  }
+});

@@ -9,7 +9,8 @@ import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
 import { buildConfig, PRESETS, type PresetName } from './config/presets';
 import { ConfigError, validateConfig, type TrainConfig } from './config/schema';
 import { mergeConfig } from './config/merge';
-import { dataConfigFromArg, loadDataset } from './data/source';
+import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
+import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { sampleDistances } from './metrics/evaluate';
 import { sampleConsistency } from './sampling/multistep';
@@ -68,7 +69,7 @@ interface TrainFlags {
 
 /** Resolve preset + JSON file + flags into one validated config. */
 export function configFromFlags(f: TrainFlags): TrainConfig {
-  let cfg: TrainConfig = buildConfig(f.preset);
+  let cfg: TrainConfig = buildConfig(f.preset, {}, f.data === 'fashion-mnist' ? 'fashion-mnist' : 'toy2d');
   if (f.config) {
     let fileCfg: unknown;
     try {
@@ -130,7 +131,7 @@ program
   .description('consistency training of one run; writes a self-describing run directory')
   .addOption(new Option('--preset <name>', 'baseline recipe').choices(Object.keys(PRESETS)).default('ict'))
   .option('--config <file.json>', 'JSON override merged onto the preset (any config field)')
-  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}) or a CSV of x,y points`)
+  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist (a 16×16 U-Net scale), or a CSV of x,y points`)
   .option('--steps <K>', 'total training steps K', num('--steps', { int: true, min: 1 }))
   .option('--batch <B>', 'batch size', num('--batch', { int: true, min: 1 }))
   .option('--lr <rate>', 'learning rate', num('--lr'))
@@ -176,19 +177,31 @@ program
   .option('--n <count>', 'number of samples', num('--n', { int: true, min: 1 }), 1000)
   .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 0)
   .addOption(new Option('--weights <which>', 'sampling EMA or raw student').choices(['ema', 'student']).default('ema'))
-  .option('--out <file.csv>', 'output CSV (default <run>/samples/sample-<sigmas>.csv)')
+  .option('--out <file>', 'output: CSV for points, PNG grid for images (default <run>/samples/sample-<sigmas>-step<k>.csv|png)')
+  .option('--grid <cols>', 'images: columns of the PNG grid (default √n)', num('--grid', { int: true, min: 1 }))
   .addOption(backendOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (f: { run: string; sigmas?: number[]; n: number; seed: number; weights: 'ema' | 'student'; out?: string; backend?: BackendRequest; progress: boolean }) => {
+  .action(async (f: { run: string; sigmas?: number[]; n: number; seed: number; weights: 'ema' | 'student'; out?: string; grid?: number; backend?: BackendRequest; progress: boolean }) => {
     const cfg = readRunConfig(f.run);
     await initBackend(f.backend ? { backend: f.backend } : {});
     const sigmas = f.sigmas ?? [cfg.noise.sigmaMax];
-    const { net, weights, step } = loadRunWeights(f.run, cfg, 2, f.weights);
+    const shape = exampleShape(cfg.data);
+    const { net, weights, step } = loadRunWeights(f.run, cfg, shape, f.weights);
     const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
-    const pts = sampleConsistency(net, weights, { sigmas, n: f.n, seed: f.seed, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData, batchSize: 1024, onProgress: (d) => bar.update(d) });
+    const pts = sampleConsistency(net, weights, { sigmas, n: f.n, seed: f.seed, shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData, onProgress: (d) => bar.update(d) });
     bar.stop();
-    const out = f.out ?? path.join(runPaths(f.run).samples, `sample-${sigmas.join('_')}-step${step}.csv`);
-    writeCsv(out, pts, 2);
+    const tag = `sample-${sigmas.join('_')}-step${step}`;
+    let out: string;
+    if (shape.length === 3) {
+      const [h, w, c] = shape as [number, number, number];
+      out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.png`);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      writeImageGrid(out, pts, f.n, h, w, c, f.grid ?? Math.ceil(Math.sqrt(f.n)));
+    } else {
+      if (f.grid !== undefined) throw new Error('--grid applies to image runs only');
+      out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.csv`);
+      writeCsv(out, pts, 2);
+    }
     process.stdout.write(`${f.n} samples (${sigmas.length}-step, σ = ${sigmas.join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
   });
 
@@ -204,12 +217,13 @@ program
     const cfg = readRunConfig(f.run);
     await initBackend(f.backend ? { backend: f.backend } : {});
     const data = loadDataset(cfg.data, cfg.seed);
-    const { net, weights, step } = loadRunWeights(f.run, cfg, data.dim);
+    const { net, weights, step } = loadRunWeights(f.run, cfg, data.shape);
     const n = f.n ?? data.test.length / data.dim;
     const multi = f.sigmas ?? [cfg.noise.sigmaMax, cfg.twoStepSigma];
-    const common = { n, seed: f.seed, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
-    const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), data.test, data.dim);
-    const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), data.test, data.dim);
+    const common = { n, seed: f.seed, shape: data.shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
+    const test = data.test.subarray(0, n * data.dim);
+    const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
+    const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), test, data.dim);
     const result = { run: f.run, step, n, seed: f.seed, oneStep: { sigmas: [cfg.noise.sigmaMax], ...one }, multiStep: { sigmas: multi, ...many } };
     writeJson(path.join(f.run, 'eval.json'), result);
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

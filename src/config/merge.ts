@@ -1,26 +1,31 @@
 /**
- * Overrides merged onto a baseline: plain objects merge key by key; an object whose `kind` differs
- * from the baseline's replaces it whole (switching the embedding from fourier to positional drops
- * `scale`); arrays and scalars replace.
+ * Overrides merged onto a baseline: plain objects merge key by key; arrays and scalars replace.
+ * The config's discriminated unions (model, its embedding, data, teacher, curriculum, noise
+ * sampler) are replaced whole when the override switches `kind`, so switching the embedding from
+ * fourier to positional drops `scale`; objects whose kinds share their fields (optimizer,
+ * distance) merge key by key even across kinds.
  */
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Paths of the config's discriminated unions (variants with different fields). */
+export const UNION_PATHS: readonly string[] = ['model', 'model.embedding', 'data', 'teacher', 'curriculum', 'noiseSampler'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 export function mergeConfig<T>(base: T, override: unknown): T {
-  return mergeValue(base, override) as T;
+  return mergeValue(base, override, '') as T;
 }
 
-function mergeValue(base: unknown, override: unknown): unknown {
+function mergeValue(base: unknown, override: unknown, at: string): unknown {
   if (override === undefined) return structuredClone(base);
   if (!isPlainObject(base) || !isPlainObject(override)) return structuredClone(override);
-  if ('kind' in override && override.kind !== base.kind) return structuredClone(override);
+  if (UNION_PATHS.includes(at) && 'kind' in override && override.kind !== base.kind) return structuredClone(override);
   const out: Record<string, unknown> = structuredClone(base);
   for (const [key, value] of Object.entries(override)) {
     if (value === undefined) continue;
-    out[key] = key in base ? mergeValue(base[key], value) : structuredClone(value);
+    out[key] = key in base ? mergeValue(base[key], value, at ? `${at}.${key}` : key) : structuredClone(value);
   }
   return out;
 }

@@ -27,6 +27,14 @@ export const modelSchema = z.discriminatedUnion('kind', [
     embedding: embeddingSchema,
     dropout: z.number().min(0).lt(1), // 0 in CM, 0.3 on CIFAR-10 in iCT (Sec. 3.1)
   }),
+  z.strictObject({
+    kind: z.literal('unet'),
+    channels: z.array(positiveInt).min(1).max(4), // width per resolution level, e.g. [32, 64]
+    numResBlocks: positiveInt, // residual blocks per level
+    embedding: embeddingSchema,
+    dropout: z.number().min(0).lt(1),
+    groups: positiveInt, // GroupNorm groups; must divide every width
+  }),
 ]);
 
 export const dataSchema = z.discriminatedUnion('kind', [
@@ -40,6 +48,14 @@ export const dataSchema = z.discriminatedUnion('kind', [
     kind: z.literal('csv'),
     path: z.string().min(1),
     testFraction: z.number().gt(0).lt(1),
+  }),
+  z.strictObject({
+    kind: z.literal('fashion-mnist'),
+    /** Folder with the four IDX files; default: Debian's /usr/share/datasets/fashion-mnist. */
+    dataDir: z.string().min(1).optional(),
+    size: z.number().int().min(4).max(28), // images are area-resized from 28×28 to size×size
+    trainSize: positiveInt, // first n of a seeded shuffle of the 60k training images
+    testSize: positiveInt, // first n of the 10k test images (the held-out set)
   }),
 ]);
 
@@ -157,6 +173,19 @@ export function validateConfig(input: unknown): TrainConfig {
   const cfg = parsed.data;
   const problems: string[] = [];
   // Combinations that no schema field alone can refuse.
+  const imageData = cfg.data.kind === 'fashion-mnist';
+  if (imageData !== (cfg.model.kind === 'unet')) {
+    problems.push(`config.model.kind: '${cfg.model.kind}' does not fit data '${cfg.data.kind}' (points need 'mlp', images need 'unet')`);
+  }
+  if (cfg.model.kind === 'unet') {
+    const m = cfg.model;
+    const bad = m.channels.filter((c) => c % m.groups !== 0);
+    if (bad.length) problems.push(`config.model.groups: ${m.groups} must divide every width in channels [${m.channels}]`);
+    const down = 2 ** (m.channels.length - 1);
+    if (cfg.data.kind === 'fashion-mnist' && cfg.data.size % down !== 0) {
+      problems.push(`config.data.size: ${cfg.data.size} must be divisible by ${down} for a U-Net with ${m.channels.length} levels`);
+    }
+  }
   if (cfg.distance.kind === 'lpips' && cfg.model.kind === 'mlp') {
     problems.push("config.distance.kind: 'lpips' needs image data and a feature network; for 2D data use l2, l1 or pseudo-huber");
   }

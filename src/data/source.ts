@@ -7,16 +7,45 @@ import type { DataConfig } from '../config/schema';
 import { Rng } from '../util/rng';
 import { readPointsCsv } from './csv';
 import { describeToy2d, isToy2dName, TOY2D_NAMES, toy2d, type Points2D } from './toy2d';
+import { loadFashionMnist } from './idx';
+import { resizeImages, shuffleIndices, toModelRange } from './images';
 
 /** Seed of every toy set's held-out split (independent of the runs' seeds). */
 export const TOY2D_TEST_SEED = 2_000_003;
 const SPLIT_STREAM = 0x5917;
 
 export interface Dataset {
-  train: Points2D;
-  test: Points2D;
+  /** Row-major examples: [n, ...shape]. Points as-is; images in [−1, 1] (the range σ_data = 0.5 assumes). */
+  train: Float32Array;
+  test: Float32Array;
+  /** Values per example (2 for points, H·W·C for images). */
   dim: number;
+  /** Shape of one example: [2] for points, [H, W, C] for images. */
+  shape: number[];
   description: string;
+}
+
+/** Fashion-MNIST at size×size in [−1, 1]: a seeded subset of the training split, the first n test images. */
+function loadFashionMnistDataset(cfg: Extract<DataConfig, { kind: 'fashion-mnist' }>, seed: number): Dataset {
+  const opts = cfg.dataDir ? { dataDir: cfg.dataDir } : {};
+  const train = loadFashionMnist({ split: 'train', ...opts });
+  const test = loadFashionMnist({ split: 'test', ...opts });
+  if (cfg.trainSize > train.n) throw new RangeError(`config.data.trainSize: at most ${train.n}, got ${cfg.trainSize}`);
+  if (cfg.testSize > test.n) throw new RangeError(`config.data.testSize: at most ${test.n}, got ${cfg.testSize}`);
+  const s = cfg.size;
+  const px = 28 * 28;
+  const perm = shuffleIndices(train.n, seed);
+  const pickTrain = new Uint8Array(cfg.trainSize * px);
+  for (let i = 0; i < cfg.trainSize; i++) pickTrain.set(train.images.subarray((perm[i] as number) * px, ((perm[i] as number) + 1) * px), i * px);
+  const pickTest = test.images.subarray(0, cfg.testSize * px);
+  const prep = (u8: Uint8Array, n: number): Float32Array => toModelRange(s === 28 ? u8 : resizeImages(u8, n, 28, 28, 1, s, s, 'area'));
+  return {
+    train: prep(pickTrain, cfg.trainSize),
+    test: prep(pickTest, cfg.testSize),
+    dim: s * s,
+    shape: [s, s, 1],
+    description: `Fashion-MNIST ${s}×${s} (${cfg.trainSize} training images by seed ${seed}, first ${cfg.testSize} test images)`,
+  };
 }
 
 export function loadDataset(cfg: DataConfig, seed: number): Dataset {
@@ -28,9 +57,11 @@ export function loadDataset(cfg: DataConfig, seed: number): Dataset {
       train: toy2d(cfg.name, cfg.trainSize, seed),
       test: toy2d(cfg.name, cfg.testSize, TOY2D_TEST_SEED),
       dim: 2,
+      shape: [2],
       description: describeToy2d(cfg.name),
     };
   }
+  if (cfg.kind === 'fashion-mnist') return loadFashionMnistDataset(cfg, seed);
   const all = readPointsCsv(cfg.path);
   const n = all.length / 2;
   const nTest = Math.max(1, Math.round(n * cfg.testFraction));
@@ -49,6 +80,7 @@ export function loadDataset(cfg: DataConfig, seed: number): Dataset {
     train: pick(nTest, n),
     test: pick(0, nTest),
     dim: 2,
+    shape: [2],
     description: `${n} points from ${cfg.path} (${n - nTest} train / ${nTest} test, split by seed ${seed})`,
   };
 }
@@ -58,9 +90,17 @@ export function loadDataset(cfg: DataConfig, seed: number): Dataset {
  */
 export function dataConfigFromArg(arg: string, base: DataConfig): DataConfig {
   if (arg.toLowerCase().endsWith('.csv')) return { kind: 'csv', path: arg, testFraction: 0.1 };
+  if (arg === 'fashion-mnist') {
+    return base.kind === 'fashion-mnist' ? base : { kind: 'fashion-mnist', size: 16, trainSize: 60000, testSize: 10000 };
+  }
   if (!isToy2dName(arg)) {
-    throw new Error(`--data: expected a toy set (${TOY2D_NAMES.join(', ')}) or a .csv file of x,y points, got '${arg}'`);
+    throw new Error(`--data: expected a toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist, or a .csv file of x,y points, got '${arg}'`);
   }
   const sizes = base.kind === 'toy2d' ? { trainSize: base.trainSize, testSize: base.testSize } : { trainSize: 20000, testSize: 2000 };
   return { kind: 'toy2d', name: arg, ...sizes };
+}
+
+/** Shape of one example of a data config, without loading the data. */
+export function exampleShape(cfg: DataConfig): number[] {
+  return cfg.kind === 'fashion-mnist' ? [cfg.size, cfg.size, 1] : [2];
 }

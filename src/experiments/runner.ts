@@ -54,7 +54,7 @@ export function runDirFor(runsRoot: string, cfg: TrainConfig, label: string): st
 }
 
 function data(cfg: TrainConfig): string {
-  return cfg.data.kind === 'toy2d' ? cfg.data.name : path.basename(cfg.data.path, '.csv');
+  return cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind === 'csv' ? path.basename(cfg.data.path, '.csv') : cfg.data.kind;
 }
 
 /** All (arm, seed) jobs of some ablations; image-only arms are left out on 2D data. */

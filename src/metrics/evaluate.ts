@@ -33,9 +33,16 @@ export function evalSigmaLists(cfg: TrainConfig): { oneStep: number[]; twoStep: 
   return { oneStep: [cfg.noise.sigmaMax], twoStep: [cfg.noise.sigmaMax, cfg.twoStepSigma] };
 }
 
-export function evaluateRun(cfg: TrainConfig, net: Network, weights: readonly tf.Tensor[], test: Float32Array): EvalResult {
-  const n = test.length / net.dataDim;
-  const common = { n, seed: EVAL_SAMPLE_SEED, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
+/**
+ * In-training evaluation. Points: SWD and MMD² against the held-out set. Images: the same two
+ * distances on raw pixels (cheap, for curves; FID/KID with feature networks is `ctlab eval`),
+ * on at most 1000 held-out images.
+ */
+export function evaluateRun(cfg: TrainConfig, net: Network, weights: readonly tf.Tensor[], testAll: Float32Array, shape: readonly number[] = [net.dataDim]): EvalResult {
+  const maxN = net.dataDim > 2 ? 1000 : Infinity;
+  const n = Math.min(testAll.length / net.dataDim, maxN);
+  const test = testAll.subarray(0, n * net.dataDim);
+  const common = { n, shape, seed: EVAL_SAMPLE_SEED, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
   const lists = evalSigmaLists(cfg);
   const s1 = sampleConsistency(net, weights, { ...common, sigmas: lists.oneStep });
   const s2 = sampleConsistency(net, weights, { ...common, sigmas: lists.twoStep });

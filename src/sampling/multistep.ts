@@ -18,6 +18,8 @@ export interface SampleOptions extends ScalingOptions {
   sigmaMax?: number;
   /** Examples per forward pass. */
   batchSize?: number;
+  /** Shape of one example (default [net.dataDim]); images: [H, W, C]. */
+  shape?: readonly number[];
   /** Called after each batch with the number of samples done. */
   onProgress?: (done: number) => void;
 }
@@ -45,17 +47,19 @@ export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], o
   validateSigmas(opts.sigmas, sigmaMin, sigmaMax);
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new RangeError(`n: expected a positive integer, got ${opts.n}`);
   const d = net.dataDim;
-  const batch = opts.batchSize ?? 2048;
+  const shape = opts.shape ?? [d];
+  if (shape.reduce((a, b) => a * b, 1) !== d) throw new RangeError(`shape [${shape}] does not hold ${d} values per example`);
+  const batch = opts.batchSize ?? (d > 64 ? 256 : 2048);
   const out = new Float32Array(opts.n * d);
   for (let start = 0, chunk = 0; start < opts.n; start += batch, chunk++) {
     const b = Math.min(batch, opts.n - start);
     const rng = new Rng(opts.seed, SAMPLE_STREAM, chunk);
     const result = tf.tidy(() => {
       const s0 = opts.sigmas[0] as number;
-      let x: tf.Tensor = tf.tensor2d(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, d]);
+      let x: tf.Tensor = tf.tensor(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, ...shape]);
       x = consistencyFunction(net, weights, x, tf.fill([b], s0) as tf.Tensor1D, null, opts);
       for (const tau of opts.sigmas.slice(1)) {
-        const z = tf.tensor2d(rng.fillNormal(new Float32Array(b * d)), [b, d]);
+        const z = tf.tensor(rng.fillNormal(new Float32Array(b * d)), [b, ...shape]);
         const xHat = tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin)));
         x = consistencyFunction(net, weights, xHat, tf.fill([b], tau) as tf.Tensor1D, null, opts);
       }

@@ -85,8 +85,8 @@ export interface ModelState {
 
 let varCounter = 0;
 
-export function createModelState(cfg: TrainConfig, dataDim: number): ModelState {
-  const net = buildNetwork(cfg, dataDim);
+export function createModelState(cfg: TrainConfig, shape: readonly number[]): ModelState {
+  const net = buildNetwork(cfg, shape);
   const init = net.init(cfg.seed);
   const id = varCounter++;
   const make = (role: string, trainable: boolean): tf.Variable[] =>
@@ -154,12 +154,12 @@ export function restoreState(state: ModelState, tensors: readonly CheckpointTens
 export function loadRunWeights(
   dir: string,
   cfg: TrainConfig,
-  dataDim: number,
+  shape: readonly number[],
   which: 'ema' | 'student' = 'ema',
 ): { net: Network & { dispose(): void }; weights: tf.Tensor[]; step: number } {
   const ckpt = loadLatestCheckpoint(runPaths(dir).checkpoints, (e) => process.stderr.write(`warning: ${e.message}\n`));
   if (!ckpt) throw new Error(`${dir}: no valid checkpoint to load (has the run started?)`);
-  const net = buildNetwork(cfg, dataDim);
+  const net = buildNetwork(cfg, shape);
   const byName = new Map(ckpt.tensors.map((t) => [t.name, t]));
   const weights = net.params.map((p) => {
     const t = byName.get(`${which}/${p.name}`);
@@ -192,7 +192,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   fs.mkdirSync(paths.samples, { recursive: true });
   writeJson(paths.config, cfg);
 
-  const state = createModelState(cfg, dim);
+  const state = createModelState(cfg, data.shape);
   let step = 0;
   let lastCheckpoint: string | null = null;
   if (opts.resume) {
@@ -242,7 +242,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     writeJson(paths.run, runInfo('running', { lastCheckpoint: path.basename(file) }));
   };
   const evaluate = (): EvalResult => {
-    const r = evaluateRun(cfg, state.net, state.ema, data.test);
+    const r = evaluateRun(cfg, state.net, state.ema, data.test, data.shape);
     log({ step, kind: 'eval', ...r });
     return r;
   };
@@ -257,7 +257,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   process.on('SIGTERM', sigterm);
 
   const table = new NoiseLevelTable(cfg);
-  const dataShape = [dim];
+  const dataShape = data.shape;
   const maskShapes = state.net.dropoutShapes(cfg.batchSize);
   const stopAt = Math.min(cfg.steps, opts.stopAfter ?? cfg.steps);
   const progress = createProgress({ label: `train ${cfg.name}`, total: cfg.steps, start: step, fields: ['loss', 'N'], enabled: opts.progress !== false });

@@ -124,6 +124,7 @@ test('the two presets differ only on method axes (shared toy scale)', () => {
     assert.deepEqual(a[key], s[key], `ct.${key}`);
     assert.deepEqual(b[key], s[key], `ict.${key}`);
   }
+  assert.ok(a.model.kind === 'mlp' && b.model.kind === 'mlp');
   assert.equal(a.model.hidden, b.model.hidden);
   assert.equal(a.model.depth, b.model.depth);
   assert.equal(a.model.embedding.dim, b.model.embedding.dim);
@@ -148,6 +149,7 @@ test('buildConfig merges deeply: one nested field changes, its siblings stay', (
   assert.equal(c.optimizer.beta2, base.optimizer.beta2);
   assert.equal(c.model.dropout, 0.1);
   assert.deepEqual(c.model.embedding, base.model.embedding);
+  assert.ok(c.model.kind === 'mlp' && base.model.kind === 'mlp');
   assert.equal(c.model.hidden, base.model.hidden);
   assert.deepEqual(c.noise, { ...base.noise, sigmaMax: 40 });
   assert.equal(c.weighting, 'ict');

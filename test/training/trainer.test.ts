@@ -37,9 +37,9 @@ describe('consistency training', () => {
     await train(cfg, { outDir: dir, progress: false });
     const data = loadDataset(cfg.data, cfg.seed);
     const opts = { sigmas: [80], n: 400, seed: 5, sigmaMin: 0.002, sigmaMax: 80 };
-    const trained = loadRunWeights(dir, cfg, 2);
+    const trained = loadRunWeights(dir, cfg, [2]);
     const swdTrained = sampleDistances(sampleConsistency(trained.net, trained.weights, opts), data.test, 2).swd;
-    const fresh = createModelState(cfg, 2);
+    const fresh = createModelState(cfg, [2]);
     const swdUntrained = sampleDistances(sampleConsistency(fresh.net, fresh.ema, opts), data.test, 2).swd;
     fresh.dispose();
     tf.dispose(trained.weights);
@@ -61,7 +61,7 @@ describe('consistency training', () => {
     // With σ_{i+1} forced equal to σ_i and θ⁻ = θ, the two passes see identical inputs: the loss is 0
     // exactly when both passes use the same masks (dropout 0.5 would otherwise make it large).
     const cfg = tinyConfig('ict', { model: { dropout: 0.5 } });
-    const state = createModelState(cfg, 2);
+    const state = createModelState(cfg, [2]);
     const data = loadDataset(cfg.data, cfg.seed);
     const draw = drawStep(cfg, 3, data.train, 2, new NoiseLevelTable(cfg).at(gridSize(cfg, 3)), state.net.dropoutShapes(cfg.batchSize));
     assert.ok(draw.masks.length > 0 && draw.masks.some((m) => m.data.includes(0)));

@@ -100,6 +100,20 @@ function conv(b: BackendWasm, x: TI, filter: TI, pads: [number, number, number, 
   return run(b, 'Conv2D', { x, filter }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined });
 }
 
+/** Batch samples per chunk of the filter-gradient convolution (see conv2DBackpropFilter). */
+let filterGradChunk = 8;
+export function setFilterGradChunk(n: number): void {
+  filterGradChunk = Math.max(1, Math.floor(n));
+}
+
+/** Copy a contiguous block of `src` (element offset, shape) into a new tensor. */
+function block(b: BackendWasm, src: TI, offset: number, shape: number[]): TI {
+  const out = b.makeOutput(shape, 'float32');
+  const n = size(shape);
+  heapF32(b, out).set(heapF32(b, src).subarray(offset, offset + n));
+  return out;
+}
+
 function conv2DBackpropFilter(args: ConvArgs): TI {
   const b = args.backend;
   const { x, dy } = args.inputs as { x: TI; dy: TI };
@@ -113,21 +127,50 @@ function conv2DBackpropFilter(args: ConvArgs): TI {
   let pr = KW + (Wo - 1) * sw - W - pl;
   const temps: TI[] = [];
   let xs: TI = x;
+  let h2 = H;
+  let w2 = W;
   if (pb < 0 || pr < 0) {
     // rows/cols of x that no output reads (valid padding with a stride): crop them
-    const h2 = H + Math.min(pb, 0);
-    const w2 = W + Math.min(pr, 0);
+    h2 = H + Math.min(pb, 0);
+    w2 = W + Math.min(pr, 0);
     xs = run(b, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [N, h2, w2, Ci] });
     temps.push(xs);
     pb = Math.max(pb, 0);
     pr = Math.max(pr, 0);
   }
-  const xt = transpose(b, xs, [3, 1, 2, 0]); // [Ci, H, W, N]
-  const dyt = transpose(b, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
-  temps.push(xt, dyt);
-  const g = conv(b, xt, dyt, [pt, pb, pl, pr], [sh, sw]); // [Ci, KH, KW, Co]
-  temps.push(g);
-  const out = transpose(b, g, [1, 2, 0, 3]);
+  // The batch is the reduction (GEMM K) dimension, and dy is the packed operand: chunks of the
+  // batch keep it cache-sized. Layouts: x -> [chunks, Ci, H, W, Nc], dy -> [chunks, Ho, Wo, Nc, Co].
+  let nc = 1;
+  for (let c = Math.min(filterGradChunk, N); c >= 1; c--) {
+    if (N % c === 0) {
+      nc = N / c;
+      break;
+    }
+  }
+  const Nc = N / nc;
+  const x5 = reshape(b, xs, [nc, Nc, h2, w2, Ci]);
+  const xt = transpose(b, x5, [0, 4, 2, 3, 1]);
+  const dy5 = reshape(b, dy, [nc, Nc, Ho, Wo, Co]);
+  const dyt = transpose(b, dy5, [0, 2, 3, 1, 4]);
+  temps.push(x5, xt, dy5, dyt);
+  let acc: TI | null = null;
+  const xChunk = Ci * h2 * w2 * Nc;
+  const dyChunk = Ho * Wo * Nc * Co;
+  for (let j = 0; j < nc; j++) {
+    const xj = nc === 1 ? reshape(b, xt, [Ci, h2, w2, Nc]) : block(b, xt, j * xChunk, [Ci, h2, w2, Nc]);
+    const dyj = nc === 1 ? reshape(b, dyt, [Ho, Wo, Nc, Co]) : block(b, dyt, j * dyChunk, [Ho, Wo, Nc, Co]);
+    const g = conv(b, xj, dyj, [pt, pb, pl, pr], [sh, sw]); // [Ci, KH, KW, Co]
+    free(b, xj, dyj);
+    if (acc === null) acc = g;
+    else {
+      const av = heapF32(b, acc);
+      const gv = heapF32(b, g);
+      for (let i = 0; i < av.length; i++) av[i] = (av[i] as number) + (gv[i] as number);
+      free(b, g);
+    }
+  }
+  temps.push(acc as TI);
+  const out = transpose(b, acc as TI, [1, 2, 0, 3]);
   free(b, ...temps);
   out.shape = [KH, KW, Ci, Co];
   return out;

@@ -70,6 +70,10 @@ const cases: ConvCase[] = [];
   cases.push({ n: 3, h: 9, w: 6, ci: 3, co: 4, k: [3, 1], s: [2, 1], pad: 'same' });
   cases.push({ n: 2, h: 7, w: 8, ci: 2, co: 3, k: [2, 5], s: [1, 2], pad: 'valid' });
   cases.push({ n: 4, h: 16, w: 16, ci: 8, co: 16, k: [3, 3], s: [1, 1], pad: 'same' });
+  // batches split into chunks by the filter-gradient kernel (8 per chunk: 12 -> 2 x 6, 16 -> 2 x 8, 7 -> 7 x 1)
+  cases.push({ n: 12, h: 7, w: 6, ci: 3, co: 5, k: [3, 3], s: [2, 2], pad: 'valid' });
+  cases.push({ n: 16, h: 6, w: 6, ci: 4, co: 3, k: [3, 3], s: [1, 1], pad: 'same' });
+  cases.push({ n: 7, h: 5, w: 5, ci: 2, co: 3, k: [2, 2], s: [1, 1], pad: 'same' });
 }
 
 for (const c of cases) {

@@ -1,0 +1,2 @@
+/** Notebook helpers (tslab): static figures, tables, images, committed ablation results, scale. */
+export * from './display';

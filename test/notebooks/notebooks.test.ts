@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ABLATIONS } from '../../src/experiments/ablations';
+import { byScale, htmlTable, notebookScale, notRunYet, paperVsKit, readAblationResults, repoRoot } from '../../src/notebook/display';
+
+/** The repository root (this file runs from dist/test/notebooks/). */
+const ROOT = resolve(__dirname, '..', '..', '..');
+const NB_DIR = join(ROOT, 'notebooks');
+const SIZE_CAP = 2 * 1024 * 1024; // user-needs.md: CI enforces a size cap on committed notebooks
+
+interface NbOutput {
+  output_type: string;
+  data?: Record<string, unknown>;
+}
+interface Notebook {
+  metadata: { kernelspec?: { name?: string } };
+  cells: { cell_type: string; outputs?: NbOutput[] }[];
+}
+
+const notebooks = readdirSync(NB_DIR).filter((f) => f.endsWith('.ipynb')).sort();
+
+test('one notebook per ablation plus the quickstart', () => {
+  assert.ok(notebooks.includes('00-quickstart.ipynb'));
+  assert.equal(notebooks.length, ABLATIONS.length + 1, notebooks.join(', '));
+});
+
+test('committed notebooks carry PNG outputs (GitHub shows them), use the committed kernel, stay under 2 MB', () => {
+  const kernel = JSON.parse(readFileSync(join(ROOT, 'jupyter', 'kernels', 'tslab', 'kernel.json'), 'utf8')) as { argv: string[] };
+  assert.deepEqual(kernel.argv, ['tslab', 'kernel', '--config-path', '{connection_file}']);
+  for (const f of notebooks) {
+    const path = join(NB_DIR, f);
+    const size = statSync(path).size;
+    assert.ok(size < SIZE_CAP, `${f}: ${size} bytes, over the 2 MB cap`);
+    const nb = JSON.parse(readFileSync(path, 'utf8')) as Notebook;
+    assert.equal(nb.metadata.kernelspec?.name, 'tslab', `${f}: kernelspec`);
+    const pngs = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data !== undefined && 'image/png' in o.data);
+    assert.ok(pngs.length >= 1, `${f}: no image/png output stored (run bash scripts/notebooks.sh --write)`);
+    const errors = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === 'error');
+    assert.equal(errors.length, 0, `${f}: stored error outputs`);
+  }
+});
+
+test('notebookScale and byScale follow CTLAB_NOTEBOOK_SCALE', () => {
+  const old = process.env.CTLAB_NOTEBOOK_SCALE;
+  try {
+    process.env.CTLAB_NOTEBOOK_SCALE = 'tiny';
+    assert.equal(notebookScale(), 'tiny');
+    assert.equal(byScale(300, 20), 20);
+    delete process.env.CTLAB_NOTEBOOK_SCALE;
+    assert.equal(notebookScale(), 'normal');
+    assert.equal(byScale(300, 20), 300);
+  } finally {
+    if (old === undefined) delete process.env.CTLAB_NOTEBOOK_SCALE;
+    else process.env.CTLAB_NOTEBOOK_SCALE = old;
+  }
+});
+
+test('htmlTable escapes text and formats numbers', () => {
+  const html = htmlTable([{ arm: '<b>&', swd: 0.123456, n: 3 }]);
+  assert.match(html, /&lt;b&gt;&amp;/);
+  assert.match(html, />0\.1235</);
+  assert.match(html, />3</);
+});
+
+test('ablation results: a clear note before the run, the summary read back after it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ctlab-nb-'));
+  try {
+    writeFileSync(join(root, 'package.json'), '{}');
+    mkdirSync(join(root, 'results'));
+    assert.equal(repoRoot(join(root, 'results')), root);
+    assert.equal(readAblationResults('teacher', root), null);
+    assert.match(paperVsKit('teacher', root), /not run yet: ctlab ablate teacher/);
+    assert.match(notRunYet('teacher'), /^not run yet: ctlab ablate teacher/);
+    const dir = join(root, 'results', 'ablations', 'teacher');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'summary.csv'), 'data,arm,SWD 1-step,n,steps\neight-gaussians,ema,0.4 ± 0.1,3,2000\neight-gaussians,none,0.07 ± 0.01,3,2000\n');
+    writeFileSync(
+      join(dir, 'summary.md'),
+      '## Teacher network\n\n|data|arm|\n|:-|:-|\n|x|y|\n\nPaper (iCT): claim.\n\neight-gaussians, 1-step SWD: agrees (ema − none = 0.33 ± 0.09, n=3). 2-step SWD: agrees (ema − none = 0.1 ± 0.05, n=3).\n',
+    );
+    writeFileSync(join(dir, 'eight-gaussians-swd1-vs-step.png'), Buffer.from([0x89, 0x50]));
+    const r = readAblationResults('teacher', root);
+    assert.ok(r);
+    assert.equal(r.rows.length, 2);
+    assert.equal(r.rows[1]?.arm, 'none');
+    assert.equal(r.pngs.length, 1);
+    assert.equal(r.notes.length, 2);
+    const text = paperVsKit('teacher', root);
+    assert.match(text, /agrees \(ema − none = 0\.33 ± 0\.09, n=3\)/);
+    assert.match(text, /eight-gaussians, 2000 steps, n = 3 seed\(s\) per arm/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('every notebook executes headless at tiny scale (bash scripts/notebooks.sh --scale tiny)', { timeout: 30 * 60_000 }, () => {
+  const res = spawnSync('bash', [join(ROOT, 'scripts', 'notebooks.sh'), '--scale', 'tiny'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 29 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const tail = `${res.stdout ?? ''}\n${res.stderr ?? ''}`.slice(-6000);
+  assert.equal(res.error, undefined, `notebooks.sh did not finish: ${String(res.error)}\n${tail}`);
+  assert.equal(res.status, 0, `notebooks.sh exited ${res.status}:\n${tail}`);
+});

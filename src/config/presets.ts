@@ -57,7 +57,8 @@ export function ctPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
     name: 'ct',
     model: { ...scale.model, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0 },
     weighting: 'uniform', // λ ≡ 1
-    distance: { kind: 'l2' }, // CM's best CT used LPIPS, which needs images; squared ℓ2 is its 2D stand-in
+    // CM's best CT used LPIPS: on images the LPIPS-style distance on the shipped classifier; on 2D, squared ℓ2
+    distance: scaleName === 'toy2d' ? { kind: 'l2' } : { kind: 'lpips' },
     teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, // μ0 = 0.9 (OAI-C10)
     curriculum: { kind: 'ct', s0: 2, s1: 150 },
     noiseSampler: { kind: 'uniform' },

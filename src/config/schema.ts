@@ -87,6 +87,8 @@ export const distanceSchema = z.strictObject({
   kind: z.enum(['l2', 'l1', 'pseudo-huber', 'lpips']),
   /** pseudo-Huber c; default 0.00054·√d (iCT Sec. 3.3). */
   c: positive.optional(),
+  /** lpips: the feature net (a shipped name such as 'fmnist-cnn', or a directory of real LPIPS weights); default fmnist-cnn. */
+  net: z.string().min(1).optional(),
 });
 
 export const optimizerSchema = z.strictObject({
@@ -188,6 +190,9 @@ export function validateConfig(input: unknown): TrainConfig {
   }
   if (cfg.distance.kind === 'lpips' && cfg.model.kind === 'mlp') {
     problems.push("config.distance.kind: 'lpips' needs image data and a feature network; for 2D data use l2, l1 or pseudo-huber");
+  }
+  if (cfg.distance.net !== undefined && cfg.distance.kind !== 'lpips') {
+    problems.push(`config.distance.net: only used by lpips, but distance.kind is '${cfg.distance.kind}'`);
   }
   if (cfg.distance.c !== undefined && cfg.distance.kind !== 'pseudo-huber') {
     problems.push(`config.distance.c: only used by pseudo-huber, but distance.kind is '${cfg.distance.kind}'`);

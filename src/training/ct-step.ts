@@ -9,6 +9,7 @@ import type { TrainConfig } from '../config/schema';
 import { consistencyFunction } from '../consistency/model';
 import { lossWeight } from '../consistency/weighting';
 import { distance } from '../losses/distance';
+import type { PerceptualDistance } from '../losses/lpips';
 import type { Network } from '../models/types';
 import { karrasSigmas } from '../schedules/karras';
 import { ctCurriculum, ictCurriculum } from '../schedules/curriculum';
@@ -111,7 +112,9 @@ export function ctLossAndGrads(
   teacher: readonly tf.Tensor[],
   draw: StepDraw,
   dataShape: number[],
+  perceptual: PerceptualDistance | null = null,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
+  if (cfg.distance.kind === 'lpips' && !perceptual) throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
   const b = cfg.batchSize;
   const noise = { sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData };
   return tf.tidy(() => {
@@ -128,7 +131,9 @@ export function ctLossAndGrads(
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {
       const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise);
-      const d = distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]
+      const d = perceptual
+        ? perceptual.distance(pred as tf.Tensor4D, target as tf.Tensor4D) // LPIPS-style, through the frozen feature net
+        : distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]
       return tf.mean(tf.mul(d, weight)) as tf.Scalar;
     }, student as tf.Variable[]);
     return { loss: value, grads: student.map((v) => grads[v.name] as tf.Tensor) };

@@ -15,6 +15,7 @@ import { buildNetwork } from '../models/build';
 import type { Network } from '../models/types';
 import { createOptimizer, type Optimizer } from '../optim';
 import { createProgress } from '../util/progress';
+import { loadLpips, loadDefaultLpips, type PerceptualDistance } from '../losses/lpips';
 import {
   checkpointFileName,
   listCheckpoints,
@@ -256,6 +257,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
 
+  let perceptual: PerceptualDistance | null = null;
+  if (cfg.distance.kind === 'lpips') {
+    const net = cfg.distance.net ?? 'fmnist-cnn';
+    perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
+    process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
+  }
   const table = new NoiseLevelTable(cfg);
   const dataShape = data.shape;
   const maskShapes = state.net.dropoutShapes(cfg.batchSize);
@@ -274,7 +281,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const mu = teacherRate(cfg, n);
       const draw = drawStep(cfg, step, data.train, dim, table.at(n), maskShapes);
       const teacherWeights = state.teacher ?? state.student;
-      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, teacherWeights, draw, dataShape);
+      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, teacherWeights, draw, dataShape, perceptual);
       const value = (await loss.data())[0] as number;
       loss.dispose();
       if (!Number.isFinite(value)) {
@@ -331,6 +338,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
+    perceptual?.dispose();
     state.dispose();
   }
 }

@@ -41,3 +41,4 @@ export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type Backe
 export { createOptimizer, type Optimizer } from './optim';
 export * as report from './report';
 export { runQuickstart } from './quickstart';
+export * as notebook from './notebook';

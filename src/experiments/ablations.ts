@@ -113,7 +113,7 @@ export const ABLATIONS: readonly Ablation[] = [
     ],
   },
   {
-    name: 'all',
+    name: 'ct-vs-ict',
     title: 'All together: original CT vs iCT',
     paper: 'iCT improves CT\'s FID 3.5× on CIFAR-10 (8.70 → 2.51 with iCT-deep) and 4× on ImageNet-64 (iCT abstract)',
     paperBest: 'ict',

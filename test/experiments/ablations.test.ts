@@ -16,7 +16,7 @@ function arm(name: string, seeds: number[], swd1: number[]): ArmResult {
 
 describe('ablation specs', () => {
   it('cover the 8 techniques of iCT, each naming the paper\'s preferred arm among its arms', () => {
-    assert.deepEqual(ABLATIONS.map((a) => a.name), ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'all']);
+    assert.deepEqual(ABLATIONS.map((a) => a.name), ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'ct-vs-ict']);
     for (const ab of ABLATIONS) {
       const names = ab.arms.map((a) => a.name);
       assert.ok(names.includes(ab.paperBest), `${ab.name}: ${ab.paperBest}`);
@@ -34,7 +34,7 @@ describe('ablation specs', () => {
     // 19 arms, lpips skipped (18), 8 baseline occurrences (one per ablation) folded into 1: 11 distinct configs, 2 seeds each
     assert.equal(unique.size, 11 * 2);
     assert.equal(new Set(jobs.filter((j) => path.basename(path.dirname(j.dir)).startsWith('baseline-')).map((j) => j.ablation)).size, 8);
-    const ctArm = jobs.find((j) => j.ablation === 'all' && j.arm === 'ct');
+    const ctArm = jobs.find((j) => j.ablation === 'ct-vs-ict' && j.arm === 'ct');
     assert.equal(ctArm?.config.teacher.kind, 'ema');
     assert.equal(ctArm?.config.weighting, 'uniform');
     const uniform = jobs.find((j) => j.ablation === 'weighting' && j.arm === 'uniform');

@@ -111,7 +111,7 @@ function runTorch(model: Model, threads: number, steps: number, warmup: number, 
   const script = path.join(__dirname, '..', '..', 'bench', 'pytorch_step.py');
   const r = spawnSync(PYTHON, [script, '--model', model, '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)], {
     encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
   });
   if (r.status !== 0) throw new Error(`pytorch ${model} t=${threads} failed: ${r.stderr.slice(-1000)}`);
   const j = lastJson<{ threads: number; msPerStep: number; meanMs: number; minMs: number; steps: number; params: number; torch: string }>(r.stdout);

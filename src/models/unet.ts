@@ -1,6 +1,9 @@
 /**
- * A small U-Net for images (NHWC), as plain tf ops on `tf.Variable`s, wrapped in the CM
- * parametrization f_θ(x, σ) = c_skip(σ)·x + c_out(σ)·F_θ(c_in(σ)·x, c_noise(σ)).
+ * A small U-Net for images (NHWC), as plain tf ops (no tfjs-layers), in two forms:
+ * - `UNetNetwork` implements `Network` (./types): the raw F_θ as a pure function of a weight list,
+ *   what the trainer uses (student, teacher and EMA are three weight lists);
+ * - `UNet` / `createUNet` own `tf.Variable`s and apply the CM parametrization
+ *   f_θ(x, σ) = c_skip(σ)·x + c_out(σ)·F_θ(c_in(σ)·x, c_noise(σ)) (src/consistency/scalings).
  *
  * Layout (levels = channels.length, resolution halves per level):
  *   emb   = Dense(E) ∘ SiLU ∘ Dense(E) of the noise embedding (Fourier or positional, ./embedding)
@@ -16,7 +19,9 @@
  *
  * GroupNorm is computed per channel first (per-channel means of x and x² over H, W, then averaged
  * within groups on tiny [B, C] tensors), so every full-size op is a 4-D broadcast over the channel
- * axis: equal to the textbook 5-D formulation, much faster on the wasm backend.
+ * axis, and its gradient is written by hand from per-channel sums (5 full-size ops instead of the
+ * autodiff's ~15): equal to the textbook 5-D formulation (`groupNormReference`, tested), much
+ * faster on the wasm backend.
  *
  * Parameters are a pure function of (config, seed) (src/util/rng). Dropout masks come from a
  * `DropoutMasks` object: give the same object (or two made from the same seed and stream) to the

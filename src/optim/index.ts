@@ -71,14 +71,13 @@ function hasKernel(name: string): boolean {
 }
 
 /**
- * Per-step scalars (float64) for step number t (1-based). Adam (tf.train.adam):
- *   p -= lr · (m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps)
- *   = (lr/(1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps).
- * RAdam (torch): ρ∞ = 2/(1−β2) − 1, ρ_t = ρ∞ − 2tβ2^t/(1−β2^t); if ρ_t > 5:
- *   p -= lr · m/(1−β1^t) · r_t · sqrt(1−β2^t)/(sqrt(v) + eps), r_t = sqrt((ρ_t−4)(ρ_t−2)ρ∞/((ρ∞−4)(ρ∞−2)ρ_t))
- *   = (lr · r_t/(1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + eps/sqrt(1−β2^t)) ... we keep torch's form:
- *   stepSize = lr·r_t·sqrt(1−β2^t)/(1−β1^t), denominator sqrt(v) + eps (vScale 1).
- *   else p -= lr · m/(1−β1^t).
+ * Per-step scalars (float64) for step number t (1-based); the update is
+ * p ← p − stepSize·m / (sqrt(v)·vScale + eps) when `adaptive`, else p ← p − stepSize·m.
+ * Adam (tf.train.adam): p −= lr·(m/(1−β1^t)) / (sqrt(v/(1−β2^t)) + eps),
+ *   so stepSize = lr/(1−β1^t), vScale = 1/sqrt(1−β2^t).
+ * RAdam (torch.optim.RAdam): ρ∞ = 2/(1−β2) − 1, ρ_t = ρ∞ − 2tβ2^t/(1−β2^t); if ρ_t > 5,
+ *   p −= lr·(m/(1−β1^t))·r_t·sqrt(1−β2^t)/(sqrt(v) + eps), r_t = sqrt((ρ_t−4)(ρ_t−2)ρ∞/((ρ∞−4)(ρ∞−2)ρ_t)),
+ *   so stepSize = lr·r_t·sqrt(1−β2^t)/(1−β1^t), vScale = 1; else p −= lr·m/(1−β1^t) (not adaptive).
  */
 export function stepScalars(
   kind: OptimizerKind,

@@ -5,7 +5,8 @@
  * small JS loops on the wasm heap.
  *
  * - Conv2DBackpropFilter: a convolution over transposed tensors: x as [Ci,H,W,N] (batch Ci, channels
- *   N), dy as the filter [Ho,Wo,N,Co], dilation = stride; output [Ci,KH,KW,Co] -> [KH,KW,Ci,Co].
+ *   N), dy as the filter [Ho,Wo,N,Co], dilation = stride; output [Ci,KH,KW,Co] -> [KH,KW,Ci,Co];
+ *   the batch is split into chunks of up to 8 samples whose results are summed.
  * - Conv2DBackpropInput: a convolution of dy (zero-inserted for stride > 1) with the flipped,
  *   in/out-swapped filter (the shipped kernel is a scalar loop).
  * - BatchMatMul with a transposed operand: transpose explicitly first (the shipped kernel falls back

@@ -13,9 +13,10 @@ import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { sampleDistances } from './metrics/evaluate';
-import { evaluateImageRun } from './metrics/image-run-eval';
+import { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';
+import { writeTable } from './report/table';
 import { sampleConsistency } from './sampling/multistep';
-import { readRunConfig, runPaths, writeJson } from './training/run-dir';
+import { gitInfo, readRunConfig, runPaths, writeJson } from './training/run-dir';
 import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
@@ -119,6 +120,31 @@ function writeCsv(file: string, points: Float32Array, dim: number): void {
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
+/** results/images-style folder: FID/KID table per feature net beside floor and ceiling, grids, provenance. */
+function writeImageResults(out: string, run: string, cfg: TrainConfig, step: number, ev: ImageRunEval, grids: { oneStep: string; twoStep: string }, evalMs: number): void {
+  fs.mkdirSync(out, { recursive: true });
+  const info = JSON.parse(fs.readFileSync(runPaths(run).run, 'utf8')) as { commit: string; backend: { name: string; threads: number }; wallSec: number; status: string };
+  const rows = Object.entries(ev.scores).flatMap(([net, s]) => [
+    { 'feature net': net, what: `model, 1-step (σ = ${ev.sigmas.oneStep.join(', ')})`, FID: s.oneStep.fid, KID: s.oneStep.kid },
+    { 'feature net': net, what: `model, 2-step (σ = ${ev.sigmas.twoStep.join(', ')})`, FID: s.twoStep.fid, KID: s.twoStep.kid },
+    { 'feature net': net, what: 'floor: training images', FID: s.floor.fid, KID: s.floor.kid },
+    { 'feature net': net, what: 'ceiling: Gaussian noise', FID: s.ceiling.fid, KID: s.ceiling.kid },
+  ]);
+  const git = gitInfo();
+  const cut = step < cfg.steps ? `The run was cut short: evaluated at step ${step} of ${cfg.steps} (status: ${info.status}); it resumes with \`ctlab train --resume --out ${run}\`.` : `The run completed its ${cfg.steps} steps.`;
+  writeTable(rows, path.join(out, 'fid'), {
+    title: `${cfg.name} on ${cfg.data.kind} ${ev.shape[0]}×${ev.shape[1]}: FID/KID against ${ev.n} held-out test images`,
+    notes: [
+      cut,
+      `FID and KID use the kit's own Fashion-MNIST classifiers (data/feature-nets/), not Inception: the numbers are not comparable with published FIDs. ${ev.n} samples per row; the floor compares ${ev.n} training images with the same reference. KID is the unbiased cubic-kernel MMD² (20 subsets).`,
+      `Provenance: trained by \`${(JSON.parse(fs.readFileSync(runPaths(run).run, 'utf8')) as { command: string }).command}\` (commit ${info.commit}, backend ${info.backend.name} with ${info.backend.threads} thread(s), seed ${cfg.seed}, training wall ${Math.round(info.wallSec)} s); evaluated by \`ctlab ${process.argv.slice(2).join(' ')}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''} in ${Math.round(evalMs / 1000)} s.`,
+    ],
+  });
+  fs.copyFileSync(grids.oneStep, path.join(out, 'samples-1step.png'));
+  fs.copyFileSync(grids.twoStep, path.join(out, 'samples-2step.png'));
+  writeJson(path.join(out, 'provenance.json'), { run, step, totalSteps: cfg.steps, status: info.status, trainCommit: info.commit, evalCommit: git.commit, backend: info.backend, seed: cfg.seed, trainWallSec: info.wallSec, evalWallSec: evalMs / 1000, config: cfg });
+}
+
 const program = new Command();
 program
   .name('ctlab')
@@ -215,7 +241,9 @@ program
   .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 777)
   .addOption(backendOption())
   .option('--feature-net <names>', 'images: comma-separated feature nets (shipped names or TF.js graph model paths)', 'fmnist-cnn,fmnist-strided')
-  .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string }) => {
+  .option('--out <dir>', 'images: also write a results folder (table with floor and ceiling, sample grids, provenance)')
+  .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string; out?: string }) => {
+    const t0 = Date.now();
     const cfg = readRunConfig(f.run);
     await initBackend(f.backend ? { backend: f.backend } : {});
     const data = loadDataset(cfg.data, cfg.seed);
@@ -232,6 +260,7 @@ program
       const result = { run: f.run, step, n: ev.n, seed: f.seed, sigmas: ev.sigmas, scores: ev.scores, grids };
       writeJson(path.join(f.run, 'eval.json'), result);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      if (f.out) writeImageResults(f.out, f.run, cfg, step, ev, grids, Date.now() - t0);
       return;
     }
     const n = f.n ?? data.test.length / data.dim;

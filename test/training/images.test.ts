@@ -11,6 +11,7 @@ import { loadDataset } from '../../src/data/source';
 import * as tf from '@tensorflow/tfjs';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from '../../src/training/ct-step';
 import { createModelState } from '../../src/training/trainer';
+import { loadDefaultLpips } from '../../src/losses/lpips';
 import { CLI, tempDir } from '../helpers';
 
 /** A tiny image config: 8×8 Fashion-MNIST, a 2-level U-Net of 8/16 channels. */
@@ -56,21 +57,24 @@ describe('image consistency models', () => {
     assert.ok(lo >= -1 && hi <= 1 && hi - lo > 1.5, `range ${lo}..${hi}`);
   });
 
-  it('a few image training steps lower the loss on a fixed batch (U-Net gradients through the wasm conv kernels)', () => {
+  it('a few image training steps lower the LPIPS-style loss on a fixed batch (U-Net and feature-net gradients through the wasm conv kernels)', async () => {
     // The CT loss of a whole run wanders at this tiny scale (the target moves with the teacher), so
     // this checks the optimisation itself: one fixed draw and a frozen teacher, 15 updates.
     const cfg = tinyImages('ct', { batchSize: 16, optimizer: { kind: 'adam', lr: 2e-3 }, curriculum: { kind: 'ict', s0: 10, s1: 10 } });
     const data = loadDataset(cfg.data, cfg.seed);
+    assert.equal(cfg.distance.kind, 'lpips', 'the CT preset on images uses the LPIPS-style distance, as CM did');
+    const perceptual = await loadDefaultLpips();
     const state = createModelState(cfg, data.shape);
     const draw = drawStep(cfg, 0, data.train, data.dim, new NoiseLevelTable(cfg).at(gridSize(cfg, 0)), state.net.dropoutShapes(cfg.batchSize));
     const losses: number[] = [];
     for (let i = 0; i < 15; i++) {
-      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, data.shape);
+      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, data.shape, perceptual);
       losses.push(loss.dataSync()[0] as number);
       state.optimizer.step(grads);
       tf.dispose([loss, ...grads]);
     }
     state.dispose();
+    perceptual.dispose();
     assert.ok(losses.every(Number.isFinite), losses.join(', '));
     assert.ok((losses[14] as number) < 0.5 * (losses[0] as number), `loss should fall: ${losses.map((l) => l.toPrecision(3)).join(', ')}`);
   });

@@ -269,7 +269,7 @@ export interface KidResult {
 }
 
 /** `count` distinct indices of 0..n−1 (partial Fisher-Yates), in draw order. */
-function sampleWithoutReplacement(n: number, count: number, rng: Rng, scratch: Uint32Array): Uint32Array {
+export function sampleWithoutReplacement(n: number, count: number, rng: Rng, scratch: Uint32Array): Uint32Array {
   for (let i = 0; i < n; i++) scratch[i] = i;
   for (let i = 0; i < count; i++) {
     const j = i + rng.int(n - i);

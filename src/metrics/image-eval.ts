@@ -16,7 +16,7 @@ import { loadFashionMnist } from '../data/idx';
 import { gatherImages, shuffleIndices, toModelRange } from '../data/images';
 import { Rng } from '../util/rng';
 import type { FeatureNet } from './feature-net';
-import { frechetDistance, kidStats, type KidOptions } from './frechet';
+import { frechetDistance, kidStats, sampleWithoutReplacement, type KidOptions } from './frechet';
 
 export interface ImageFeatureOptions {
   /** Images per forward pass (default 250). */
@@ -123,16 +123,7 @@ export function fastKid(a: Float64Array, b: Float64Array, d: number, opts: KidOp
   const kbb = polyGram(b, nb, b, nb, d, true);
   const kab = polyGram(a, na, b, nb, d, false);
   const rng = new Rng(opts.seed ?? 0, KID_STREAM);
-  const draw = (n: number, scratch: Uint32Array): Uint32Array => {
-    for (let i = 0; i < n; i++) scratch[i] = i;
-    for (let i = 0; i < m; i++) {
-      const j = i + rng.int(n - i);
-      const t = scratch[i] as number;
-      scratch[i] = scratch[j] as number;
-      scratch[j] = t;
-    }
-    return scratch.slice(0, m);
-  };
+  const draw = (n: number, scratch: Uint32Array): Uint32Array => sampleWithoutReplacement(n, m, rng, scratch); // the subsets kidStats draws
   const sa = new Uint32Array(na);
   const sb = new Uint32Array(nb);
   const values = new Float64Array(subsets);

@@ -25,7 +25,7 @@ import {
   type CheckpointTensor,
 } from './checkpoint';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable, teacherRate } from './ct-step';
-import { appendMetric, gitInfo, readMetrics, runPaths, truncateMetrics, writeJson, type MetricRecord } from './run-dir';
+import { appendMetric, gitInfo, runPaths, truncateMetrics, writeJson, type MetricRecord } from './run-dir';
 
 export interface TrainOptions {
   /** Run directory (created). */
@@ -258,11 +258,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   process.on('SIGTERM', sigterm);
 
   let perceptual: PerceptualDistance | null = null;
-  if (cfg.distance.kind === 'lpips') {
-    const net = cfg.distance.net ?? 'fmnist-cnn';
-    perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
-    process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
-  }
   const table = new NoiseLevelTable(cfg);
   const dataShape = data.shape;
   const maskShapes = state.net.dropoutShapes(cfg.batchSize);
@@ -276,6 +271,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   let windowSteps = 0;
 
   try {
+    if (cfg.distance.kind === 'lpips') {
+      const net = cfg.distance.net ?? 'fmnist-cnn';
+      perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
+      process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
+    }
     while (step < stopAt) {
       const n = gridSize(cfg, step);
       const mu = teacherRate(cfg, n);
@@ -343,4 +343,3 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   }
 }
 
-export { readMetrics };

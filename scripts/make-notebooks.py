@@ -177,6 +177,11 @@ for 2D data c ≈ 0.00076. Config field `distance`.
 
 """ + RUN_NOTE),
     C(IMPORTS + "\nimport * as tf from '@tensorflow/tfjs';"),
+    M("**LPIPS here.** The kit's `lpips` distance is LPIPS-*style*: normalised activations of a shipped Fashion-MNIST classifier "
+      "(`data/feature-nets/`) compared with **uniform channel weights**. The real LPIPS weights (VGG/AlexNet plus learned linear heads) "
+      "are **not shipped** and cannot be fetched here; `src/losses/lpips.ts` loads them from a directory if you have them converted "
+      "(`distance.net`). The LPIPS arm has no 2D counterpart, so it is skipped on toy data; and a loss built on the evaluator's own "
+      "features biases that evaluator's FID, which is why image runs are scored with both shipped feature nets."),
     M("The kit's `ctlab.distance` (the loss code itself) on differences of norm r = ‖x − y‖, spread evenly over the d = 2 coordinates, with `ctlab.pseudoHuberC`; squared ℓ2 and ℓ1 are the kit's per-dimension means:"),
     C("""await ctlab.initBackend();
 const dim = 2;

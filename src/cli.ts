@@ -21,7 +21,7 @@ import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
 import { ABLATIONS, findAblation } from './experiments/ablations';
-import { planJobs, runJobs } from './experiments/runner';
+import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobs, scaleOf } from './experiments/runner';
 import { buildReports, savePlan } from './experiments/report';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
@@ -290,23 +290,28 @@ program
   .command('ablate')
   .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes; resumable')
   .argument('<name>', `ablation: ${ABLATIONS.map((a) => a.name).join(', ')}, or all`)
-  .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')})`, 'eight-gaussians')
-  .option('--seeds <n>', 'seeds per arm', num('--seeds', { int: true, min: 1 }), 3)
-  .option('--steps <K>', 'training steps per run', num('--steps', { int: true, min: 1 }), 2000)
+  .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')}) or fashion-mnist (16×16 U-Net, FID/KID after training)`, 'eight-gaussians')
+  .option('--seeds <n>', `seeds per arm (default ${POINTS_ABLATION.seeds} on 2D, ${IMAGE_ABLATION.seeds} on images)`, num('--seeds', { int: true, min: 1 }))
+  .option('--steps <K>', `training steps per run (default ${POINTS_ABLATION.steps} on 2D, ${IMAGE_ABLATION.steps} on images)`, num('--steps', { int: true, min: 1 }))
+  .option('--eval-n <n>', `images: samples for FID/KID after training (default ${IMAGE_ABLATION.evalN})`, num('--eval-n', { int: true, min: 2 }))
   .option('--workers <n>', 'parallel worker processes', num('--workers', { int: true, min: 1 }), 2)
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
   .option('--config <file.json>', 'override applied to every arm (e.g. a smaller model)')
   .option('--no-report', 'run only; build tables later with ctlab report')
   .option('--no-progress', 'no progress bar')
-  .action(async (name: string, f: { data: string; seeds: number; steps: number; workers: number; runs: string; out: string; config?: string; report: boolean; progress: boolean }) => {
+  .action(async (name: string, f: { data: string; seeds?: number; steps?: number; evalN?: number; workers: number; runs: string; out: string; config?: string; report: boolean; progress: boolean }) => {
     const ablations = name === 'all' ? [...ABLATIONS] : [findAblation(name)];
+    const image = scaleOf(f.data) !== 'toy2d';
     dataConfigFromArg(f.data, buildConfig('ict').data); // validates the name
+    const defaults = image ? IMAGE_ABLATION : POINTS_ABLATION;
+    const steps = f.steps ?? defaults.steps;
+    const seeds = f.seeds ?? defaults.seeds;
     const common = f.config ? (JSON.parse(fs.readFileSync(f.config, 'utf8')) as Record<string, unknown>) : undefined;
-    const scale = { data: f.data, steps: f.steps, seeds: f.seeds, ...(common ? { common } : {}) };
+    const scale = { data: f.data, steps, seeds, ...(common ? { common } : {}), ...(image ? { evalN: f.evalN ?? IMAGE_ABLATION.evalN } : {}) };
     const { jobs, skipped } = planJobs(ablations, scale, f.runs);
     const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;
-    savePlan(f.runs, { data: f.data, steps: f.steps, seeds: f.seeds, command, skipped, entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })) });
+    savePlan(f.runs, { data: f.data, steps, seeds, command, skipped, entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })) });
     for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
     const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
     process.stdout.write(`ablate: ${r.ran} run(s) trained, ${r.skipped} already complete, ${r.failures.length} failed\n`);

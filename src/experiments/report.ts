@@ -12,7 +12,7 @@ import { ensurePlotlyBundle, lineFigure, writeFigureHtml, type Figure } from '..
 import { formatMeanCi, writeTable, type MeanCi, type Row } from '../report/table';
 import { gitInfo, readMetrics, runPaths, writeJson } from '../training/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
-import { runStatus } from './runner';
+import { runStatus, scaleOf } from './runner';
 
 export interface PlanEntry {
   ablation: string;
@@ -62,7 +62,35 @@ export interface ArmResult {
   wall: number[];
   curves: Map<number, number[]>; // step -> swd1 per seed
   incomplete: number;
+  /** Images: FID after training per feature net, 1-step and 2-step, per seed (from eval.json). */
+  fid?: Record<string, { oneStep: number[]; twoStep: number[] }>;
+  /** Images: the 1-step sample grid of the first seed. */
+  grid?: string;
 }
+
+/** Feature net of the image verdicts: the one no loss in the kit is built on (the LPIPS-style distance uses fmnist-cnn). */
+export const VERDICT_NET = 'fmnist-strided';
+/** The other shipped feature net (the LPIPS-style distance's default). */
+export const OTHER_NET = 'fmnist-cnn';
+
+/** Drop the columns that are empty in every row (2D tables have no FID, image tables no MMD²). */
+function dropEmptyColumns(rows: Row[]): Row[] {
+  const keys = Object.keys(rows[0] ?? {}).filter((k) => rows.some((r) => r[k] !== null && r[k] !== undefined && r[k] !== ''));
+  return rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k] ?? null])) as Row);
+}
+
+interface EvalJson {
+  scores: Record<string, { oneStep: { fid: number }; twoStep: { fid: number } }>;
+  grids?: { oneStep?: string; twoStep?: string };
+}
+
+type Metric = 'swd1' | 'swd2' | ((r: ArmResult) => number[]);
+
+function values(r: ArmResult, metric: Metric): number[] {
+  return typeof metric === 'function' ? metric(r) : r[metric];
+}
+
+const fidOf = (net: string, which: 'oneStep' | 'twoStep') => (r: ArmResult): number[] => r.fid?.[net]?.[which] ?? [];
 
 /** 1-step SWD over training: mean and interval over seeds at each evaluated step. */
 function curve(r: ArmResult): { steps: number[]; cis: MeanCi[] } {
@@ -91,14 +119,28 @@ function collect(plan: AblationPlan, ab: Ablation): ArmResult[] {
       r.mmd2.push(Number(last.mmd2));
       r.wall.push(Number((JSON.parse(fs.readFileSync(runPaths(e.dir).run, 'utf8')) as { wallSec: number }).wallSec));
       for (const m of evals) r.curves.set(m.step, [...(r.curves.get(m.step) ?? []), Number(m.swd1)]);
+      const evalFile = path.join(e.dir, 'eval.json');
+      if (fs.existsSync(evalFile)) {
+        const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as EvalJson;
+        r.fid ??= {};
+        for (const [net, sc] of Object.entries(ev.scores)) {
+          const f = (r.fid[net] ??= { oneStep: [], twoStep: [] });
+          f.oneStep.push(sc.oneStep.fid);
+          f.twoStep.push(sc.twoStep.fid);
+        }
+        if (!r.grid && ev.grids?.oneStep && fs.existsSync(ev.grids.oneStep)) r.grid = ev.grids.oneStep;
+      }
     }
     out.push(r);
   }
   return out;
 }
 
-/** Paired (by seed) difference worse − best of 1-step SWD: agrees when its 95% interval is above 0. */
-export function verdict(results: ArmResult[], best: string, worse: string[], metric: 'swd1' | 'swd2'): string {
+/**
+ * Paired (by seed) difference worse − best of a metric (lower is better): agrees when its 95%
+ * interval is above 0. With one seed there is no interval: the direction is reported as such.
+ */
+export function verdict(results: ArmResult[], best: string, worse: string[], metric: Metric): string {
   const b = results.find((r) => r.arm === best);
   const parts: string[] = [];
   for (const w of worse) {
@@ -107,8 +149,15 @@ export function verdict(results: ArmResult[], best: string, worse: string[], met
     const diffs: number[] = [];
     b.seeds.forEach((s, i) => {
       const j = o.seeds.indexOf(s);
-      if (j >= 0) diffs.push((o[metric][j] as number) - (b[metric][i] as number));
+      const ov = values(o, metric)[j];
+      const bv = values(b, metric)[i];
+      if (j >= 0 && ov !== undefined && bv !== undefined) diffs.push(ov - bv);
     });
+    if (diffs.length === 1) {
+      const d = diffs[0] as number;
+      parts.push(`${d > 0 ? 'same direction' : 'opposite direction'} (1 seed, no interval: ${w} − ${best} = ${d.toPrecision(3)})`);
+      continue;
+    }
     if (diffs.length < 2) {
       parts.push(`${best} vs ${w}: too few paired seeds (${diffs.length})`);
       continue;
@@ -137,33 +186,52 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   const files: string[] = [];
   const readmeRows: Row[] = [];
   const done: string[] = [];
+  const grids: { from: string; to: string }[] = [];
 
   for (const ab of ABLATIONS) {
     const rows: Row[] = [];
     const notes: string[] = [`Paper (iCT): ${ab.paper}.`];
-    const verdicts: Record<string, { swd1: string; swd2: string; summary: string }> = {};
+    const verdicts: Record<string, { one: string; two: string; summary: string; image: boolean }> = {};
+    let pointMetrics = false;
+    let imageMetrics = false;
     for (const plan of plans) {
       const results = collect(plan, ab);
       if (results.length === 0) continue;
+      const image = scaleOf(plan.data) !== 'toy2d';
+      const m = (v: number[]): string | null => (v.length ? formatMeanCi(v).text : null);
       for (const r of results) {
-        const m = (v: number[]): string => formatMeanCi(v).text;
+        const fid = (net: string, which: 'oneStep' | 'twoStep'): string | null => m(fidOf(net, which)(r));
         rows.push({
           data: plan.data,
           arm: r.arm,
+          [`FID 1-step (${VERDICT_NET})`]: image ? fid(VERDICT_NET, 'oneStep') : null,
+          [`FID 2-step (${VERDICT_NET})`]: image ? fid(VERDICT_NET, 'twoStep') : null,
+          [`FID 1-step (${OTHER_NET})`]: image ? fid(OTHER_NET, 'oneStep') : null,
+          [`FID 2-step (${OTHER_NET})`]: image ? fid(OTHER_NET, 'twoStep') : null,
           'SWD 1-step': m(r.swd1),
           'SWD 2-step': m(r.swd2),
-          'MMD² 1-step': m(r.mmd1),
-          'MMD² 2-step': m(r.mmd2),
+          'MMD² 1-step': image ? null : m(r.mmd1),
+          'MMD² 2-step': image ? null : m(r.mmd2),
           n: r.seeds.length,
           steps: plan.steps,
           'wall s (mean)': r.wall.length ? Math.round(r.wall.reduce((a, b) => a + b, 0) / r.wall.length) : null,
         });
         if (r.incomplete) notes.push(`${plan.data}/${r.arm}: ${r.incomplete} seed(s) not completed yet; not counted.`);
+        if (image && r.grid) grids.push({ from: r.grid, to: path.join(outRoot, ab.name, `${plan.data}-samples-1step-${r.arm}.png`) });
       }
-      const v1 = verdict(results, ab.paperBest, ab.paperWorse, 'swd1');
-      const v2 = verdict(results, ab.paperBest, ab.paperWorse, 'swd2');
-      verdicts[plan.data] = { swd1: v1, swd2: v2, summary: results.map((r) => `${r.arm} ${formatMeanCi(r.swd1, 3).text}`).join('; ') };
-      notes.push(`${plan.data}, 1-step SWD: ${v1}. 2-step SWD: ${v2}.`);
+      if (image) {
+        imageMetrics = true;
+        const v1 = verdict(results, ab.paperBest, ab.paperWorse, fidOf(VERDICT_NET, 'oneStep'));
+        const v2 = verdict(results, ab.paperBest, ab.paperWorse, fidOf(VERDICT_NET, 'twoStep'));
+        verdicts[plan.data] = { one: v1, two: v2, image, summary: results.map((r) => `${r.arm} ${m(fidOf(VERDICT_NET, 'oneStep')(r)) ?? '–'}`).join('; ') };
+        notes.push(`${plan.data}, 1-step FID (${VERDICT_NET}): ${v1}. 2-step FID (${VERDICT_NET}): ${v2}.`);
+      } else {
+        pointMetrics = true;
+        const v1 = verdict(results, ab.paperBest, ab.paperWorse, 'swd1');
+        const v2 = verdict(results, ab.paperBest, ab.paperWorse, 'swd2');
+        verdicts[plan.data] = { one: v1, two: v2, image, summary: results.map((r) => `${r.arm} ${formatMeanCi(r.swd1, 3).text}`).join('; ') };
+        notes.push(`${plan.data}, 1-step SWD: ${v1}. 2-step SWD: ${v2}.`);
+      }
       for (const s of plan.skipped.filter((x) => x.startsWith(`${ab.name}/`))) notes.push(`Not run on ${plan.data}: ${s}.`);
       figs.push({
         fig: lineFigure(
@@ -172,29 +240,46 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
             const band = cis.every((c) => Number.isFinite(c.lo));
             return { name: r.arm, x: steps, y: cis.map((c) => c.mean), ...(band ? { lo: cis.map((c) => c.lo), hi: cis.map((c) => c.hi) } : {}) };
           }),
-          { title: `${ab.title} on ${plan.data}: 1-step SWD (mean, 95% band over seeds)`, xTitle: 'training step', yTitle: 'sliced Wasserstein-2 (lower is better)', width: 700, height: 440 },
+          {
+            title: `${ab.title} on ${plan.data}: 1-step ${image ? 'pixel ' : ''}SWD (mean${plan.seeds > 1 ? ', 95% band over seeds' : ''})`,
+            xTitle: 'training step',
+            yTitle: `sliced Wasserstein-2${image ? ' on pixels' : ''} (lower is better)`,
+            width: 700,
+            height: 440,
+          },
         ),
         outBase: path.join(outRoot, ab.name, `${plan.data}-swd1-vs-step`),
       });
     }
     if (rows.length === 0) continue;
-    notes.push(
-      'Metrics: sliced Wasserstein-2 (256 directions) and unbiased MMD² between 2000 samples of the sampling EMA and 2000 held-out points, at the end of training; mean ± 95% Student-t interval over seeds. Verdicts use seed-paired differences.',
-      `Provenance: \`${plans[0]?.command ?? 'ctlab ablate'}\`, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}; per-run commit, backend, seed and wall time are in each run's run.json.`,
-    );
-    const t = writeTable(rows, path.join(outRoot, ab.name, 'summary'), { title: ab.title, notes });
+    if (pointMetrics) notes.push('Metrics, 2D: sliced Wasserstein-2 (256 directions) and unbiased MMD² between 2000 samples of the sampling EMA and 2000 held-out points, at the end of training; mean ± 95% Student-t interval over seeds. Verdicts use seed-paired differences.');
+    if (imageMetrics) {
+      notes.push(
+        `Metrics, images: FID between ${'`ctlab eval --n`'} samples of the sampling EMA and as many held-out test images, in the feature space of each shipped Fashion-MNIST classifier (not Inception: not comparable with published FIDs); verdicts use ${VERDICT_NET}, the net no loss of the kit is built on (the LPIPS-style distance uses ${OTHER_NET}'s features, so ${OTHER_NET} FIDs of LPIPS-trained arms are biased in their favour). SWD here is on raw pixels (1000 images), the in-training curve. With one seed there is no interval; a difference is then only a direction.`,
+      );
+    }
+    notes.push(`Provenance: ${plans.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}; per-run commit, backend, seed and wall time are in each run's run.json.`);
+    const t = writeTable(dropEmptyColumns(rows), path.join(outRoot, ab.name, 'summary'), { title: ab.title, notes });
     files.push(t.csvPath, t.mdPath);
     done.push(ab.name);
-    const d2 = Object.entries(verdicts).map(([d, v]) => `${d}: ${v.summary}`).join(' / ');
+    const cell = (image: boolean, f: (v: { one: string; two: string; summary: string }) => string): string =>
+      Object.entries(verdicts).filter(([, v]) => v.image === image).map(([d, v]) => `${d}: ${f(v)}`).join(' / ') || 'not run yet';
+    const word = (v: string): string => v.split(' (')[0] ?? v;
     readmeRows.push({
       technique: `[${ab.title}](${ab.name}/summary.md)`,
       'paper (iCT)': ab.paper,
-      'measured, 2D (1-step SWD, mean ± 95%)': d2,
-      'agreement (1-step / 2-step SWD)': Object.entries(verdicts).map(([d, v]) => `${d}: ${v.swd1.split(' (')[0]} / ${v.swd2.split(' (')[0]}`).join('; '),
-      'Fashion-MNIST': 'not run yet (needs the images issue)',
+      'measured, 2D (1-step SWD, mean ± 95%)': cell(false, (v) => v.summary),
+      'agreement, 2D (1-step / 2-step SWD)': cell(false, (v) => `${word(v.one)} / ${word(v.two)}`),
+      [`measured, Fashion-MNIST (1-step FID, ${VERDICT_NET})`]: cell(true, (v) => v.summary),
+      'agreement, Fashion-MNIST (1-step / 2-step FID)': cell(true, (v) => `${word(v.one)} / ${word(v.two)}`),
     });
   }
 
+  for (const g of grids) {
+    fs.mkdirSync(path.dirname(g.to), { recursive: true });
+    fs.copyFileSync(g.from, g.to);
+    files.push(g.to);
+  }
   for (const { fig, outBase } of figs) files.push(writeFigureHtml(fig, `${outBase}.html`, { bundlePath: bundle }).htmlPath);
   const exported = await exportFigures(figs);
   if (!exported.ok) process.stderr.write(exportSkippedMessage(exported.reason) + '\n');

@@ -7,9 +7,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildConfig } from '../config/presets';
+import { buildConfig, SCALES, type ScaleName } from '../config/presets';
 import { mergeConfig } from '../config/merge';
 import type { TrainConfig } from '../config/schema';
+import { dataConfigFromArg } from '../data/source';
 import { validateConfig } from '../config/schema';
 import { runPaths, writeJson } from '../training/run-dir';
 import { configHash } from '../training/trainer';
@@ -22,7 +23,25 @@ export interface AblationScale {
   seeds: number;
   /** Extra override applied to every arm (e.g. a smaller model for CI). */
   common?: Record<string, unknown>;
+  /** Images: samples drawn for the FID/KID evaluation after training (default {@link IMAGE_ABLATION}.evalN). */
+  evalN?: number;
 }
+
+/** The preset scale an ablation data set runs at: images get the U-Net scale, everything else the 2D one. */
+export function scaleOf(data: string): ScaleName {
+  return data === 'fashion-mnist' ? 'fashion-mnist' : 'toy2d';
+}
+
+/**
+ * Defaults of the image ablations, sized for 2 CPU cores: ~12 distinct arms of the 16×16 U-Net at
+ * ~0.6 s a step per worker. Fewer steps than the 6,000-step image preset, so the sampling EMA gets
+ * a shorter horizon (0.995: the initial weights keep 0.7% of the average after 1,000 steps, where
+ * 0.999 would keep 37%).
+ */
+export const IMAGE_ABLATION = { steps: 1000, seeds: 1, evalN: 2000, common: { emaRate: 0.995 } } as const;
+
+/** Defaults of the 2D ablations. */
+export const POINTS_ABLATION = { steps: 2000, seeds: 3 } as const;
 
 export interface Job {
   ablation: string;
@@ -30,17 +49,26 @@ export interface Job {
   seed: number;
   config: TrainConfig;
   dir: string;
+  /** Images: run `ctlab eval --n evalN` after training (FID/KID with both shipped feature nets). */
+  evalN?: number;
 }
 
 /** The config of one arm at one seed. */
 export function armConfig(arm: Arm, scale: AblationScale, seed: number): TrainConfig {
-  const base = buildConfig(arm.preset ?? BASELINE_PRESET, {
-    steps: scale.steps,
-    seed,
-    data: { kind: 'toy2d', name: scale.data, trainSize: 20000, testSize: 2000 },
-    evalEvery: Math.max(1, Math.floor(scale.steps / 8)),
-    ...(scale.common ?? {}),
-  });
+  const scaleName = scaleOf(scale.data);
+  const image = scaleName !== 'toy2d';
+  const base = buildConfig(
+    arm.preset ?? BASELINE_PRESET,
+    {
+      steps: scale.steps,
+      seed,
+      data: dataConfigFromArg(scale.data, SCALES[scaleName]().data),
+      evalEvery: Math.max(1, Math.floor(scale.steps / 8)),
+      ...(image ? { ...IMAGE_ABLATION.common, checkpointEvery: Math.max(1, Math.min(200, Math.floor(scale.steps / 5))) } : {}),
+      ...(scale.common ?? {}),
+    },
+    scaleName,
+  );
   return validateConfig(mergeConfig(base, { ...arm.override, name: `${arm.name.replace(/[^A-Za-z0-9._-]/g, '_')}` }));
 }
 
@@ -57,13 +85,18 @@ function data(cfg: TrainConfig): string {
   return cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind === 'csv' ? path.basename(cfg.data.path, '.csv') : cfg.data.kind;
 }
 
+/** Whether a run's data are images (evaluated by FID/KID after training). */
+export function isImageConfig(cfg: TrainConfig): boolean {
+  return cfg.data.kind === 'fashion-mnist';
+}
+
 /** All (arm, seed) jobs of some ablations; image-only arms are left out on 2D data. */
 export function planJobs(ablations: readonly Ablation[], scale: AblationScale, runsRoot: string): { jobs: Job[]; skipped: string[] } {
   const jobs: Job[] = [];
   const skipped: string[] = [];
   for (const ab of ablations) {
     for (const arm of ab.arms) {
-      const imageOnly = ab.imageOnly?.find((x) => x.arm === arm.name);
+      const imageOnly = scaleOf(scale.data) === 'toy2d' ? ab.imageOnly?.find((x) => x.arm === arm.name) : undefined;
       if (imageOnly) {
         skipped.push(`${ab.name}/${arm.name}: ${imageOnly.why}`);
         continue;
@@ -72,7 +105,7 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
         const config = armConfig(arm, scale, seed);
         const isBaseline = configHash({ ...config, name: 'arm' }) === configHash({ ...armConfig({ name: 'baseline', override: {} }, scale, seed), name: 'arm' });
         const label = isBaseline ? 'baseline' : `${ab.name}-${arm.name}`.replace(/[^A-Za-z0-9._-]/g, '_');
-        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label) });
+        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label), ...(isImageConfig(config) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}) });
       }
     }
   }
@@ -85,23 +118,50 @@ export function runStatus(dir: string): string | null {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { status?: string }).status ?? null;
 }
 
-/** Run one job in a child process (`ctlab train`), logging to <dir>/train.log. */
-function runJob(cli: string, job: Job, threads: number): Promise<void> {
-  fs.mkdirSync(job.dir, { recursive: true });
-  const cfgFile = path.join(job.dir, 'requested-config.json');
-  writeJson(cfgFile, job.config);
-  const resume = fs.existsSync(runPaths(job.dir).checkpoints) && fs.readdirSync(runPaths(job.dir).checkpoints).some((f) => f.endsWith('.bin'));
-  const args = [cli, 'train', '--config', cfgFile, '--out', job.dir, '--no-progress', ...(resume ? ['--resume'] : [])];
-  const log = fs.openSync(path.join(job.dir, 'train.log'), 'a');
+/** The run's eval.json when it evaluates the final step with `n` samples, else null. */
+export function finalEval(dir: string, steps: number, n: number): Record<string, unknown> | null {
+  const file = path.join(dir, 'eval.json');
+  if (!fs.existsSync(file)) return null;
+  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as { step?: number; n?: number };
+  return ev.step === steps && ev.n === n ? (ev as Record<string, unknown>) : null;
+}
+
+/** A job is done when its run completed and, for images, its final evaluation is written. */
+export function jobDone(job: Job): boolean {
+  if (runStatus(job.dir) !== 'completed') return false;
+  return job.evalN === undefined || finalEval(job.dir, job.config.steps, job.evalN) !== null;
+}
+
+function spawnCli(cli: string, args: string[], logFile: string, threads: number, what: string): Promise<void> {
+  const log = fs.openSync(logFile, 'a');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_WASM_THREADS: String(threads) } });
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_WASM_THREADS: String(threads) } });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       fs.closeSync(log);
       if (code === 0) resolve();
-      else reject(new Error(`${job.ablation}/${job.arm} seed ${job.seed} failed (${signal ?? `exit ${code}`}); see ${path.join(job.dir, 'train.log')}`));
+      else reject(new Error(`${what} failed (${signal ?? `exit ${code}`}); see ${logFile}`));
     });
   });
+}
+
+/** Run one job in child processes (`ctlab train`, then `ctlab eval` for images), logging to <dir>/train.log. */
+async function runJob(cli: string, job: Job, threads: number): Promise<void> {
+  const what = `${job.ablation}/${job.arm} seed ${job.seed}`;
+  const logFile = path.join(job.dir, 'train.log');
+  fs.mkdirSync(job.dir, { recursive: true });
+  if (runStatus(job.dir) !== 'completed') await trainJob(cli, job, threads, logFile, what);
+  if (job.evalN !== undefined && !finalEval(job.dir, job.config.steps, job.evalN)) {
+    await spawnCli(cli, ['eval', '--run', job.dir, '--n', String(job.evalN)], path.join(job.dir, 'eval.log'), threads, `${what} (eval)`);
+  }
+}
+
+function trainJob(cli: string, job: Job, threads: number, logFile: string, what: string): Promise<void> {
+  const cfgFile = path.join(job.dir, 'requested-config.json');
+  writeJson(cfgFile, job.config);
+  const resume = fs.existsSync(runPaths(job.dir).checkpoints) && fs.readdirSync(runPaths(job.dir).checkpoints).some((f) => f.endsWith('.bin'));
+  const args = ['train', '--config', cfgFile, '--out', job.dir, '--no-progress', ...(resume ? ['--resume'] : [])];
+  return spawnCli(cli, args, logFile, threads, what);
 }
 
 export interface RunAblationsOptions {
@@ -116,7 +176,7 @@ export interface RunAblationsOptions {
 export async function runJobs(jobs: Job[], opts: RunAblationsOptions): Promise<{ ran: number; skipped: number; failures: string[] }> {
   // one job per distinct run directory (shared baselines)
   const unique = [...new Map(jobs.map((j) => [j.dir, j])).values()];
-  const todo = unique.filter((j) => runStatus(j.dir) !== 'completed');
+  const todo = unique.filter((j) => !jobDone(j));
   const threads = opts.workers > 1 ? 1 : 2;
   const bar = createProgress({ label: 'ablate', total: unique.length, start: unique.length - todo.length, fields: ['running'], enabled: opts.progress !== false });
   let done = unique.length - todo.length;

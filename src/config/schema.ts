@@ -34,6 +34,9 @@ export const modelSchema = z.discriminatedUnion('kind', [
     embedding: embeddingSchema,
     dropout: z.number().min(0).lt(1),
     groups: positiveInt, // GroupNorm groups; must divide every width
+    // Self-attention at the lowest resolution (ADM/NCSN++ style); absent = none. The object has no
+    // default, so an absent field stays absent and configs (and hashes) without it are unchanged.
+    attention: z.strictObject({ heads: positiveInt.default(1) }).optional(), // heads must divide channels[-1]
   }),
 ]);
 
@@ -183,6 +186,10 @@ export function validateConfig(input: unknown): TrainConfig {
     const m = cfg.model;
     const bad = m.channels.filter((c) => c % m.groups !== 0);
     if (bad.length) problems.push(`config.model.groups: ${m.groups} must divide every width in channels [${m.channels}]`);
+    const last = m.channels[m.channels.length - 1] as number;
+    if (m.attention && last % m.attention.heads !== 0) {
+      problems.push(`config.model.attention.heads: expected a divisor of the lowest-resolution width channels[${m.channels.length - 1}] = ${last} (got ${m.attention.heads})`);
+    }
     const down = 2 ** (m.channels.length - 1);
     if (cfg.data.kind === 'fashion-mnist' && cfg.data.size % down !== 0) {
       problems.push(`config.data.size: ${cfg.data.size} must be divisible by ${down} for a U-Net with ${m.channels.length} levels`);

@@ -17,7 +17,7 @@ export function buildNetwork(cfg: TrainConfig, shape: readonly number[]): Networ
       }
       const { sigmaData, sigmaMin } = cfg.noise;
       return new UNetNetwork(
-        { imageChannels, height, width, channels: m.channels, numResBlocks: m.numResBlocks, embedding: m.embedding, dropout: m.dropout, groups: m.groups, scalings: { sigmaData, sigmaMin } },
+        { imageChannels, height, width, channels: m.channels, numResBlocks: m.numResBlocks, embedding: m.embedding, dropout: m.dropout, groups: m.groups, attentionHeads: m.attention?.heads ?? 0, scalings: { sigmaData, sigmaMin } },
         cfg.seed,
       );
     }

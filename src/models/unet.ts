@@ -17,6 +17,16 @@
  *   ResBlock(x): h = Conv3x3(SiLU(GN(x))) + Dense(emb); h = Conv3x3(Dropout(SiLU(GN(h))));
  *                return h + (x, or Conv1x1(x) when the width changes)
  *
+ * Optional self-attention (`attentionHeads` > 0; off by default) at the lowest resolution only, as
+ * ADM / the CM code place it at their `attention_resolutions` (openai/consistency_models cm/unet.py,
+ * UNetModel; NCSN++ does the same with `attn_resolutions`): an Attention block after every ResBlock
+ * of the last level on the down path, after the mid ResBlock, and after every ResBlock of the last
+ * level on the up path (skips are taken after the attention, as ADM's input_blocks do).
+ *   Attention(x): h = GN(x) as [B, T = H·W, C]; q, k, v = 1×1 projections (Dense over C) of h;
+ *                 per head (C/heads channels each) a = softmax(q·kᵀ/√(C/heads))·v;
+ *                 return x + Dense_out(concat of the heads)
+ * Dense_out starts at zero (weights and bias), so each block starts as the identity.
+ *
  * GroupNorm is computed per channel first (per-channel means of x and x² over H, W, then averaged
  * within groups on tiny [B, C] tensors), so every full-size op is a 4-D broadcast over the channel
  * axis, and its gradient is written by hand from per-channel sums (5 full-size ops instead of the
@@ -50,6 +60,11 @@ export interface UNetConfig {
   dropout?: number;
   /** CM scalings (σ_data, σ_min). */
   scalings?: ScalingOptions;
+  /**
+   * Self-attention heads at the lowest resolution (see the file comment); 0 (the default) = no
+   * attention. The last width channels[-1] must be divisible by it.
+   */
+  attentionHeads?: number;
 }
 
 export interface UNetApplyOptions {
@@ -114,6 +129,8 @@ interface ResBlockSpec {
   prefix: string;
   cin: number;
   cout: number;
+  /** Followed by an Attention block named `${prefix}.attn` (lowest resolution, attention on). */
+  attn: boolean;
 }
 
 function resolveConfig(c: UNetConfig): Required<UNetConfig> {
@@ -126,6 +143,12 @@ function resolveConfig(c: UNetConfig): Required<UNetConfig> {
   }
   const dropout = c.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`UNet: dropout must lie in [0, 1), got ${dropout}`);
+  const attentionHeads = c.attentionHeads ?? 0;
+  const last = c.channels[c.channels.length - 1] as number;
+  if (!Number.isInteger(attentionHeads) || attentionHeads < 0) throw new RangeError(`UNet: attentionHeads must be an integer >= 0, got ${attentionHeads}`);
+  if (attentionHeads > 0 && last % attentionHeads !== 0) {
+    throw new RangeError(`UNet: attentionHeads ${attentionHeads} must divide the lowest-resolution width ${last}`);
+  }
   return {
     imageChannels: c.imageChannels,
     channels: c.channels.slice(),
@@ -135,6 +158,7 @@ function resolveConfig(c: UNetConfig): Required<UNetConfig> {
     groups,
     dropout,
     scalings: c.scalings ?? {},
+    attentionHeads,
   };
 }
 
@@ -161,10 +185,23 @@ function layout(cfg: Required<UNetConfig>): { params: TypedParamSpec[]; down: Re
     gn(`${s.prefix}.norm2`, s.cout);
     conv(`${s.prefix}.conv2`, 3, s.cout, s.cout, 0.5);
     if (s.cin !== s.cout) conv(`${s.prefix}.skip`, 1, s.cin, s.cout);
+    if (s.attn) {
+      const a = `${s.prefix}.attn`;
+      gn(`${a}.norm`, s.cout);
+      dense(`${a}.q`, s.cout, s.cout);
+      dense(`${a}.k`, s.cout, s.cout);
+      dense(`${a}.v`, s.cout, s.cout);
+      // Zero-initialised output projection, so the block starts as the identity: ADM's
+      // `self.proj_out = zero_module(conv_nd(1, channels, channels, 1))` (openai/guided-diffusion
+      // guided_diffusion/unet.py and openai/consistency_models cm/unet.py, AttentionBlock).
+      params.push({ name: `${a}.out.w`, shape: [s.cout, s.cout], init: { value: 0 } });
+      params.push({ name: `${a}.out.b`, shape: [s.cout], init: { value: 0 } });
+    }
   };
   dense('emb.0', cfg.embedding.dim, E);
   dense('emb.1', E, E);
   const ch = cfg.channels;
+  const attnAt = (l: number): boolean => cfg.attentionHeads > 0 && l === ch.length - 1;
   conv('in', 3, cfg.imageChannels, ch[0] as number);
   const down: ResBlockSpec[][] = [];
   const skips: number[] = [];
@@ -172,7 +209,7 @@ function layout(cfg: Required<UNetConfig>): { params: TypedParamSpec[]; down: Re
   ch.forEach((w, l) => {
     const blocks: ResBlockSpec[] = [];
     for (let r = 0; r < cfg.numResBlocks; r++) {
-      const s = { prefix: `down.${l}.${r}`, cin: c, cout: w };
+      const s = { prefix: `down.${l}.${r}`, cin: c, cout: w, attn: attnAt(l) };
       res(s);
       blocks.push(s);
       c = w;
@@ -180,14 +217,14 @@ function layout(cfg: Required<UNetConfig>): { params: TypedParamSpec[]; down: Re
     }
     down.push(blocks);
   });
-  const mid = { prefix: 'mid', cin: c, cout: c };
+  const mid = { prefix: 'mid', cin: c, cout: c, attn: cfg.attentionHeads > 0 };
   res(mid);
   const up: ResBlockSpec[][] = [];
   for (let l = ch.length - 1; l >= 0; l--) {
     const w = ch[l] as number;
     const blocks: ResBlockSpec[] = [];
     for (let r = 0; r < cfg.numResBlocks; r++) {
-      const s = { prefix: `up.${l}.${r}`, cin: c + (skips.pop() as number), cout: w };
+      const s = { prefix: `up.${l}.${r}`, cin: c + (skips.pop() as number), cout: w, attn: attnAt(l) };
       res(s);
       blocks.push(s);
       c = w;
@@ -258,6 +295,32 @@ export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   const C = x.shape[3];
   if (C % groups !== 0) throw new RangeError(`groupNorm: ${groups} groups do not divide ${C} channels`);
   return groupNormOp(groups)(x, gamma, beta);
+}
+
+/**
+ * Self-attention over the H·W positions with a residual add (see the file comment). `P(name)` gives
+ * the block's weights: norm.gamma/beta [C], q/k/v/out .w [C, C] and .b [C]. Only BatchMatMul (with
+ * a transposed operand), Softmax, Transpose, Reshape and elementwise ops: all have gradients on the
+ * wasm backend (Softmax's gradient is composed of Mul, Sum and Sub).
+ */
+export function attentionBlock(x: tf.Tensor4D, P: (name: string) => tf.Tensor, groups: number, heads: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    const T = H * W;
+    const d = C / heads;
+    if (!Number.isInteger(d)) throw new RangeError(`attention: ${heads} heads do not divide ${C} channels`);
+    const h = tf.reshape(groupNorm(x, P('norm.gamma') as tf.Tensor1D, P('norm.beta') as tf.Tensor1D, groups), [B * T, C]);
+    const proj = (n: string, t: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(t as tf.Tensor2D, P(`${n}.w`) as tf.Tensor2D), P(`${n}.b`)) as tf.Tensor2D;
+    // [B·T, C] -> [B·heads, T, d] (head j = channels j·d .. (j+1)·d − 1)
+    const split = (t: tf.Tensor2D): tf.Tensor3D => (heads === 1 ? tf.reshape(t, [B, T, C]) : tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, d]), [0, 2, 1, 3]), [B * heads, T, d]));
+    const q = split(tf.mul(proj('q', h), 1 / Math.sqrt(d)) as tf.Tensor2D);
+    const k = split(proj('k', h));
+    const v = split(proj('v', h));
+    const w = tf.softmax(tf.matMul(q, k, false, true)); // [B·heads, T, T], over the keys
+    const a = tf.matMul(w, v); // [B·heads, T, d]
+    const merged = heads === 1 ? tf.reshape(a, [B * T, C]) : tf.reshape(tf.transpose(tf.reshape(a, [B, heads, T, d]), [0, 2, 1, 3]), [B * T, C]);
+    return tf.add(x, tf.reshape(proj('out', merged), [B, H, W, C])) as tf.Tensor4D;
+  });
 }
 
 export interface UNetNetworkSpec extends UNetConfig {
@@ -334,6 +397,7 @@ export class UNetNetwork implements Network {
       tf.fused.conv2d({ x, filter: P(`${name}.w`) as tf.Tensor4D, strides: 1, pad: 'same', bias: P(`${name}.b`) });
     const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
     const norm = (name: string, x: tf.Tensor4D): tf.Tensor4D => groupNorm(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
+    const attention = (prefix: string, x: tf.Tensor4D): tf.Tensor4D => attentionBlock(x, (n) => P(`${prefix}.${n}`), cfg.groups, cfg.attentionHeads);
     const resBlock = (s: ResBlockSpec, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D => {
       let h = conv(`${s.prefix}.conv1`, silu(norm(`${s.prefix}.norm1`, x)));
       const e = dense(`${s.prefix}.emb`, emb);
@@ -343,7 +407,8 @@ export class UNetNetwork implements Network {
       if (mask) h = tf.mul(h, mask) as tf.Tensor4D;
       h = conv(`${s.prefix}.conv2`, h);
       const skip = s.cin !== s.cout ? conv(`${s.prefix}.skip`, x) : x;
-      return tf.add(skip, h) as tf.Tensor4D;
+      const out = tf.add(skip, h) as tf.Tensor4D;
+      return s.attn ? attention(`${s.prefix}.attn`, out) : out;
     };
     return tf.tidy(() => {
       const e0 = embedNoise(sigma, cfg.embedding, this.freqs);

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that tests and static plot export use, when missing (machines here run
 # as root; elsewhere run this with sudo or install them yourself). Set CTLAB_SKIP_APT=1 to skip.
+# libdnnl-dev, libopenblas-dev, g++ and make build the native kernels (scripts/build-native.js);
+# CTLAB_NATIVE=0 leaves them out.
 set -euo pipefail
 [ "${CTLAB_SKIP_APT:-0}" = 1 ] && exit 0
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+case "${CTLAB_NATIVE:-}" in
+  0|off|false|no) ;;
+  *)
+    [ -f /usr/include/oneapi/dnnl/dnnl.hpp ] || need+=(libdnnl-dev)
+    { [ -f /usr/include/cblas.h ] || compgen -G "/usr/include/*-linux-gnu/cblas.h" >/dev/null; } || need+=(libopenblas-dev)
+    command -v g++ >/dev/null 2>&1 || need+=(g++)
+    command -v make >/dev/null 2>&1 || need+=(make)
+    ;;
+esac
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "system-deps: missing ${need[*]} and not root; install them with apt-get" >&2

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs the Debian packages the tests need when they are
-# missing, builds, then runs every test file under node's built-in runner.
+# missing, (re)builds the native kernels (unless CTLAB_NATIVE=0: then their tests check the wasm path
+# instead, and a missing addon is not an error), builds, then runs every test file under node's
+# built-in runner. Without CTLAB_NATIVE=0, a native build that fails makes the native tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
+case "${CTLAB_NATIVE:-}" in
+  0|off|false|no) echo "test: native kernels off (CTLAB_NATIVE=${CTLAB_NATIVE})" >&2 ;;
+  *) node scripts/build-native.js || echo "test: the native build failed; the native kernel tests will fail (CTLAB_NATIVE=0 tests without them)" >&2 ;;
+esac
 npx tsc -p tsconfig.json
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi

@@ -3,10 +3,18 @@
  * CPU), then wasm completed with the training kernels it lacks, then the pure-JS cpu backend as a
  * last resort. `--backend` / `CTLAB_BACKEND` force one; the choice, and why each better one did
  * not load, is returned (and written into every run directory by the trainer).
+ *
+ * On wasm, the optional native kernels (./native: oneDNN convolutions, OpenBLAS GEMM) are registered
+ * over the wasm training kernels when the addon is built; `CTLAB_NATIVE=0` or `native: false` keeps
+ * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. `BackendInfo.native` records
+ * whether they are active and why not.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { wasmSetup as wasmTrainingSetup } from './wasm/index';
+import { NATIVE_HINT, loadNativeAddon, nativeInfo, nativeLoadError, nativeRequestFromEnv, registerNativeKernels, unregisterNativeKernels, type NativeInfo } from './native/index';
+
+export type { NativeInfo } from './native/index';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_NAMES)[number];
@@ -29,6 +37,8 @@ export interface BackendInfo {
   threads: number;
   attempts: BackendAttempt[];
   tfjsVersion: string;
+  /** Native CPU kernels on wasm (oneDNN / OpenBLAS): active or why not. */
+  native: NativeInfo;
 }
 
 export interface BackendOptions {
@@ -38,6 +48,11 @@ export interface BackendOptions {
   threads?: number;
   /** Print the choice once to stderr (default true). */
   log?: boolean;
+  /**
+   * Native kernels on wasm: true requires them (error when the addon is absent), false keeps the
+   * wasm kernels; default: `CTLAB_NATIVE` (0 off, 1 required), else used when built.
+   */
+  native?: boolean;
 }
 
 let current: BackendInfo | null = null;
@@ -54,6 +69,26 @@ export function setWasmSetup(setup: WasmSetup): void {
   wasmSetup = setup;
 }
 setWasmSetup(wasmTrainingSetup);
+
+type NativeMode = 'auto' | 'on' | 'off';
+let currentNativeMode: NativeMode | null = null;
+let hintPrinted = false;
+
+/** Register (or remove) the native kernels on wasm as asked; returns what is active and why. */
+function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo {
+  if (mode === 'off') {
+    unregisterNativeKernels();
+    return { active: false, reason: `switched off (${by})` };
+  }
+  if (!loadNativeAddon()) {
+    unregisterNativeKernels();
+    const why = nativeLoadError() ?? 'addon not loaded';
+    if (mode === 'on') throw new Error(`native kernels required (${by}) but ${why}; build them with: ${NATIVE_HINT}`);
+    return { active: false, reason: why };
+  }
+  const info = registerNativeKernels(threads);
+  return { ...info, reason: `addon loaded (${by})` };
+}
 
 async function tryLoad(name: BackendAttempt['name'], threads: number | undefined): Promise<number> {
   switch (name) {
@@ -95,7 +130,9 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
     requested = parseRequest(env, 'CTLAB_BACKEND');
     requestedBy = 'env:CTLAB_BACKEND';
   }
-  if (current && (current.requested === requested || requested === 'auto') && opts.threads === undefined) return current;
+  const nativeMode: NativeMode = opts.native === undefined ? nativeRequestFromEnv() : opts.native ? 'on' : 'off';
+  const nativeBy = opts.native === undefined ? (nativeMode === 'auto' ? 'default' : 'env:CTLAB_NATIVE') : 'option';
+  if (current && (current.requested === requested || requested === 'auto') && opts.threads === undefined && nativeMode === currentNativeMode) return current;
 
   const order: BackendAttempt['name'][] =
     requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
@@ -104,6 +141,13 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
     try {
       const threads = await tryLoad(name, opts.threads);
       attempts.push({ name, ok: true });
+      let native: NativeInfo;
+      if (name === 'wasm') native = setupNative(nativeMode, nativeBy, threads);
+      else {
+        unregisterNativeKernels();
+        native = { active: false, reason: `not on the wasm backend (${name})` };
+      }
+      currentNativeMode = nativeMode;
       current = {
         name,
         tfName: tf.getBackend(),
@@ -112,10 +156,18 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
         threads,
         attempts,
         tfjsVersion: tf.version.tfjs,
+        native,
       };
-      if (opts.log !== false) process.stderr.write(describeBackend(current) + '\n');
+      if (opts.log !== false) {
+        process.stderr.write(describeBackend(current) + '\n');
+        if (name === 'wasm' && !native.active && nativeMode === 'auto' && !hintPrinted) {
+          hintPrinted = true;
+          process.stderr.write(`ctlab: native CPU kernels not in use (${native.reason}); for ~2x faster training: ${NATIVE_HINT}\n`);
+        }
+      }
       return current;
     } catch (e) {
+      if (e instanceof Error && e.message.startsWith('native kernels required')) throw e;
       attempts.push({ name, ok: false, error: message(e) });
     }
   }
@@ -123,6 +175,11 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
     `no TF.js backend could be started (${requested} requested): ` +
       attempts.map((a) => `${a.name}: ${a.error ?? 'ok'}`).join('; '),
   );
+}
+
+/** Whether native kernels are active now (see `BackendInfo.native`). */
+export function nativeInUse(): NativeInfo {
+  return nativeInfo();
 }
 
 /** The backend chosen by the last `initBackend`, or null. */
@@ -135,6 +192,7 @@ export function describeBackend(info: BackendInfo): string {
   const skipped = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.error})`);
   return (
     `ctlab: backend ${info.name}, ${info.threads} thread(s)` +
+    (info.native.active ? ` + native kernels (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})` : '') +
     (info.requestedBy !== 'default' ? ` [forced by ${info.requestedBy}]` : '') +
     (skipped.length ? `; not used: ${skipped.join('; ')}` : '')
   );

@@ -10,7 +10,7 @@ import type { BackendInfo } from '../../src/backend/index';
 
 const BACKEND = path.join(__dirname, '..', '..', 'src', 'backend', 'index.js');
 
-function child(code: string, env: Record<string, string>): { info: BackendInfo; extra: number[]; stderr: string } {
+function child(code: string, env: Record<string, string>): { info: BackendInfo; extra: number[]; shared: boolean; stderr: string } {
   const script = `
     const tf = require('@tensorflow/tfjs');
     const b = require(${JSON.stringify(BACKEND)});
@@ -19,12 +19,14 @@ function child(code: string, env: Record<string, string>): { info: BackendInfo; 
       const x = tf.tensor4d(Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i)), [2, 6, 6, 3]);
       const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
       const y = tf.conv2d(x, w, 1, 'same');
-      process.stdout.write(JSON.stringify({ info, extra: Array.from(y.dataSync()) }) + '\\n');
+      const heap = tf.getBackend() === 'wasm' ? tf.backend().wasm.HEAPF32.buffer : null;
+      const shared = heap !== null && typeof SharedArrayBuffer !== 'undefined' && heap instanceof SharedArrayBuffer;
+      process.stdout.write(JSON.stringify({ info, extra: Array.from(y.dataSync()), shared }) + '\\n');
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WASM_THREADS: '', ...env } });
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WASM_THREADS: '', CTLAB_NATIVE: '', ...env } });
   assert.equal(r.status, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop() as string;
-  return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[] }), stderr: r.stderr };
+  return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[]; shared: boolean }), stderr: r.stderr };
 }
 
 test('auto: tfjs-node(-gpu) are tried first, wasm with the training kernels is chosen here, the choice is printed once', () => {
@@ -40,7 +42,7 @@ test('auto: tfjs-node(-gpu) are tried first, wasm with the training kernels is c
       assert.equal(a.ok, false);
       assert.ok(a.error && a.error.length > 0);
     }
-    assert.match(stderr, /ctlab: backend wasm, \d thread\(s\); not used: tensorflow-gpu \(/);
+    assert.match(stderr, /ctlab: backend wasm, \d thread\(s\)[^;\n]*; not used: tensorflow-gpu \(/);
   }
   assert.equal(stderr.split('\n').filter((l) => l.startsWith('ctlab: backend')).length, 1);
 });
@@ -64,4 +66,38 @@ test('wasm runs with two threads when asked (option or CTLAB_WASM_THREADS) and c
   assert.equal(two.info.threads, 2);
   assert.match(two.stderr, /backend wasm, 2 thread\(s\)/);
   two.extra.forEach((v, i) => assert.ok(Math.abs(v - (one.extra[i] as number)) < 1e-5));
+});
+
+test('native kernels: used on wasm where the addon is built, recorded in BackendInfo, CTLAB_NATIVE=0 switches them off; same results at 1 and 2 threads (the threaded heap is a SharedArrayBuffer)', () => {
+  const off = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '0' });
+  assert.equal(off.info.native.active, false);
+  assert.match(off.info.native.reason, /switched off \(env:CTLAB_NATIVE\)/);
+  assert.doesNotMatch(off.stderr, /native CPU kernels not in use/, 'no hint when switched off on purpose');
+  const cpu = child("{ backend: 'cpu' }", {});
+  assert.equal(cpu.info.native.active, false);
+  if (process.env.CTLAB_NATIVE === '0') return; // the suite runs without the addon on purpose
+  for (const threads of [1, 2]) {
+    const on = child(`{ backend: 'wasm', threads: ${threads} }`, {});
+    assert.equal(on.info.native.active, true, `native kernels not active: ${on.info.native.reason} (build them: npm run build:native, or set CTLAB_NATIVE=0)`);
+    assert.equal(on.info.native.threads, threads);
+    assert.equal(on.shared, threads > 1, 'the threaded wasm build shares its memory');
+    assert.match(on.stderr, /\+ native kernels \(oneDNN/);
+    on.extra.forEach((v, i) => assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native ${v} vs wasm ${off.extra[i]}`));
+  }
+  const required = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '1' });
+  assert.equal(required.info.native.active, true);
+});
+
+test('a missing addon: wasm kernels run, one line says how to get the native path; CTLAB_NATIVE=1 makes it an error', () => {
+  const missing = { CTLAB_NATIVE_ADDON: path.join(__dirname, 'no-such-addon.node') };
+  const auto = child("{ backend: 'wasm', threads: 1 }", missing);
+  assert.equal(auto.info.native.active, false);
+  assert.match(auto.info.native.reason, /addon not built/);
+  const hints = auto.stderr.split('\n').filter((l) => l.includes('npm run build:native'));
+  assert.equal(hints.length, 1, auto.stderr);
+  assert.match(hints[0] as string, /apt-get install libdnnl-dev libopenblas-dev && npm run build:native/);
+  const script = `require(${JSON.stringify(BACKEND)}).initBackend({ backend: 'wasm', threads: 1 }).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...missing, CTLAB_NATIVE: '1', CTLAB_BACKEND: '' } });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /native kernels required \(env:CTLAB_NATIVE\) but addon not built/);
 });

@@ -1,5 +1,6 @@
 /**
- * Parity of the wasm training kernels (src/backend/wasm/kernels.ts) against the cpu backend:
+ * Parity of the wasm training kernels (src/backend/wasm/kernels.ts) against the cpu backend, with
+ * the native kernels switched off (test/backend/native-kernels.test.ts covers those):
  * conv gradients over strides 1-2, same/valid padding, kernel sizes 1-5, odd sizes, batch > 1;
  * matmul with transposes, 2-D transpose, sums/means over outer axes, identity sharing.
  */
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index';
 import { registeredTrainingKernels } from '../../src/backend/wasm/index';
 import { Rng } from '../../src/util/rng';
+import { convCases, type ConvCase } from './conv-cases';
 
 function randn(rng: Rng, shape: number[]): Float32Array {
   return rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
@@ -27,7 +29,7 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, to
 async function both(inputs: { data: Float32Array; shape: number[] }[], f: (...xs: tf.Tensor[]) => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
   const out: Float32Array[][] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
-    await initBackend({ backend, log: false });
+    await initBackend({ backend, log: false, native: false });
     const res = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))));
     out.push(res.map((r) => r.dataSync() as Float32Array));
     tf.dispose(res);
@@ -36,7 +38,7 @@ async function both(inputs: { data: Float32Array; shape: number[] }[], f: (...xs
 }
 
 test('wasm backend has the training kernels registered', async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initBackend({ backend: 'wasm', log: false, native: false });
   assert.equal(tf.getBackend(), 'wasm');
   for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Identity']) {
     assert.ok(registeredTrainingKernels().includes(k as never), k);
@@ -44,37 +46,7 @@ test('wasm backend has the training kernels registered', async () => {
   }
 });
 
-interface ConvCase {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  k: [number, number];
-  s: [number, number];
-  pad: 'same' | 'valid';
-}
-
-const cases: ConvCase[] = [];
-{
-  const rng = new Rng(7);
-  for (const k of [1, 2, 3, 4, 5]) {
-    for (const s of [1, 2]) {
-      for (const pad of ['same', 'valid'] as const) {
-        const h = 5 + rng.int(6); // 5..10, odd and even
-        const w = 5 + rng.int(6);
-        cases.push({ n: 1 + rng.int(3), h, w, ci: 1 + rng.int(4), co: 1 + rng.int(5), k: [k, k], s: [s, s], pad });
-      }
-    }
-  }
-  cases.push({ n: 3, h: 9, w: 6, ci: 3, co: 4, k: [3, 1], s: [2, 1], pad: 'same' });
-  cases.push({ n: 2, h: 7, w: 8, ci: 2, co: 3, k: [2, 5], s: [1, 2], pad: 'valid' });
-  cases.push({ n: 4, h: 16, w: 16, ci: 8, co: 16, k: [3, 3], s: [1, 1], pad: 'same' });
-  // batches split into chunks by the filter-gradient kernel (8 per chunk: 12 -> 2 x 6, 16 -> 2 x 8, 7 -> 7 x 1)
-  cases.push({ n: 12, h: 7, w: 6, ci: 3, co: 5, k: [3, 3], s: [2, 2], pad: 'valid' });
-  cases.push({ n: 16, h: 6, w: 6, ci: 4, co: 3, k: [3, 3], s: [1, 1], pad: 'same' });
-  cases.push({ n: 7, h: 5, w: 5, ci: 2, co: 3, k: [2, 2], s: [1, 1], pad: 'same' });
-}
+const cases: ConvCase[] = convCases();
 
 for (const c of cases) {
   const name = `conv2d grads n${c.n} ${c.h}x${c.w} ci${c.ci} co${c.co} k${c.k.join('x')} s${c.s.join('x')} ${c.pad}`;
@@ -85,7 +57,7 @@ for (const c of cases) {
     const x = randn(rng, xShape);
     const wt = randn(rng, wShape);
     // dy drawn for the output shape (computed on cpu first)
-    await initBackend({ backend: 'cpu', log: false });
+    await initBackend({ backend: 'cpu', log: false, native: false });
     const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, c.s, c.pad).shape);
     const dy = randn(rng, yShape);
     const [ref, got] = await both(
@@ -111,7 +83,7 @@ test('conv2d grads with explicit padding and dimRoundingMode-free shapes', async
   const xShape: [number, number, number, number] = [2, 7, 6, 3];
   const wShape: [number, number, number, number] = [3, 3, 3, 2];
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
-  await initBackend({ backend: 'cpu', log: false });
+  await initBackend({ backend: 'cpu', log: false, native: false });
   const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, 2, pad).shape);
   const [ref, got] = await both(
     [
@@ -173,9 +145,9 @@ test('sum and mean over outer, middle and inner axes (keepDims both ways)', asyn
       const [ref, got] = await both([{ data, shape }], (x) => [tf.sum(x as tf.Tensor, axis, keepDims), tf.mean(x as tf.Tensor, axis, keepDims)]);
       close(got[0] as Float32Array, ref[0] as Float32Array, `sum ${axis}`, 1e-5);
       close(got[1] as Float32Array, ref[1] as Float32Array, `mean ${axis}`, 1e-5);
-      await initBackend({ backend: 'wasm', log: false });
+      await initBackend({ backend: 'wasm', log: false, native: false });
       const s = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
-      await initBackend({ backend: 'cpu', log: false });
+      await initBackend({ backend: 'cpu', log: false, native: false });
       const sr = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
       assert.deepEqual(s, sr);
     }
@@ -187,7 +159,7 @@ test('sum and mean over outer, middle and inner axes (keepDims both ways)', asyn
 });
 
 test('identity shares the buffer and disposal stays correct', async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initBackend({ backend: 'wasm', log: false, native: false });
   const before = tf.memory().numTensors;
   const a = tf.tensor([1, 2, 3]);
   const b = tf.clone(a); // runs Identity
@@ -238,7 +210,7 @@ test('avgPool gradient: non-overlapping windows (fast path) and overlapping ones
     [[2, 9, 9, 3], 3, 3, 'valid'],
     [[2, 7, 7, 3], 3, 2, 'same'],
   ] as [[number, number, number, number], number, number, 'valid' | 'same'][]) {
-    await initBackend({ backend: 'cpu', log: false });
+    await initBackend({ backend: 'cpu', log: false, native: false });
     const yShape = tf.tidy(() => tf.avgPool(tf.zeros(shape) as tf.Tensor4D, k, s, pad).shape);
     const [ref, got] = await both(
       [
@@ -267,7 +239,7 @@ function resizeNearestGradRef(dy: Float32Array, n: number, h: number, w: number,
 }
 
 test('resizeNearestNeighbor gradient equals a float64 reference for batch > 1 (the cpu backend is wrong there)', async () => {
-  await initBackend({ backend: 'wasm', log: false });
+  await initBackend({ backend: 'wasm', log: false, native: false });
   const rng = new Rng(16);
   for (const [n, h, w, c, H, W, half] of [
     [3, 4, 5, 6, 8, 10, false],

@@ -1,0 +1,510 @@
+// ctlab's optional native kernels: convolution (forward, backward data, backward weights) through
+// oneDNN, and GEMM through OpenBLAS (cblas_sgemm) or oneDNN (dnnl_sgemm), plus an im2col + GEMM
+// convolution on OpenBLAS. Every function works on a Float32Array view of memory owned by the
+// caller (the TF.js wasm backend's heap) and element offsets into it; nothing is allocated on the
+// JS side and no JS object is kept. Runs synchronously on the calling thread; the libraries use
+// their own thread pools (OpenMP for oneDNN, pthreads for OpenBLAS) with the count set by
+// setThreads().
+//
+// Plain N-API (node_api.h), so the .node file works across Node versions with N-API 8.
+
+#include <node_api.h>
+
+#include <cblas.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------
+// N-API helpers
+
+struct JsError {
+  std::string msg;
+};
+
+#define NAPI_OK(call)                                                   \
+  do {                                                                  \
+    if ((call) != napi_ok) throw JsError{std::string("napi: ") + #call}; \
+  } while (0)
+
+std::vector<napi_value> args(napi_env env, napi_callback_info info, size_t want) {
+  size_t argc = want;
+  std::vector<napi_value> argv(want);
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
+  if (argc < want) throw JsError{"expected " + std::to_string(want) + " arguments, got " + std::to_string(argc)};
+  return argv;
+}
+
+int64_t i64(napi_env env, napi_value v, const char* what) {
+  int64_t out = 0;
+  if (napi_get_value_int64(env, v, &out) != napi_ok) throw JsError{std::string(what) + ": expected a number"};
+  return out;
+}
+
+/** A Float32Array's data pointer and length (elements). Works for views over SharedArrayBuffer. */
+float* f32(napi_env env, napi_value v, size_t* length) {
+  bool is = false;
+  NAPI_OK(napi_is_typedarray(env, v, &is));
+  if (!is) throw JsError{"expected a Float32Array (the heap view)"};
+  napi_typedarray_type type;
+  void* data = nullptr;
+  NAPI_OK(napi_get_typedarray_info(env, v, &type, length, &data, nullptr, nullptr));
+  if (type != napi_float32_array) throw JsError{"expected a Float32Array, got another typed array"};
+  if (data == nullptr) throw JsError{"Float32Array has no data pointer (detached?)"};
+  return static_cast<float*>(data);
+}
+
+/** Dimensions from a JS array of numbers. */
+std::vector<int64_t> dims(napi_env env, napi_value v, size_t want, const char* what) {
+  bool is = false;
+  NAPI_OK(napi_is_array(env, v, &is));
+  if (!is) throw JsError{std::string(what) + ": expected an array of " + std::to_string(want) + " integers"};
+  uint32_t n = 0;
+  NAPI_OK(napi_get_array_length(env, v, &n));
+  if (n != want) throw JsError{std::string(what) + ": expected " + std::to_string(want) + " integers, got " + std::to_string(n)};
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    NAPI_OK(napi_get_element(env, v, i, &e));
+    out[i] = i64(env, e, what);
+  }
+  return out;
+}
+
+/** Pointer at element offset `off` of a heap of `len` elements, checking that `count` fit. */
+float* at(float* heap, size_t len, int64_t off, int64_t count, const char* what) {
+  if (off < 0 || count < 0 || static_cast<uint64_t>(off) + static_cast<uint64_t>(count) > len)
+    throw JsError{std::string(what) + ": offset " + std::to_string(off) + " + " + std::to_string(count) +
+                  " elements lies outside the heap (" + std::to_string(len) + " elements)"};
+  return heap + off;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const JsError& e) {
+    napi_throw_error(env, "CTLAB_NATIVE", e.msg.c_str());
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, "CTLAB_NATIVE_DNNL", (std::string("oneDNN: ") + e.what()).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "CTLAB_NATIVE", e.what());
+  }
+  return nullptr;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Threads
+
+int g_threads = 1;
+
+void setThreadsImpl(int n) {
+  if (n < 1) n = 1;
+  g_threads = n;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Convolution geometry: NHWC activations, HWIO filters (TF.js layouts).
+
+struct Conv {
+  int64_t N, H, W, Ci, Co, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, Ho, Wo;
+  explicit Conv(const std::vector<int64_t>& d)
+      : N(d[0]), H(d[1]), W(d[2]), Ci(d[3]), Co(d[4]), KH(d[5]), KW(d[6]), sh(d[7]), sw(d[8]), dh(d[9]), dw(d[10]),
+        pt(d[11]), pl(d[12]), pb(d[13]), pr(d[14]), Ho(d[15]), Wo(d[16]) {
+    for (int i = 0; i < 17; i++)
+      if (d[i] < (i >= 11 && i <= 14 ? 0 : 1)) throw JsError{"conv geometry: entry " + std::to_string(i) + " out of range"};
+  }
+  int64_t xSize() const { return N * H * W * Ci; }
+  int64_t ySize() const { return N * Ho * Wo * Co; }
+  int64_t wSize() const { return KH * KW * Ci * Co; }
+  std::string key(char kind) const {
+    std::string k(1, kind);
+    for (int64_t v : {N, H, W, Ci, Co, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, Ho, Wo, static_cast<int64_t>(g_threads)}) {
+      k += ',';
+      k += std::to_string(v);
+    }
+    return k;
+  }
+};
+
+// ------------------------------------------------------------------------------------------------
+// oneDNN
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+struct DnnlConv {
+  // the primitive, its memories with user handles, and the reorders between the user's HWIO filter
+  // and the primitive's preferred filter layout
+  dnnl::primitive prim;
+  memory src, wei, bias, dst;            // user-layout memories (handles set per call)
+  memory weiPrim;                        // filter in the primitive's layout (owned), or == wei
+  bool reorderWei = false;
+  dnnl::reorder weiReorder;
+  bool hasBias = false;
+  std::string impl;
+};
+
+std::unordered_map<std::string, std::unique_ptr<DnnlConv>> g_convCache;
+
+memory::dims nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return {n, c, h, w}; }
+
+dnnl::convolution_forward::primitive_desc fwdPd(const Conv& c, bool bias) {
+  auto& eng = engine();
+  memory::desc src(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
+  memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
+  memory::desc dst(nchw(c.N, c.Co, c.Ho, c.Wo), dt::f32, tag::nhwc);
+  memory::dims strides{c.sh, c.sw}, dil{c.dh - 1, c.dw - 1}, pl{c.pt, c.pl}, pr{c.pb, c.pr};
+  if (bias) {
+    memory::desc b({c.Co}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, wei, b, dst,
+                                      strides, dil, pl, pr);
+    return dnnl::convolution_forward::primitive_desc(d, eng);
+  }
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, wei, dst, strides,
+                                    dil, pl, pr);
+  return dnnl::convolution_forward::primitive_desc(d, eng);
+}
+
+memory::desc userWeiDesc(const Conv& c) { return memory::desc({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::hwio); }
+
+DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
+  std::string key = c.key(kind) + (bias ? "b" : "");
+  auto it = g_convCache.find(key);
+  if (it != g_convCache.end()) return *it->second;
+  auto& eng = engine();
+  auto p = std::make_unique<DnnlConv>();
+  memory::desc srcD(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
+  memory::desc dstD(nchw(c.N, c.Co, c.Ho, c.Wo), dt::f32, tag::nhwc);
+  memory::desc weiU = userWeiDesc(c);
+  auto fwd = fwdPd(c, bias);
+  memory::desc weiP;
+  if (kind == 'f') {
+    p->prim = dnnl::convolution_forward(fwd);
+    weiP = fwd.weights_desc();
+    p->impl = fwd.impl_info_str();
+  } else if (kind == 'd') {
+    memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, srcD, wei, dstD, {c.sh, c.sw}, {c.dh - 1, c.dw - 1},
+                                            {c.pt, c.pl}, {c.pb, c.pr});
+    dnnl::convolution_backward_data::primitive_desc pd(d, eng, fwd);
+    p->prim = dnnl::convolution_backward_data(pd);
+    weiP = pd.weights_desc();
+    p->impl = pd.impl_info_str();
+  } else {
+    memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, srcD, wei, dstD, {c.sh, c.sw},
+                                               {c.dh - 1, c.dw - 1}, {c.pt, c.pl}, {c.pb, c.pr});
+    dnnl::convolution_backward_weights::primitive_desc pd(d, eng, fwd);
+    p->prim = dnnl::convolution_backward_weights(pd);
+    weiP = pd.diff_weights_desc();
+    p->impl = pd.impl_info_str();
+  }
+  p->src = memory(srcD, eng, DNNL_MEMORY_NONE);
+  p->dst = memory(dstD, eng, DNNL_MEMORY_NONE);
+  p->wei = memory(weiU, eng, DNNL_MEMORY_NONE);
+  p->hasBias = bias;
+  if (bias) p->bias = memory(memory::desc({c.Co}, dt::f32, tag::x), eng, DNNL_MEMORY_NONE);
+  if (weiP != weiU) {
+    p->reorderWei = true;
+    p->weiPrim = memory(weiP, eng);
+    p->weiReorder = kind == 'w' ? dnnl::reorder(p->weiPrim, p->wei) : dnnl::reorder(p->wei, p->weiPrim);
+  } else {
+    p->weiPrim = p->wei;
+  }
+  auto& ref = *p;
+  g_convCache.emplace(key, std::move(p));
+  return ref;
+}
+
+// kind 'f': y = conv(x, w) (+ bias); 'd': dx = conv_backward_data(dy, w); 'w': dw = conv_backward_weights(x, dy)
+void dnnlRun(const Conv& c, char kind, float* x, float* w, float* bias, float* y) {
+  DnnlConv& p = dnnlConv(c, kind, bias != nullptr);
+  auto& s = stream();
+  p.src.set_data_handle(x);
+  p.wei.set_data_handle(w);
+  p.dst.set_data_handle(y);
+  if (p.hasBias) p.bias.set_data_handle(bias);
+  if (kind == 'f') {
+    if (p.reorderWei) p.weiReorder.execute(s, p.wei, p.weiPrim);
+    std::unordered_map<int, memory> a{{DNNL_ARG_SRC, p.src}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DST, p.dst}};
+    if (p.hasBias) a.emplace(DNNL_ARG_BIAS, p.bias);
+    p.prim.execute(s, a);
+  } else if (kind == 'd') {
+    if (p.reorderWei) p.weiReorder.execute(s, p.wei, p.weiPrim);
+    p.prim.execute(s, {{DNNL_ARG_DIFF_DST, p.dst}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DIFF_SRC, p.src}});
+  } else {
+    p.prim.execute(s, {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DIFF_DST, p.dst}, {DNNL_ARG_DIFF_WEIGHTS, p.weiPrim}});
+    if (p.reorderWei) p.weiReorder.execute(s, p.weiPrim, p.wei);
+  }
+  s.wait();
+}
+
+// ------------------------------------------------------------------------------------------------
+// GEMM (row-major): C[M,N] = op(A)[M,K] · op(B)[K,N] (+ beta C)
+
+enum Engine { OPENBLAS = 0, DNNL = 1 };
+
+void gemm(int engine, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+          float beta, float* C, int64_t ldc) {
+  if (engine == DNNL) {
+    dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    if (st != dnnl_success) throw JsError{"dnnl_sgemm failed with status " + std::to_string(static_cast<int>(st))};
+  } else {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(M),
+                static_cast<blasint>(N), static_cast<blasint>(K), 1.0f, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta,
+                C, static_cast<blasint>(ldc));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// im2col + GEMM convolution (OpenBLAS, or dnnl_sgemm): the fallback engine, and the fast path for
+// 1x1 stride-1 unpadded convolutions (a plain GEMM over the NHWC activations).
+
+bool isPointwise(const Conv& c) {
+  return c.KH == 1 && c.KW == 1 && c.sh == 1 && c.sw == 1 && c.pt == 0 && c.pl == 0 && c.pb == 0 && c.pr == 0 && c.Ho == c.H && c.Wo == c.W;
+}
+
+std::vector<float> g_cols;
+
+// cols[(n,oh,ow), (kh,kw,ci)] from x; rows outside the image are zero
+void im2col(const Conv& c, const float* x, float* cols) {
+  const int64_t rowLen = c.KH * c.KW * c.Ci;
+#pragma omp parallel for collapse(2) num_threads(g_threads)
+  for (int64_t n = 0; n < c.N; n++)
+    for (int64_t oh = 0; oh < c.Ho; oh++)
+      for (int64_t ow = 0; ow < c.Wo; ow++) {
+        float* row = cols + ((n * c.Ho + oh) * c.Wo + ow) * rowLen;
+        for (int64_t kh = 0; kh < c.KH; kh++) {
+          const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
+          for (int64_t kw = 0; kw < c.KW; kw++) {
+            const int64_t iw = ow * c.sw - c.pl + kw * c.dw;
+            float* dst = row + (kh * c.KW + kw) * c.Ci;
+            if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W)
+              std::memset(dst, 0, sizeof(float) * c.Ci);
+            else
+              std::memcpy(dst, x + ((n * c.H + ih) * c.W + iw) * c.Ci, sizeof(float) * c.Ci);
+          }
+        }
+      }
+}
+
+// dx += scatter of cols (the adjoint of im2col); dx must be zeroed first. Parallel over the batch:
+// images do not overlap.
+void col2im(const Conv& c, const float* cols, float* dx) {
+  const int64_t rowLen = c.KH * c.KW * c.Ci;
+#pragma omp parallel for num_threads(g_threads)
+  for (int64_t n = 0; n < c.N; n++)
+    for (int64_t oh = 0; oh < c.Ho; oh++)
+      for (int64_t ow = 0; ow < c.Wo; ow++) {
+        const float* row = cols + ((n * c.Ho + oh) * c.Wo + ow) * rowLen;
+        for (int64_t kh = 0; kh < c.KH; kh++) {
+          const int64_t ih = oh * c.sh - c.pt + kh * c.dh;
+          if (ih < 0 || ih >= c.H) continue;
+          for (int64_t kw = 0; kw < c.KW; kw++) {
+            const int64_t iw = ow * c.sw - c.pl + kw * c.dw;
+            if (iw < 0 || iw >= c.W) continue;
+            const float* src = row + (kh * c.KW + kw) * c.Ci;
+            float* d = dx + ((n * c.H + ih) * c.W + iw) * c.Ci;
+            for (int64_t i = 0; i < c.Ci; i++) d[i] += src[i];
+          }
+        }
+      }
+}
+
+void gemmConvRun(const Conv& c, char kind, int eng, float* x, float* w, float* bias, float* y) {
+  const int64_t rows = c.N * c.Ho * c.Wo;
+  const int64_t K = c.KH * c.KW * c.Ci;
+  const bool pw = isPointwise(c);
+  float* cols = x;
+  if (!pw && kind != 'd') {
+    g_cols.resize(static_cast<size_t>(rows * K));
+    cols = g_cols.data();
+    im2col(c, x, cols);
+  }
+  if (kind == 'f') {
+    float beta = 0.0f;
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < rows; r++) std::memcpy(y + r * c.Co, bias, sizeof(float) * c.Co);
+      beta = 1.0f;
+    }
+    gemm(eng, false, false, rows, c.Co, K, cols, K, w, c.Co, beta, y, c.Co);
+  } else if (kind == 'w') {
+    // dw[K, Co] = cols^T [K, rows] · dy [rows, Co]
+    gemm(eng, true, false, K, c.Co, rows, cols, K, y, c.Co, 0.0f, w, c.Co);
+  } else {
+    // dcols[rows, K] = dy [rows, Co] · w^T [Co, K]; dx = col2im(dcols)
+    if (pw) {
+      gemm(eng, false, true, rows, K, c.Co, y, c.Co, w, c.Co, 0.0f, x, K);
+      return;
+    }
+    g_cols.resize(static_cast<size_t>(rows * K));
+    gemm(eng, false, true, rows, K, c.Co, y, c.Co, w, c.Co, 0.0f, g_cols.data(), K);
+    std::memset(x, 0, sizeof(float) * c.xSize());
+    col2im(c, g_cols.data(), x);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Exported functions
+
+// conv(kind, engine, heap, xOff, wOff, biasOff (-1: none), yOff, geometry[17])
+//   kind 0: forward y = conv(x, w) + bias; 1: backward data (writes x from y = dy); 2: backward weights (writes w)
+//   engine 0: oneDNN; 1: im2col + OpenBLAS; 2: im2col + dnnl_sgemm
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 8);
+    const int64_t kindNum = i64(env, a[0], "kind");
+    const int64_t engineNum = i64(env, a[1], "engine");
+    if (kindNum < 0 || kindNum > 2) throw JsError{"kind: expected 0 (forward), 1 (backward data) or 2 (backward weights)"};
+    if (engineNum < 0 || engineNum > 2) throw JsError{"engine: expected 0 (oneDNN), 1 (OpenBLAS) or 2 (dnnl_sgemm)"};
+    size_t len = 0;
+    float* heap = f32(env, a[2], &len);
+    Conv c(dims(env, a[7], 17, "geometry"));
+    float* x = at(heap, len, i64(env, a[3], "xOffset"), c.xSize(), "x");
+    float* w = at(heap, len, i64(env, a[4], "wOffset"), c.wSize(), "filter");
+    const int64_t bOff = i64(env, a[5], "biasOffset");
+    float* bias = bOff < 0 ? nullptr : at(heap, len, bOff, c.Co, "bias");
+    float* y = at(heap, len, i64(env, a[6], "yOffset"), c.ySize(), "y");
+    const char kind = kindNum == 0 ? 'f' : kindNum == 1 ? 'd' : 'w';
+    if (kind != 'f' && bias != nullptr) throw JsError{"bias is only for the forward convolution"};
+    // oneDNN 2.6.3's jit_1x1 convolution with a stride ("reduce to unit stride") corrupts the C heap
+    // on NHWC tensors here (found by the parity tests): strided 1x1 convolutions go to im2col + GEMM
+    const bool strided1x1 = c.KH == 1 && c.KW == 1 && (c.sh > 1 || c.sw > 1);
+    if (engineNum == 0 && !strided1x1)
+      dnnlRun(c, kind, x, w, bias, y);
+    else
+      gemmConvRun(c, kind, engineNum == 2 ? DNNL : OPENBLAS, x, w, bias, y);
+    return undefinedValue(env);
+  });
+}
+
+// matmul(engine, heap, aOff, bOff, cOff, [batch, M, N, K, transA, transB, strideA, strideB])
+//   engine 0: OpenBLAS cblas_sgemm; 1: dnnl_sgemm. strideA/strideB 0 broadcast one matrix.
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    const int64_t eng = i64(env, a[0], "engine");
+    if (eng != 0 && eng != 1) throw JsError{"engine: expected 0 (OpenBLAS) or 1 (dnnl_sgemm)"};
+    size_t len = 0;
+    float* heap = f32(env, a[1], &len);
+    auto d = dims(env, a[5], 8, "matmul geometry");
+    const int64_t batch = d[0], M = d[1], N = d[2], K = d[3], sA = d[6], sB = d[7];
+    const bool ta = d[4] != 0, tb = d[5] != 0;
+    if (batch < 1 || M < 1 || N < 1 || K < 1 || sA < 0 || sB < 0) throw JsError{"matmul geometry: sizes must be positive"};
+    float* A = at(heap, len, i64(env, a[2], "aOffset"), sA * (batch - 1) + M * K, "a");
+    float* B = at(heap, len, i64(env, a[3], "bOffset"), sB * (batch - 1) + K * N, "b");
+    float* C = at(heap, len, i64(env, a[4], "cOffset"), batch * M * N, "c");
+    for (int64_t i = 0; i < batch; i++)
+      gemm(static_cast<int>(eng), ta, tb, M, N, K, A + i * sA, ta ? M : K, B + i * sB, tb ? K : N, 0.0f, C + i * M * N, N);
+    return undefinedValue(env);
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 1);
+    const int64_t n = i64(env, a[0], "threads");
+    if (n < 1 || n > 1024) throw JsError{"threads: expected an integer in 1..1024"};
+    setThreadsImpl(static_cast<int>(n));
+    return undefinedValue(env);
+  });
+}
+
+napi_value GetThreads(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value o, v;
+    NAPI_OK(napi_create_object(env, &o));
+    NAPI_OK(napi_create_int32(env, g_threads, &v));
+    NAPI_OK(napi_set_named_property(env, o, "requested", v));
+    NAPI_OK(napi_create_int32(env, omp_get_max_threads(), &v));
+    NAPI_OK(napi_set_named_property(env, o, "openmp", v));
+    NAPI_OK(napi_create_int32(env, openblas_get_num_threads(), &v));
+    NAPI_OK(napi_set_named_property(env, o, "openblas", v));
+    return o;
+  });
+}
+
+/** The oneDNN implementation chosen for a convolution (e.g. "brg:avx512_core", "jit:avx2"). */
+napi_value ConvImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 2);
+    const int64_t kindNum = i64(env, a[0], "kind");
+    if (kindNum < 0 || kindNum > 2) throw JsError{"kind: expected 0, 1 or 2"};
+    Conv c(dims(env, a[1], 17, "geometry"));
+    DnnlConv& p = dnnlConv(c, kindNum == 0 ? 'f' : kindNum == 1 ? 'd' : 'w', false);
+    napi_value s;
+    NAPI_OK(napi_create_string_utf8(env, p.impl.c_str(), NAPI_AUTO_LENGTH, &s));
+    return s;
+  });
+}
+
+napi_value Versions(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    const dnnl_version_t* v = dnnl_version();
+    std::string dn = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+    std::string cpuRuntime = v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB" : "other";
+    napi_value o, s;
+    NAPI_OK(napi_create_object(env, &o));
+    NAPI_OK(napi_create_string_utf8(env, dn.c_str(), NAPI_AUTO_LENGTH, &s));
+    NAPI_OK(napi_set_named_property(env, o, "onednn", s));
+    NAPI_OK(napi_create_string_utf8(env, cpuRuntime.c_str(), NAPI_AUTO_LENGTH, &s));
+    NAPI_OK(napi_set_named_property(env, o, "onednnRuntime", s));
+    NAPI_OK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &s));
+    NAPI_OK(napi_set_named_property(env, o, "openblas", s));
+    return o;
+  });
+}
+
+napi_value ClearCache(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    g_convCache.clear();
+    std::vector<float>().swap(g_cols);
+    return undefinedValue(env);
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct Fn {
+    const char* name;
+    napi_callback cb;
+  };
+  const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
+                    {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache}};
+  for (const Fn& f : fns) {
+    napi_value v;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;
+    if (napi_set_named_property(env, exports, f.name, v) != napi_ok) return nullptr;
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,385 @@
+/**
+ * Optional native CPU kernels for the wasm backend: an N-API addon (native/ctlab_native.cc, built by
+ * `npm ci` / `npm run build:native` where Debian's libdnnl-dev and libopenblas-dev are installed)
+ * that runs the heavy kernels of a training step on the wasm backend's own tensors:
+ *
+ * - Conv2D, FusedConv2D (bias, linear activation), Conv2DBackpropInput, Conv2DBackpropFilter:
+ *   oneDNN convolution primitives on the NHWC tensors in place (filters reordered per call);
+ * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: OpenBLAS sgemm.
+ *
+ * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
+ * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
+ * `makeOutput`, so tensors never leave the heap. Anything else (other dtypes, activations,
+ * NCHW, broadcasts it does not cover, zero-size tensors, geometry oneDNN refuses) goes to the kernel
+ * registered before (ctlab's wasm training kernels or the shipped ones).
+ *
+ * Switches: `CTLAB_NATIVE=0` (or the `native: false` option) keeps the wasm kernels;
+ * `CTLAB_NATIVE=1` makes a missing addon an error instead of a note. `CTLAB_NATIVE_CONV=openblas`
+ * runs convolutions as im2col + OpenBLAS GEMM instead of oneDNN, `CTLAB_NATIVE_GEMM=onednn` runs
+ * matmuls on dnnl_sgemm (for A/B measurements).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TI = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+
+/** The addon's functions (native/ctlab_native.cc). */
+export interface NativeAddon {
+  /** kind 0 forward (y = x*w + bias), 1 backward data (writes x), 2 backward weights (writes w); engine 0 oneDNN, 1 im2col+OpenBLAS, 2 im2col+dnnl_sgemm. */
+  conv2d(kind: number, engine: number, heap: Float32Array, xOff: number, wOff: number, biasOff: number, yOff: number, geometry: number[]): void;
+  /** engine 0 OpenBLAS, 1 dnnl_sgemm; geometry [batch, M, N, K, transA, transB, strideA, strideB]. */
+  matmul(engine: number, heap: Float32Array, aOff: number, bOff: number, cOff: number, geometry: number[]): void;
+  setThreads(n: number): void;
+  getThreads(): { requested: number; openmp: number; openblas: number };
+  convImpl(kind: number, geometry: number[]): string;
+  versions(): { onednn: string; onednnRuntime: string; openblas: string };
+  clearCache(): void;
+}
+
+export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
+export type GemmEngine = 'openblas' | 'onednn';
+const CONV_ENGINE_CODE: Record<ConvEngine, number> = { onednn: 0, openblas: 1, 'dnnl-sgemm': 2 };
+const GEMM_ENGINE_CODE: Record<GemmEngine, number> = { openblas: 0, onednn: 1 };
+
+export interface NativeInfo {
+  /** Native kernels registered on the wasm backend. */
+  active: boolean;
+  /** Why not (absent when active), or what asked for it. */
+  reason: string;
+  /** Library versions and threads, when active. */
+  onednn?: string;
+  openblas?: string;
+  threads?: number;
+  convEngine?: ConvEngine;
+  gemmEngine?: GemmEngine;
+  kernels?: string[];
+}
+
+/** How to get the native path, printed once where it is absent. */
+export const NATIVE_HINT = 'apt-get install libdnnl-dev libopenblas-dev && npm run build:native';
+
+/** The built addon's path: <repo>/native/build/Release/ctlab_native.node (CTLAB_NATIVE_ADDON overrides). */
+export function nativeAddonPath(): string {
+  const env = process.env.CTLAB_NATIVE_ADDON;
+  if (env) return path.resolve(env);
+  // this file is dist/src/backend/native/index.js (or src/... under ts-node): find the repo root
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) break;
+    dir = path.dirname(dir);
+  }
+  return path.join(dir, 'native', 'build', 'Release', 'ctlab_native.node');
+}
+
+let addon: NativeAddon | null = null;
+let loadError: string | null = null;
+
+/** Load the addon (once); returns it, or null with `nativeLoadError()` saying why. */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addon || loadError) return addon;
+  const file = nativeAddonPath();
+  if (!fs.existsSync(file)) {
+    loadError = `addon not built (${path.relative(process.cwd(), file) || file} missing)`;
+    return null;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const m = require(file) as Partial<NativeAddon>;
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache'] as const) {
+      if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
+    }
+    addon = m as NativeAddon;
+  } catch (e) {
+    loadError = `addon did not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string | null {
+  return loadError;
+}
+
+/** What CTLAB_NATIVE asks for: 'off' (0/off/false/no), 'on' (1/on/true/yes: required), or 'auto'. */
+export function nativeRequestFromEnv(): 'auto' | 'on' | 'off' {
+  const v = (process.env.CTLAB_NATIVE ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (['0', 'off', 'false', 'no'].includes(v)) return 'off';
+  if (['1', 'on', 'true', 'yes'].includes(v)) return 'on';
+  throw new RangeError(`CTLAB_NATIVE: expected 0, 1 or auto, got '${process.env.CTLAB_NATIVE}'`);
+}
+
+function envEngine<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new RangeError(`${name}: expected one of ${allowed.join(', ')}, got '${v}'`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+const BACKEND = 'wasm';
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul'] as const;
+export type NativeKernel = (typeof NATIVE_KERNELS)[number];
+
+/** The kernel each native one replaced (its fallback), by name. */
+const previous = new Map<string, tf.KernelConfig>();
+let convEngine: ConvEngine = 'onednn';
+let gemmEngine: GemmEngine = 'openblas';
+let nativeThreads = 1;
+/** Geometries oneDNN refused (skip straight to the fallback). */
+const refused = new Set<string>();
+
+export function setConvEngine(e: ConvEngine): void {
+  convEngine = e;
+}
+export function setGemmEngine(e: GemmEngine): void {
+  gemmEngine = e;
+}
+
+function lib(): NativeAddon {
+  if (!addon) throw new Error('ctlab native kernels: addon not loaded');
+  return addon;
+}
+
+function fallback(name: string, args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const prev = previous.get(name);
+  if (!prev) throw new Error(`ctlab native kernels: no fallback kernel for ${name}`);
+  return prev.kernelFunc({ inputs: args.inputs as tf.NamedTensorInfoMap, backend: args.backend as tf.KernelBackend, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
+}
+
+function heap(b: BackendWasm): Float32Array {
+  // take the view after allocating outputs: heap growth replaces it
+  return (b.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+}
+
+function off(b: BackendWasm, t: TI): number {
+  const d = b.dataIdMap.get(t.dataId);
+  if (!d) throw new Error('ctlab native kernels: tensor not on the wasm backend');
+  return d.memoryOffset / 4;
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+interface KArgs {
+  inputs: Record<string, TI>;
+  backend: unknown;
+  attrs?: Attrs;
+}
+
+/** Geometry [N,H,W,Ci,Co,KH,KW,sh,sw,dh,dw,pt,pl,pb,pr,Ho,Wo] of an NHWC convolution, or null (NCHW). */
+function geometry(xShape: number[], filterShape: number[], attrs: Attrs): number[] | null {
+  const fmt = (attrs.dataFormat as string | undefined) ?? 'NHWC';
+  if (fmt !== 'NHWC') return null;
+  const ci = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    (attrs.dilations as number | [number, number] | undefined) ?? 1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  const p = ci.padInfo;
+  if (p.top < 0 || p.left < 0 || p.bottom < 0 || p.right < 0) return null;
+  const g = [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, p.top, p.left, p.bottom, p.right, ci.outHeight, ci.outWidth];
+  // windows reaching past the padded input (rounding 'ceil'): not expressible without extra padding
+  const effH = (ci.filterHeight - 1) * ci.dilationHeight + 1;
+  const effW = (ci.filterWidth - 1) * ci.dilationWidth + 1;
+  if ((ci.outHeight - 1) * ci.strideHeight + effH > ci.inHeight + p.top + p.bottom) return null;
+  if ((ci.outWidth - 1) * ci.strideWidth + effW > ci.inWidth + p.left + p.right) return null;
+  return g;
+}
+
+/** Run one native conv; false if it cannot (the caller falls back). */
+function runConv(b: BackendWasm, kind: 0 | 1 | 2, g: number[], x: number, w: number, bias: number, y: number): boolean {
+  const key = `${kind}:${convEngine}:${g.join(',')}`;
+  if (refused.has(key)) return false;
+  try {
+    lib().conv2d(kind, CONV_ENGINE_CODE[convEngine], heap(b), x, w, bias, y, g);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'CTLAB_NATIVE_DNNL') throw e;
+    refused.add(key);
+    return false;
+  }
+}
+
+function conv2D(args: KArgs, name: 'Conv2D' | 'FusedConv2D'): TI {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { x, filter, bias, preluActivationWeights } = args.inputs as { x: TI; filter: TI; bias?: TI; preluActivationWeights?: TI };
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || activation !== 'linear' || preluActivationWeights) return fallback(name, args);
+  const g = geometry(x.shape, filter.shape, attrs);
+  if (!g || size(x.shape) === 0 || size(filter.shape) === 0) return fallback(name, args);
+  const Co = g[4] as number;
+  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== Co || (bias.shape.length > 1 && bias.shape[bias.shape.length - 1] !== Co))) return fallback(name, args);
+  const out = b.makeOutput([g[0] as number, g[15] as number, g[16] as number, Co], 'float32');
+  if (!runConv(b, 0, g, off(b, x), off(b, filter), bias ? off(b, bias) : -1, off(b, out))) {
+    b.disposeData(out.dataId);
+    return fallback(name, args);
+  }
+  return out;
+}
+
+function conv2DBackpropInput(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { dy, filter } = args.inputs as { dy: TI; filter: TI };
+  const inputShape = attrs.inputShape as number[];
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return fallback('Conv2DBackpropInput', args);
+  const g = geometry(inputShape, filter.shape, attrs);
+  if (!g || size(inputShape) === 0 || size(dy.shape) === 0) return fallback('Conv2DBackpropInput', args);
+  const out = b.makeOutput(inputShape.slice(), 'float32');
+  if (!runConv(b, 1, g, off(b, out), off(b, filter), -1, off(b, dy))) {
+    b.disposeData(out.dataId);
+    return fallback('Conv2DBackpropInput', args);
+  }
+  return out;
+}
+
+function conv2DBackpropFilter(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { x, dy } = args.inputs as { x: TI; dy: TI };
+  const filterShape = attrs.filterShape as number[];
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return fallback('Conv2DBackpropFilter', args);
+  const g = geometry(x.shape, filterShape, attrs);
+  if (!g || size(x.shape) === 0 || size(dy.shape) === 0) return fallback('Conv2DBackpropFilter', args);
+  const out = b.makeOutput(filterShape.slice(), 'float32');
+  if (!runConv(b, 2, g, off(b, x), off(b, out), -1, off(b, dy))) {
+    b.disposeData(out.dataId);
+    return fallback('Conv2DBackpropFilter', args);
+  }
+  return out;
+}
+
+/** C = op(A)·op(B) with broadcast batch dims (one side's batch of 1, or equal batches). */
+function matMul(args: KArgs, name: 'BatchMatMul' | '_FusedMatMul'): TI {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { a, b: bb, bias, preluActivation } = args.inputs as { a: TI; b: TI; bias?: TI; preluActivation?: TI };
+  const ta = (attrs.transposeA as boolean | undefined) ?? false;
+  const tb = (attrs.transposeB as boolean | undefined) ?? false;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (a.dtype !== 'float32' || bb.dtype !== 'float32' || activation !== 'linear' || preluActivation) return fallback(name, args);
+  const ra = a.shape.length;
+  const rb = bb.shape.length;
+  if (ra < 2 || rb < 2) return fallback(name, args);
+  const M = ta ? (a.shape[ra - 1] as number) : (a.shape[ra - 2] as number);
+  const K = ta ? (a.shape[ra - 2] as number) : (a.shape[ra - 1] as number);
+  const K2 = tb ? (bb.shape[rb - 1] as number) : (bb.shape[rb - 2] as number);
+  const N = tb ? (bb.shape[rb - 2] as number) : (bb.shape[rb - 1] as number);
+  if (K !== K2) throw new Error(`${name}: inner dimensions differ (${a.shape} x ${bb.shape}, transposeA=${ta}, transposeB=${tb})`);
+  const batchA = a.shape.slice(0, -2);
+  const batchB = bb.shape.slice(0, -2);
+  const nA = size(batchA);
+  const nB = size(batchB);
+  if (M * N * K === 0 || (nA !== nB && nA !== 1 && nB !== 1)) return fallback(name, args);
+  const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
+  const batch = size(outBatch);
+  if (batch !== Math.max(nA, nB)) return fallback(name, args);
+  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== N)) return fallback(name, args);
+  const out = b.makeOutput([...outBatch, M, N], 'float32');
+  const h = heap(b);
+  lib().matmul(GEMM_ENGINE_CODE[gemmEngine], h, off(b, a), off(b, bb), off(b, out), [batch, M, N, K, ta ? 1 : 0, tb ? 1 : 0, nA === 1 ? 0 : M * K, nB === 1 ? 0 : K * N]);
+  if (bias) {
+    const o = h.subarray(off(b, out), off(b, out) + batch * M * N);
+    const bv = h.subarray(off(b, bias), off(b, bias) + N);
+    for (let r = 0; r < batch * M; r++) {
+      const base = r * N;
+      for (let j = 0; j < N; j++) o[base + j] = (o[base + j] as number) + (bv[j] as number);
+    }
+  }
+  return out;
+}
+
+const IMPLS: Record<NativeKernel, (args: KArgs) => TI> = {
+  Conv2D: (a) => conv2D(a, 'Conv2D'),
+  FusedConv2D: (a) => conv2D(a, 'FusedConv2D'),
+  Conv2DBackpropInput: conv2DBackpropInput,
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  BatchMatMul: (a) => matMul(a, 'BatchMatMul'),
+  _FusedMatMul: (a) => matMul(a, '_FusedMatMul'),
+};
+
+let registered = false;
+
+/**
+ * Register the native kernels on 'wasm' over whatever is registered now (kept as each one's
+ * fallback, setup function included), with `threads` threads for oneDNN and OpenBLAS. Throws when
+ * the addon is not loadable (see `nativeLoadError()`).
+ */
+export function registerNativeKernels(threads: number): NativeInfo {
+  const lib = loadNativeAddon();
+  if (!lib) throw new Error(`ctlab native kernels: ${loadError ?? 'addon not loaded'}`);
+  convEngine = envEngine('CTLAB_NATIVE_CONV', ['onednn', 'openblas', 'dnnl-sgemm'] as const, convEngine);
+  gemmEngine = envEngine('CTLAB_NATIVE_GEMM', ['openblas', 'onednn'] as const, gemmEngine);
+  setNativeThreads(threads);
+  if (!registered) {
+    for (const name of NATIVE_KERNELS) {
+      const prev = tf.getKernel(name, BACKEND);
+      if (!prev) throw new Error(`ctlab native kernels: wasm has no ${name} kernel to fall back to`);
+      previous.set(name, prev);
+      tf.unregisterKernel(name, BACKEND);
+      const cfg: tf.KernelConfig = { kernelName: name, backendName: BACKEND, kernelFunc: IMPLS[name] as unknown as tf.KernelFunc };
+      if (prev.setupFunc) cfg.setupFunc = prev.setupFunc;
+      if (prev.disposeFunc) cfg.disposeFunc = prev.disposeFunc;
+      tf.registerKernel(cfg);
+    }
+    registered = true;
+  }
+  return nativeInfo();
+}
+
+/** Put back the kernels the native ones replaced (for A/B tests in one process). */
+export function unregisterNativeKernels(): void {
+  if (!registered) return;
+  for (const name of NATIVE_KERNELS) {
+    const prev = previous.get(name);
+    tf.unregisterKernel(name, BACKEND);
+    if (prev) tf.registerKernel(prev);
+  }
+  previous.clear();
+  registered = false;
+}
+
+export function nativeKernelsRegistered(): boolean {
+  return registered;
+}
+
+/** Threads for oneDNN (OpenMP) and OpenBLAS. */
+export function setNativeThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`native threads: expected a positive integer, got ${n}`);
+  lib().setThreads(n);
+  nativeThreads = n;
+}
+
+export function nativeInfo(): NativeInfo {
+  if (!registered || !addon) return { active: false, reason: loadError ?? 'not registered' };
+  const v = addon.versions();
+  return {
+    active: true,
+    reason: 'addon loaded',
+    onednn: `${v.onednn} (${v.onednnRuntime})`,
+    openblas: v.openblas,
+    threads: nativeThreads,
+    convEngine,
+    gemmEngine,
+    kernels: [...NATIVE_KERNELS],
+  };
+}
+
+/** The addon itself (tests and benchmarks), or null. */
+export function nativeAddon(): NativeAddon | null {
+  return loadNativeAddon();
+}

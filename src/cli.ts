@@ -314,7 +314,7 @@ program
     savePlan(f.runs, { data: f.data, steps, seeds, command, skipped, entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })) });
     for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
     const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
-    process.stdout.write(`ablate: ${r.ran} run(s) trained, ${r.skipped} already complete, ${r.failures.length} failed\n`);
+    process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
     for (const e of r.failures) process.stderr.write(`  ${e}\n`);
     if (f.report) {
       const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)' });

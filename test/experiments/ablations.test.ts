@@ -43,6 +43,63 @@ describe('ablation specs', () => {
   });
 });
 
+describe('image ablations', () => {
+  it('plan every arm on Fashion-MNIST (LPIPS-style included) at the U-Net scale, each evaluated by FID after training', () => {
+    const { jobs, skipped } = planJobs(ABLATIONS, { data: 'fashion-mnist', steps: 1000, seeds: 1, evalN: 2000 }, '/runs');
+    assert.deepEqual(skipped, []);
+    const unique = new Map(jobs.map((j) => [j.dir, j]));
+    // 19 arms, 8 baseline occurrences folded into 1: 12 distinct configs, 1 seed
+    assert.equal(unique.size, 12);
+    for (const j of unique.values()) {
+      assert.equal(j.config.model.kind, 'unet', j.dir);
+      assert.equal(j.config.data.kind, 'fashion-mnist');
+      assert.equal(j.config.emaRate, 0.995);
+      assert.equal(j.config.steps, 1000);
+      assert.equal(j.evalN, 2000);
+    }
+    assert.equal(jobs.find((j) => j.ablation === 'distance' && j.arm === 'lpips')?.config.distance.kind, 'lpips');
+    assert.equal(jobs.find((j) => j.ablation === 'ct-vs-ict' && j.arm === 'ct')?.config.distance.kind, 'lpips', "CT's image preset uses the LPIPS-style distance, as CM did");
+    assert.equal(jobs.find((j) => j.ablation === 'distance' && j.arm === 'pseudo-huber')?.config.distance.kind, 'pseudo-huber');
+    const points = planJobs(ABLATIONS, SCALE, '/runs').jobs;
+    assert.ok(points.every((j) => j.evalN === undefined && j.config.model.kind === 'mlp'));
+  });
+
+  it('train, evaluate (FID with both feature nets) and report with sample grids', () => {
+    const work = tempDir();
+    const runs = path.join(work, 'runs');
+    const out = path.join(work, 'results');
+    const cfg = path.join(work, 'tiny.json');
+    const tiny = {
+      model: { kind: 'unet', channels: [8, 16], numResBlocks: 1, embedding: { kind: 'fourier', scale: 0.02, dim: 16 }, dropout: 0.3, groups: 4 },
+      checkpointEvery: 2,
+      data: { kind: 'fashion-mnist', size: 16, trainSize: 300, testSize: 100 },
+    };
+    fs.writeFileSync(cfg, JSON.stringify(tiny));
+    const args = [CLI, 'ablate', 'teacher', '--data', 'fashion-mnist', '--steps', '3', '--eval-n', '40', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
+    const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
+    let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ablate: 2 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
+    const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 3);
+    assert.match(csv[0] as string, /^data,arm,FID 1-step \(fmnist-strided\),FID 2-step \(fmnist-strided\),FID 1-step \(fmnist-cnn\),FID 2-step \(fmnist-cnn\),SWD 1-step,SWD 2-step,n,steps,/);
+    assert.doesNotMatch(csv[0] as string, /MMD/);
+    const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
+    assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − none = /);
+    for (const a of ['ema', 'none']) assert.ok(fs.existsSync(path.join(out, 'teacher', `fashion-mnist-samples-1step-${a}.png`)), a);
+    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /fashion-mnist: ema \d/);
+    // an eval.json of another size is redone, the training is not
+    const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('teacher-ema-')) as string;
+    const evalFile = path.join(runs, 'fashion-mnist', emaDir, 'seed0', 'eval.json');
+    const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as { n: number };
+    fs.writeFileSync(evalFile, JSON.stringify({ ...ev, n: 7 }));
+    r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ablate: 1 run\(s\) trained or evaluated, 1 already complete/);
+    assert.equal((JSON.parse(fs.readFileSync(evalFile, 'utf8')) as { n: number }).n, 40);
+  });
+});
+
 describe('verdicts', () => {
   it('agree, disagree or stay inconclusive from seed-paired differences', () => {
     const best = arm('ict', [0, 1, 2], [0.1, 0.11, 0.12]);
@@ -50,6 +107,8 @@ describe('verdicts', () => {
     assert.match(verdict([best, arm('ct', [0, 1, 2], [0.05, 0.06, 0.055])], 'ict', ['ct'], 'swd1'), /^disagrees/);
     assert.match(verdict([best, arm('ct', [0, 1, 2], [0.12, 0.09, 0.125])], 'ict', ['ct'], 'swd1'), /^inconclusive/);
     assert.match(verdict([best, arm('ct', [5], [0.3])], 'ict', ['ct'], 'swd1'), /too few paired seeds \(0\)/);
+    assert.equal(verdict([arm('ict', [0], [0.1]), arm('ct', [0], [0.3])], 'ict', ['ct'], 'swd1'), 'same direction (1 seed, no interval: ct − ict = 0.200)');
+    assert.match(verdict([arm('ict', [0], [0.3]), arm('ct', [0], [0.1])], 'ict', ['ct'], 'swd1'), /^opposite direction \(1 seed/);
   });
 });
 
@@ -64,7 +123,7 @@ describe('ctlab ablate and ctlab report', () => {
     const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
     let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /ablate: 4 run\(s\) trained, 0 already complete, 0 failed/);
+    assert.match(r.stdout, /ablate: 4 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
     const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 3);
     assert.match(csv[0] as string, /^data,arm,SWD 1-step,SWD 2-step,/);
@@ -77,7 +136,7 @@ describe('ctlab ablate and ctlab report', () => {
 
     r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /ablate: 0 run\(s\) trained, 4 already complete/);
+    assert.match(r.stdout, /ablate: 0 run\(s\) trained or evaluated, 4 already complete/);
 
     fs.rmSync(out, { recursive: true });
     r = spawnSync(process.execPath, [CLI, 'report', '--runs', runs, '--out', out], { encoding: 'utf8', env });

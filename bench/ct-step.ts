@@ -129,3 +129,38 @@ export function benchMlp(opts: { batch?: number; seed?: number } = {}): StepRunn
   const net = new Mlp({ ...BENCH_MLP, embeddingSeed: opts.seed ?? 0 });
   return networkStep({ name: 'mlp', net, dataShape: [BENCH_MLP.dataDim], batch: opts.batch ?? BENCH_MLP_BATCH, dropout: BENCH_MLP.dropout, seed: opts.seed });
 }
+
+export interface Sampler {
+  batch: number;
+  numParams: number;
+  /** One-step sampling of `batch` images: f_θ(σ_max·z, σ_max), read back to the CPU. */
+  sample(): Float32Array;
+  dispose(): void;
+}
+
+/** 1-step sampling with the bench U-Net (no dropout, fixed weights from the seed). */
+export function benchUNetSampler(opts: { batch?: number; seed?: number } = {}): Sampler {
+  const size = BENCH_UNET_SIZE;
+  const B = opts.batch ?? 256;
+  const seed = opts.seed ?? 0;
+  const net = new UNetNetwork({ ...BENCH_UNET, height: size, width: size }, seed);
+  const weights = net.init(seed).map((w, i) => tf.tensor(w, (net.params[i] as { shape: number[] }).shape));
+  const rng = new Rng(seed, 3);
+  const sigmaMax = 80;
+  const x = tf.tensor(rng.fillNormal(new Float32Array(B * size * size * BENCH_UNET.imageChannels)).map((v) => v * sigmaMax), [B, size, size, BENCH_UNET.imageChannels]);
+  const sigma = tf.fill([B], sigmaMax) as tf.Tensor1D;
+  return {
+    batch: B,
+    numParams: net.params.reduce((a, p) => a + p.shape.reduce((q, r) => q * r, 1), 0),
+    sample() {
+      const out = tf.tidy(() => consistencyFunction(net, weights, x, sigma, null));
+      const v = out.dataSync() as Float32Array;
+      out.dispose();
+      return v;
+    },
+    dispose() {
+      tf.dispose([...weights, x, sigma]);
+      net.dispose();
+    },
+  };
+}

@@ -134,9 +134,13 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sample", action="store_true", help="time 1-step sampling (one U-Net forward, no grad) instead of a training step")
+    ap.add_argument("--batch", type=int, default=256, help="images per 1-step sampling call (--sample)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.sample:
+        return sample(args)
     if args.model == "unet":
         model, B, shape = UNet(seed=args.seed), 32, (1, 16, 16)
     else:
@@ -193,6 +197,33 @@ def main():
         "minMs": min(times),
         "steps": args.steps,
         "params": sum(p.numel() for p in params),
+        "torch": torch.__version__,
+    }))
+
+
+def sample(args):
+    """1-step sampling images/s: f(sigma_max * z, sigma_max) for a batch of 16x16 images, eval mode."""
+    model = UNet(seed=args.seed)
+    model.eval()
+    B = args.batch
+    x = SIGMA_MAX * torch.randn((B, 1, 16, 16))
+    sigma = torch.full((B,), SIGMA_MAX)
+    times = []
+    with torch.no_grad():
+        for i in range(args.warmup + args.steps):
+            t = time.perf_counter()
+            consistency(model, x, sigma)
+            if i >= args.warmup:
+                times.append(time.perf_counter() - t)
+    med = statistics.median(times)
+    print(json.dumps({
+        "model": "unet-sample",
+        "threads": torch.get_num_threads(),
+        "batch": B,
+        "msPerCall": med * 1000,
+        "imagesPerSec": B / med,
+        "steps": args.steps,
+        "params": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
     }))
 

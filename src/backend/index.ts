@@ -162,7 +162,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
         process.stderr.write(describeBackend(current) + '\n');
         if (name === 'wasm' && !native.active && nativeMode === 'auto' && !hintPrinted) {
           hintPrinted = true;
-          process.stderr.write(`ctlab: native CPU kernels not in use (${native.reason}); for ~2x faster training: ${NATIVE_HINT}\n`);
+          process.stderr.write(`ctlab: native CPU kernels not in use (${native.reason}); training runs on the wasm kernels; for the faster native path: ${NATIVE_HINT}\n`);
         }
       }
       return current;

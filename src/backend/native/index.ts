@@ -82,9 +82,16 @@ export function loadNativeAddon(): NativeAddon | null {
   if (addon || loadError) return addon;
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
-    loadError = `addon not built (${path.relative(process.cwd(), file) || file} missing)`;
+    const rel = path.relative(process.cwd(), file);
+    loadError = `addon not built (${rel && !rel.startsWith('..') ? rel : file} missing)`;
     return null;
   }
+  // OpenMP workers that spin after each convolution take the core the wasm thread pool and the main
+  // thread need for the ops in between (2 cores here): let them sleep unless the user chose a policy.
+  // libgomp reads the variable once, when it loads; it is removed again so child processes
+  // (PyTorch in the bench) keep their own default.
+  const setPolicy = process.env.OMP_WAIT_POLICY === undefined;
+  if (setPolicy) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
@@ -94,6 +101,8 @@ export function loadNativeAddon(): NativeAddon | null {
     addon = m as NativeAddon;
   } catch (e) {
     loadError = `addon did not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+  } finally {
+    if (setPolicy) delete process.env.OMP_WAIT_POLICY;
   }
   return addon;
 }

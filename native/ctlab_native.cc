@@ -427,6 +427,28 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   });
 }
 
+// copyRows(heap, srcOff, srcStride, dstOff, dstStride, rows, width): dst[r*dstStride + j] = src[r*srcStride + j]
+// (the block copies of Concat and SplitV)
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 7);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    const int64_t srcStride = i64(env, a[2], "srcStride"), dstStride = i64(env, a[4], "dstStride");
+    const int64_t rows = i64(env, a[5], "rows"), width = i64(env, a[6], "width");
+    if (rows < 0 || width < 0 || srcStride < width || dstStride < width) throw JsError{"copyRows: expected rows, width >= 0 and strides >= width"};
+    if (rows == 0 || width == 0) return undefinedValue(env);
+    const float* src = at(heap, len, i64(env, a[1], "srcOffset"), (rows - 1) * srcStride + width, "copyRows source");
+    float* dst = at(heap, len, i64(env, a[3], "dstOffset"), (rows - 1) * dstStride + width, "copyRows destination");
+    if (srcStride == width && dstStride == width) {
+      std::memcpy(dst, src, sizeof(float) * rows * width);
+    } else {
+      for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * dstStride, src + r * srcStride, sizeof(float) * width);
+    }
+    return undefinedValue(env);
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 1);
@@ -496,7 +518,8 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback cb;
   };
   const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
-                    {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache}};
+                    {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
+                    {"copyRows", CopyRows}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -247,3 +247,34 @@ test('native kernels do not leak tensors or change the engine state', async () =
     assert.equal(tf.memory().numTensors, before);
   });
 });
+
+test('concat along every axis, its gradient (SplitV) and split: native row copies equal wasm exactly', async () => {
+  const rng = new Rng(14);
+  const a = [2, 3, 4, 5];
+  const cases = [0, 1, 2, 3].map((axis) => {
+    const b = a.slice();
+    b[axis] = 2;
+    const c = a.slice();
+    c[axis] = 1;
+    const dyShape = a.slice();
+    dyShape[axis] = (a[axis] as number) + 3;
+    return { axis, b, c, dyShape, x: randn(rng, a), y: randn(rng, b), z: randn(rng, c), dy: randn(rng, dyShape) };
+  });
+  const s = randn(rng, [4, 9]);
+  const body = (): Float32Array[] =>
+    tf.tidy(() => {
+      const outs: tf.Tensor[] = [];
+      for (const k of cases) {
+        const x = tf.tensor(k.x, a);
+        const y = tf.tensor(k.y, k.b);
+        const z = tf.tensor(k.z, k.c);
+        outs.push(tf.concat([x, y, z], k.axis));
+        outs.push(...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]));
+      }
+      outs.push(...tf.split(tf.tensor(s, [4, 9]), [2, 3, 4], 1), ...tf.split(tf.tensor(s, [4, 9]), 2, 0));
+      return outs.map((t) => t.dataSync() as Float32Array);
+    });
+  await wasm(false);
+  const ref = body();
+  await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+});

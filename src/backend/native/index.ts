@@ -5,7 +5,8 @@
  *
  * - Conv2D, FusedConv2D (bias, linear activation), Conv2DBackpropInput, Conv2DBackpropFilter:
  *   oneDNN convolution primitives on the NHWC tensors in place (filters reordered per call);
- * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: OpenBLAS sgemm.
+ * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: OpenBLAS sgemm;
+ * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections.
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
  * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
@@ -37,6 +38,8 @@ export interface NativeAddon {
   convImpl(kind: number, geometry: number[]): string;
   versions(): { onednn: string; onednnRuntime: string; openblas: string };
   clearCache(): void;
+  /** dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (element offsets). */
+  copyRows(heap: Float32Array, srcOff: number, srcStride: number, dstOff: number, dstStride: number, rows: number, width: number): void;
 }
 
 export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
@@ -95,7 +98,7 @@ export function loadNativeAddon(): NativeAddon | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -131,7 +134,7 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 // Kernels
 
 const BACKEND = 'wasm';
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV'] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
 /** The kernel each native one replaced (its fallback), by name. */
@@ -312,13 +315,73 @@ function matMul(args: KArgs, name: 'BatchMatMul' | '_FusedMatMul'): TI {
   return out;
 }
 
-const IMPLS: Record<NativeKernel, (args: KArgs) => TI> = {
+function parseAxis(axis: unknown, rank: number): number {
+  const a = Array.isArray(axis) ? (axis[0] as number) : (axis as number);
+  return a < 0 ? a + rank : a;
+}
+
+/** Concat of float32 tensors: one row copy per input (memcpy), e.g. the U-Net's skip connections. */
+function concat(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const inputs = Object.keys(args.inputs)
+    .sort((p, q) => Number(p) - Number(q))
+    .map((k) => args.inputs[k] as TI);
+  const first = inputs[0];
+  if (!first || inputs.length < 2 || inputs.some((t) => t.dtype !== 'float32' || size(t.shape) === 0)) return fallback('Concat', args);
+  const rank = first.shape.length;
+  const axis = parseAxis(args.attrs?.axis, rank);
+  const outer = size(first.shape.slice(0, axis));
+  const widths = inputs.map((t) => size(t.shape.slice(axis)));
+  const total = widths.reduce((a, c) => a + c, 0);
+  const outShape = first.shape.slice();
+  outShape[axis] = inputs.reduce((a, t) => a + (t.shape[axis] as number), 0);
+  const out = b.makeOutput(outShape, 'float32');
+  const h = heap(b);
+  const o = off(b, out);
+  let col = 0;
+  inputs.forEach((t, i) => {
+    const w = widths[i] as number;
+    lib().copyRows(h, off(b, t), w, o + col, total, outer, w);
+    col += w;
+  });
+  return out;
+}
+
+/** SplitV of a float32 tensor (Concat's gradient): one row copy per part. */
+function splitV(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const x = args.inputs.x as TI;
+  if (x.dtype !== 'float32' || size(x.shape) === 0) return fallback('SplitV', args) as unknown as TI[];
+  const axis = parseAxis(args.attrs?.axis, x.shape.length);
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs?.numOrSizeSplits as number | number[], axis);
+  const outer = size(x.shape.slice(0, axis));
+  const rest = size(x.shape.slice(axis + 1));
+  const total = (x.shape[axis] as number) * rest;
+  const outs = sizes.map((sz) => {
+    const shape = x.shape.slice();
+    shape[axis] = sz;
+    return b.makeOutput(shape, 'float32');
+  });
+  const h = heap(b);
+  const xo = off(b, x);
+  let col = 0;
+  outs.forEach((out, i) => {
+    const w = (sizes[i] as number) * rest;
+    if (w > 0) lib().copyRows(h, xo + col, total, off(b, out), w, outer, w);
+    col += w;
+  });
+  return outs;
+}
+
+const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   Conv2D: (a) => conv2D(a, 'Conv2D'),
   FusedConv2D: (a) => conv2D(a, 'FusedConv2D'),
   Conv2DBackpropInput: conv2DBackpropInput,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   BatchMatMul: (a) => matMul(a, 'BatchMatMul'),
   _FusedMatMul: (a) => matMul(a, '_FusedMatMul'),
+  Concat: concat,
+  SplitV: splitV,
 };
 
 let registered = false;

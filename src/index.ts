@@ -36,6 +36,18 @@ export { slicedWasserstein } from './metrics/sliced-wasserstein';
 export { mmd, mmdSquared } from './metrics/mmd';
 export { evaluateRun, sampleDistances, type EvalResult } from './metrics/evaluate';
 
+// images: feature nets, FID/KID, the LPIPS-style distance, grids
+export { loadFeatureNet, DEFAULT_FEATURE_NET, type FeatureNet } from './metrics/feature-net';
+export { imageFeatures, featureFidKid, fashionMnistSubset, gaussianNoiseImages } from './metrics/image-eval';
+export { frechetDistance, kid } from './metrics/frechet';
+export { createLpips, loadDefaultLpips } from './losses/lpips';
+export { writeImageGrid } from './data/images';
+export { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';
+
+// ablations
+export { ABLATIONS, findAblation, type Ablation, type Arm } from './experiments/ablations';
+export { LOSS_NET, INDEPENDENT_NET, biasFit, biasExcess, biasFinding } from './experiments/evaluation-bias';
+
 // backend, optimizers, reports
 export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type BackendInfo, type BackendRequest } from './backend';
 export { createOptimizer, type Optimizer } from './optim';

@@ -12,6 +12,7 @@ import { ensurePlotlyBundle, lineFigure, writeFigureHtml, type Figure } from '..
 import { formatMeanCi, writeTable, type MeanCi, type Row } from '../report/table';
 import { gitInfo, readMetrics, runPaths, writeJson } from '../training/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
+import { writeEvaluationBias } from './evaluation-bias';
 import { runStatus, scaleOf } from './runner';
 
 export interface PlanEntry {
@@ -273,6 +274,13 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
       [`measured, Fashion-MNIST (1-step FID, ${VERDICT_NET})`]: cell(true, (v) => v.summary),
       'agreement, Fashion-MNIST (1-step / 2-step FID)': cell(true, (v) => `${word(v.one)} / ${word(v.two)}`),
     });
+  }
+
+  const imagePlans = plans.filter((p) => scaleOf(p.data) !== 'toy2d');
+  if (imagePlans.length) {
+    const bias = writeEvaluationBias(imagePlans, outRoot, `Provenance: ${imagePlans.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}.`);
+    files.push(...bias.files);
+    if (bias.fig) figs.push(bias.fig);
   }
 
   for (const g of grids) {

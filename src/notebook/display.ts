@@ -186,10 +186,7 @@ export function readAblationResults(name: string, root: string = repoRoot()): Ab
   const csv = join(dir, 'summary.csv');
   if (!existsSync(md) || !existsSync(csv)) return null;
   const rows = readCsvRows(csv);
-  const notes = readFileSync(md, 'utf8')
-    .split(/\n\s*\n/)
-    .map((p) => p.trim())
-    .filter((p) => p !== '' && !p.startsWith('#') && !p.startsWith('|'));
+  const notes = markdownNotes(md);
   const pngs = readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f));
   return { name, dir, rows, notes, pngs };
 }
@@ -224,7 +221,7 @@ export function paperVsKit(name: string, root: string = repoRoot()): string {
   const r = readAblationResults(name, root);
   const claim = `**Paper:** ${ab.paper}.`;
   if (!r) return `${claim}\n\n**This kit:** ${notRunYet(name)}.`;
-  const verdicts = r.notes.filter((n) => /\b1-step SWD:/.test(n));
+  const verdicts = r.notes.filter((n) => /\b1-step (SWD|FID \([^)]*\)):/.test(n));
   const scale = [...new Set(r.rows.map((row) => `${String(row.data)}, ${String(row.steps)} steps, n = ${String(row.n)} seed(s) per arm`))];
   const kit = verdicts.length
     ? verdicts.map((v) => `- ${v}`).join('\n')
@@ -233,11 +230,54 @@ export function paperVsKit(name: string, root: string = repoRoot()): string {
     claim,
     `**This kit** (${scale.join('; ')}), the paper's preferred arm \`${ab.paperBest}\` against ${ab.paperWorse.map((w) => `\`${w}\``).join(', ')}:`,
     kit,
-    '"agrees" = the seed-paired 95% interval of the difference excludes 0 in the paper\'s favour; 2D toy data, a small MLP and a short run are far from the paper\'s CIFAR-10 scale, and SWD is not FID.',
+    '"agrees" = the seed-paired 95% interval of the difference excludes 0 in the paper\'s favour; "same direction" / "opposite direction" = one seed, so only the sign of the difference is known. 2D toy data with a small MLP, and 16×16 Fashion-MNIST with a small U-Net for 1,000 steps, are far from the paper\'s CIFAR-10 scale; SWD is not FID, and FID here uses small Fashion-MNIST classifiers, not Inception.',
   ].join('\n\n');
 }
 
 /** Shows {@link paperVsKit} as markdown. */
 export function showPaperVsKit(name: string, root: string = repoRoot()): void {
   showMarkdown(paperVsKit(name, root));
+}
+
+/** Paragraphs of a markdown file under its title and table (notes, findings, provenance). */
+function markdownNotes(mdPath: string): string[] {
+  return readFileSync(mdPath, 'utf8')
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '' && !p.startsWith('#') && !p.startsWith('|'));
+}
+
+/**
+ * Shows `results/ablations/evaluation-bias.*` (written by `ctlab report` from the image ablation
+ * runs): the table of every run under both evaluators, its finding, and the scatter plot.
+ */
+export function showEvaluationBias(root: string = repoRoot()): void {
+  const base = join(root, 'results', 'ablations', 'evaluation-bias');
+  const d = notebookDisplay();
+  if (!existsSync(`${base}.csv`) || !existsSync(`${base}.md`)) {
+    d.text('not run yet: ctlab ablate all --data fashion-mnist (then ctlab report writes results/ablations/evaluation-bias.*)');
+    return;
+  }
+  showTable(readCsvRows(`${base}.csv`), { title: 'results/ablations/evaluation-bias.csv' });
+  d.markdown(markdownNotes(`${base}.md`).join('\n\n'));
+  if (existsSync(`${base}.png`)) showImage(`${base}.png`);
+}
+
+/**
+ * Shows the committed image run (`results/images/`): its FID/KID table with floor and ceiling,
+ * its provenance line and its 1-step and 2-step sample grids.
+ */
+export function showImageRun(root: string = repoRoot()): void {
+  const dir = join(root, 'results', 'images');
+  const d = notebookDisplay();
+  if (!existsSync(join(dir, 'fid.csv'))) {
+    d.text('not run yet: ctlab train --preset ict --data fashion-mnist, then ctlab eval --run <dir> --out results/images');
+    return;
+  }
+  showCsvTable(join(dir, 'fid.csv'), { title: 'results/images/fid.csv (lower is better)' });
+  if (existsSync(join(dir, 'fid.md'))) d.markdown(markdownNotes(join(dir, 'fid.md')).join('\n\n'));
+  for (const f of ['samples-1step.png', 'samples-2step.png']) {
+    d.markdown(`\`results/images/${f}\``);
+    showImage(join(dir, f));
+  }
 }

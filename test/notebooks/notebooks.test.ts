@@ -23,9 +23,10 @@ interface Notebook {
 
 const notebooks = readdirSync(NB_DIR).filter((f) => f.endsWith('.ipynb')).sort();
 
-test('one notebook per ablation plus the quickstart', () => {
+test('one notebook per ablation plus the quickstart and the evaluation-bias one', () => {
   assert.ok(notebooks.includes('00-quickstart.ipynb'));
-  assert.equal(notebooks.length, ABLATIONS.length + 1, notebooks.join(', '));
+  assert.ok(notebooks.includes('09-evaluation-bias.ipynb'));
+  assert.equal(notebooks.length, ABLATIONS.length + 2, notebooks.join(', '));
 });
 
 test('committed notebooks carry PNG outputs (GitHub shows them), use the committed kernel, stay under 2 MB', () => {

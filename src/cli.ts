@@ -317,19 +317,26 @@ program
     process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
     for (const e of r.failures) process.stderr.write(`  ${e}\n`);
     if (f.report) {
-      const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)' });
+      const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)', ...summaryOf(f.out) });
       process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/\n`);
     }
     if (r.failures.length) process.exitCode = 1;
   });
+
+/** Where the results summary goes: --summary, else results/README.md beside the default --out. */
+function summaryOf(out: string, summary?: string): { summaryPath?: string } {
+  if (summary) return { summaryPath: summary };
+  return path.normalize(out) === path.normalize('results/ablations') ? { summaryPath: path.join('results', 'README.md') } : {};
+}
 
 program
   .command('report')
   .description('rebuild every ablation table and plot from the run directories')
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
-  .action(async (f: { runs: string; out: string }) => {
-    const rep = await buildReports(f.runs, f.out, { command: `ctlab report ${process.argv.slice(3).join(' ')}`.trim() });
+  .option('--summary <file.md>', 'also write the technique table here (default results/README.md when --out is results/ablations)')
+  .action(async (f: { runs: string; out: string; summary?: string }) => {
+    const rep = await buildReports(f.runs, f.out, { command: `ctlab report ${process.argv.slice(3).join(' ')}`.trim(), ...summaryOf(f.out, f.summary) });
     process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
   });
 

@@ -176,7 +176,7 @@ export interface ReportResult {
 }
 
 /** Rebuild every ablation table and plot from the run directories under `runsRoot`. */
-export async function buildReports(runsRoot: string, outRoot: string, opts: { command?: string } = {}): Promise<ReportResult> {
+export async function buildReports(runsRoot: string, outRoot: string, opts: { command?: string; summaryPath?: string } = {}): Promise<ReportResult> {
   const plans: AblationPlan[] = fs.existsSync(runsRoot)
     ? fs.readdirSync(runsRoot).map((d) => planFile(runsRoot, d)).filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as AblationPlan)
     : [];
@@ -266,6 +266,8 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     const cell = (image: boolean, f: (v: { one: string; two: string; summary: string }) => string): string =>
       Object.entries(verdicts).filter(([, v]) => v.image === image).map(([d, v]) => `${d}: ${f(v)}`).join(' / ') || 'not run yet';
     const word = (v: string): string => v.split(' (')[0] ?? v;
+    const agreeing = (v: string): boolean => /^(agrees|same direction)/.test(v);
+    const differs = Object.values(verdicts).some((v) => !agreeing(v.one));
     readmeRows.push({
       technique: `[${ab.title}](${ab.name}/summary.md)`,
       'paper (iCT)': ab.paper,
@@ -273,6 +275,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
       'agreement, 2D (1-step / 2-step SWD)': cell(false, (v) => `${word(v.one)} / ${word(v.two)}`),
       [`measured, Fashion-MNIST (1-step FID, ${VERDICT_NET})`]: cell(true, (v) => v.summary),
       'agreement, Fashion-MNIST (1-step / 2-step FID)': cell(true, (v) => `${word(v.one)} / ${word(v.two)}`),
+      'where it does not agree: likely why (hypothesis)': differs ? ab.smallScale : '',
     });
   }
 
@@ -293,15 +296,29 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   if (!exported.ok) process.stderr.write(exportSkippedMessage(exported.reason) + '\n');
   else files.push(...exported.files);
 
-  const t = writeTable(readmeRows, path.join(outRoot, 'README'), {
-    title: 'iCT ablations: the paper against this kit',
-    notes: [
-      'Each row links its summary (arms, seeds, intervals, plots). "agrees" means the paper\'s preferred arm is better with a 95% interval on the seed-paired difference that excludes 0; "inconclusive" means the interval straddles 0; "disagrees" means the other arm is significantly better. Disagreement at this scale is a result, not a bug report: 2D toy data, a 3×128 MLP and 2,000 steps are orders of magnitude from CIFAR-10 at 400k steps, and SWD is not FID.',
-      `Rebuilt by \`${opts.command ?? 'ctlab report'}\` from the run directories (commit ${git.commit}).`,
-    ],
-  });
+  const readmeNotes = [
+    'Each row links its summary (arms, seeds, intervals, plots). 2D: "agrees" means the paper\'s preferred arm is better with a 95% interval on the seed-paired difference that excludes 0; "inconclusive" means the interval straddles 0; "disagrees" means the other arm is significantly better. Fashion-MNIST ran one seed per arm (the budget of 2 CPU cores), so there is no interval: "same direction" / "opposite direction" give only the sign of the difference, and differences of a few FID points are within what a second seed could flip.',
+    'Disagreement at this scale is a result, not a bug report: eight Gaussians with a 3×128 MLP for 2,000 steps, and 16×16 Fashion-MNIST with a [16, 32] U-Net for 1,000 steps, are orders of magnitude from CIFAR-10 at 400k steps; SWD is not FID, and FID here is computed in the features of small Fashion-MNIST classifiers, not Inception. The last column is a hypothesis per technique, not something the kit tested.',
+    `[Evaluation bias](evaluation-bias.md): every image run scored by both feature nets, to see whether the LPIPS-style loss flatters the evaluator it is built on.`,
+    `Rebuilt by \`${opts.command ?? 'ctlab report'}\` from the run directories (commit ${git.commit}).`,
+  ];
+  const dropUnused = (rows: Row[]): Row[] => dropEmptyColumns(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === 'not run yet' && rows.every((x) => x[k] === 'not run yet') ? null : v])) as Row));
+  const table = dropUnused(readmeRows);
+  const t = writeTable(table, path.join(outRoot, 'README'), { title: 'iCT ablations: the paper against this kit', notes: readmeNotes });
   fs.renameSync(t.mdPath, path.join(outRoot, 'README.md'));
   fs.rmSync(t.csvPath, { force: true });
   files.push(path.join(outRoot, 'README.md'));
+  if (opts.summaryPath) {
+    // the same table one folder up, links rewritten relative to it
+    const rel = path.relative(path.dirname(opts.summaryPath), outRoot).split(path.sep).join('/');
+    const relink = (v: Row[string]): Row[string] => (typeof v === 'string' ? v.replace(/\]\(([^)]+)\)/g, (_m, l: string) => `](${rel}/${l})`) : v);
+    const rows = table.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, relink(v)])) as Row);
+    const others = [
+      `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json). Every file records its command, commit, backend, seed and wall time.`,
+    ];
+    const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), { title: 'ctlab results: iCT\'s techniques, the paper against this kit', notes: [...readmeNotes.map((n) => relink(n) as string), ...others] });
+    fs.rmSync(s.csvPath, { force: true });
+    files.push(s.mdPath);
+  }
   return { ablations: done, files };
 }

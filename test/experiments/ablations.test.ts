@@ -139,8 +139,12 @@ describe('ctlab ablate and ctlab report', () => {
     assert.match(r.stdout, /ablate: 0 run\(s\) trained or evaluated, 4 already complete/);
 
     fs.rmSync(out, { recursive: true });
-    r = spawnSync(process.execPath, [CLI, 'report', '--runs', runs, '--out', out], { encoding: 'utf8', env });
+    const summary = path.join(work, 'README.md');
+    r = spawnSync(process.execPath, [CLI, 'report', '--runs', runs, '--out', out, '--summary', summary], { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
+    const top = fs.readFileSync(summary, 'utf8');
+    assert.match(top, /\[Teacher network\]\(results\/teacher\/summary\.md\)/, 'links rewritten relative to the summary');
+    assert.match(top, /\[Evaluation bias\]\(results\/evaluation-bias\.md\)/);
     assert.deepEqual(fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n'), csv);
   });
 });

@@ -20,6 +20,7 @@ import {
   setConvEngine,
   setGemmEngine,
   setNativeThreads,
+  gemmEngineFor,
   type ConvEngine,
   type GemmEngine,
 } from '../../src/backend/native/index';
@@ -29,7 +30,7 @@ import { caseName, closeMsg, convBackpropFilterRef, convBackpropInputRef, convCa
 const OFF = nativeRequestFromEnv() === 'off';
 const THREADS = [1, 2];
 const CONV_ENGINES: ConvEngine[] = ['onednn', 'openblas'];
-const GEMM_ENGINES: GemmEngine[] = ['openblas', 'onednn'];
+const GEMM_ENGINES: GemmEngine[] = ['auto', 'openblas', 'onednn'];
 
 function check(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-4): void {
   const msg = closeMsg(got, want, tol);
@@ -277,4 +278,11 @@ test('concat along every axis, its gradient (SplitV) and split: native row copie
   await wasm(false);
   const ref = body();
   await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+});
+
+test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a transposed A', () => {
+  assert.equal(gemmEngineFor(false, 512, 256, 256), 'onednn');
+  assert.equal(gemmEngineFor(true, 32, 128, 128), 'onednn');
+  assert.equal(gemmEngineFor(true, 256, 256, 512), 'openblas');
+  assert.equal(gemmEngineFor(false, 256, 256, 512), 'onednn');
 });

@@ -5,7 +5,8 @@
  *
  * - Conv2D, FusedConv2D (bias, linear activation), Conv2DBackpropInput, Conv2DBackpropFilter:
  *   oneDNN convolution primitives on the NHWC tensors in place (filters reordered per call);
- * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: OpenBLAS sgemm;
+ * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: dnnl_sgemm, or
+ *   OpenBLAS sgemm where it measured faster (`gemmEngineFor`);
  * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections.
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
@@ -16,8 +17,8 @@
  *
  * Switches: `CTLAB_NATIVE=0` (or the `native: false` option) keeps the wasm kernels;
  * `CTLAB_NATIVE=1` makes a missing addon an error instead of a note. `CTLAB_NATIVE_CONV=openblas`
- * runs convolutions as im2col + OpenBLAS GEMM instead of oneDNN, `CTLAB_NATIVE_GEMM=onednn` runs
- * matmuls on dnnl_sgemm (for A/B measurements).
+ * runs convolutions as im2col + OpenBLAS GEMM instead of oneDNN, `CTLAB_NATIVE_GEMM=openblas|onednn`
+ * runs every matmul on one library (for A/B measurements; default 'auto').
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,9 +44,20 @@ export interface NativeAddon {
 }
 
 export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
-export type GemmEngine = 'openblas' | 'onednn';
+/** 'auto': dnnl_sgemm, except OpenBLAS for large products with a transposed A (measured faster there). */
+export type GemmEngine = 'auto' | 'openblas' | 'onednn';
 const CONV_ENGINE_CODE: Record<ConvEngine, number> = { onednn: 0, openblas: 1, 'dnnl-sgemm': 2 };
-const GEMM_ENGINE_CODE: Record<GemmEngine, number> = { openblas: 0, onednn: 1 };
+const GEMM_ENGINE_CODE: Record<Exclude<GemmEngine, 'auto'>, number> = { openblas: 0, onednn: 1 };
+
+/**
+ * The GEMM library for one product under 'auto'. Measured per case on the MLP and U-Net shapes
+ * (1 and 2 threads, AMD EPYC, AVX2): dnnl_sgemm was faster or equal everywhere (by 5-40% on the
+ * small and skinny ones), except A^T·B with M·N·K >= 2^25 (e.g. the MLP's 256x256 weight gradient
+ * over 512 rows), where OpenBLAS was ~5% faster.
+ */
+export function gemmEngineFor(ta: boolean, m: number, n: number, k: number): Exclude<GemmEngine, 'auto'> {
+  return ta && m * n * k >= 2 ** 25 ? 'openblas' : 'onednn';
+}
 
 export interface NativeInfo {
   /** Native kernels registered on the wasm backend. */
@@ -140,7 +152,7 @@ export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 /** The kernel each native one replaced (its fallback), by name. */
 const previous = new Map<string, tf.KernelConfig>();
 let convEngine: ConvEngine = 'onednn';
-let gemmEngine: GemmEngine = 'openblas';
+let gemmEngine: GemmEngine = 'auto';
 let nativeThreads = 1;
 /** Geometries oneDNN refused (skip straight to the fallback). */
 const refused = new Set<string>();
@@ -303,7 +315,8 @@ function matMul(args: KArgs, name: 'BatchMatMul' | '_FusedMatMul'): TI {
   if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== N)) return fallback(name, args);
   const out = b.makeOutput([...outBatch, M, N], 'float32');
   const h = heap(b);
-  lib().matmul(GEMM_ENGINE_CODE[gemmEngine], h, off(b, a), off(b, bb), off(b, out), [batch, M, N, K, ta ? 1 : 0, tb ? 1 : 0, nA === 1 ? 0 : M * K, nB === 1 ? 0 : K * N]);
+  const engine = gemmEngine === 'auto' ? gemmEngineFor(ta, M, N, K) : gemmEngine;
+  lib().matmul(GEMM_ENGINE_CODE[engine], h, off(b, a), off(b, bb), off(b, out), [batch, M, N, K, ta ? 1 : 0, tb ? 1 : 0, nA === 1 ? 0 : M * K, nB === 1 ? 0 : K * N]);
   if (bias) {
     const o = h.subarray(off(b, out), off(b, out) + batch * M * N);
     const bv = h.subarray(off(b, bias), off(b, bias) + N);
@@ -395,7 +408,7 @@ export function registerNativeKernels(threads: number): NativeInfo {
   const lib = loadNativeAddon();
   if (!lib) throw new Error(`ctlab native kernels: ${loadError ?? 'addon not loaded'}`);
   convEngine = envEngine('CTLAB_NATIVE_CONV', ['onednn', 'openblas', 'dnnl-sgemm'] as const, convEngine);
-  gemmEngine = envEngine('CTLAB_NATIVE_GEMM', ['openblas', 'onednn'] as const, gemmEngine);
+  gemmEngine = envEngine('CTLAB_NATIVE_GEMM', ['auto', 'openblas', 'onednn'] as const, gemmEngine);
   setNativeThreads(threads);
   if (!registered) {
     for (const name of NATIVE_KERNELS) {

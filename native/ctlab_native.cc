@@ -14,6 +14,7 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -198,6 +199,7 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
   std::string key = c.key(kind) + (bias ? "b" : "");
   auto it = g_convCache.find(key);
   if (it != g_convCache.end()) return *it->second;
+  if (g_convCache.size() >= 512) g_convCache.clear();  // many shapes (e.g. evaluation batches): start over
   auto& eng = engine();
   auto p = std::make_unique<DnnlConv>();
   memory::desc srcD(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
@@ -339,35 +341,54 @@ void col2im(const Conv& c, const float* cols, float* dx) {
 }
 
 void gemmConvRun(const Conv& c, char kind, int eng, float* x, float* w, float* bias, float* y) {
-  const int64_t rows = c.N * c.Ho * c.Wo;
   const int64_t K = c.KH * c.KW * c.Ci;
-  const bool pw = isPointwise(c);
-  float* cols = x;
-  if (!pw && kind != 'd') {
-    g_cols.resize(static_cast<size_t>(rows * K));
-    cols = g_cols.data();
-    im2col(c, x, cols);
-  }
-  if (kind == 'f') {
-    float beta = 0.0f;
-    if (bias != nullptr) {
-      for (int64_t r = 0; r < rows; r++) std::memcpy(y + r * c.Co, bias, sizeof(float) * c.Co);
-      beta = 1.0f;
-    }
-    gemm(eng, false, false, rows, c.Co, K, cols, K, w, c.Co, beta, y, c.Co);
-  } else if (kind == 'w') {
-    // dw[K, Co] = cols^T [K, rows] · dy [rows, Co]
-    gemm(eng, true, false, K, c.Co, rows, cols, K, y, c.Co, 0.0f, w, c.Co);
-  } else {
-    // dcols[rows, K] = dy [rows, Co] · w^T [Co, K]; dx = col2im(dcols)
-    if (pw) {
+  const int64_t rowsPerImage = c.Ho * c.Wo;
+  if (isPointwise(c)) {
+    // a plain GEMM over the NHWC activations
+    const int64_t rows = c.N * rowsPerImage;
+    if (kind == 'f') {
+      float beta = 0.0f;
+      if (bias != nullptr) {
+        for (int64_t r = 0; r < rows; r++) std::memcpy(y + r * c.Co, bias, sizeof(float) * c.Co);
+        beta = 1.0f;
+      }
+      gemm(eng, false, false, rows, c.Co, K, x, K, w, c.Co, beta, y, c.Co);
+    } else if (kind == 'w') {
+      gemm(eng, true, false, K, c.Co, rows, x, K, y, c.Co, 0.0f, w, c.Co);
+    } else {
       gemm(eng, false, true, rows, K, c.Co, y, c.Co, w, c.Co, 0.0f, x, K);
-      return;
     }
-    g_cols.resize(static_cast<size_t>(rows * K));
-    gemm(eng, false, true, rows, K, c.Co, y, c.Co, w, c.Co, 0.0f, g_cols.data(), K);
-    std::memset(x, 0, sizeof(float) * c.xSize());
-    col2im(c, g_cols.data(), x);
+    return;
+  }
+  // im2col over chunks of the batch, so the column buffer stays near 16 MB
+  const int64_t perImage = rowsPerImage * K;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(c.N, (int64_t{4} << 20) / std::max<int64_t>(1, perImage)));
+  g_cols.resize(static_cast<size_t>(chunk * perImage));
+  float* cols = g_cols.data();
+  if (kind == 'd') std::memset(x, 0, sizeof(float) * c.xSize());
+  for (int64_t n0 = 0; n0 < c.N; n0 += chunk) {
+    Conv part = c;
+    part.N = std::min(chunk, c.N - n0);
+    const int64_t rows = part.N * rowsPerImage;
+    float* xp = x + n0 * c.H * c.W * c.Ci;
+    float* yp = y + n0 * rowsPerImage * c.Co;
+    if (kind == 'f') {
+      im2col(part, xp, cols);
+      float beta = 0.0f;
+      if (bias != nullptr) {
+        for (int64_t r = 0; r < rows; r++) std::memcpy(yp + r * c.Co, bias, sizeof(float) * c.Co);
+        beta = 1.0f;
+      }
+      gemm(eng, false, false, rows, c.Co, K, cols, K, w, c.Co, beta, yp, c.Co);
+    } else if (kind == 'w') {
+      // dw[K, Co] (+)= cols^T [K, rows] · dy [rows, Co]
+      im2col(part, xp, cols);
+      gemm(eng, true, false, K, c.Co, rows, cols, K, yp, c.Co, n0 == 0 ? 0.0f : 1.0f, w, c.Co);
+    } else {
+      // dcols[rows, K] = dy [rows, Co] · w^T [Co, K]; dx += col2im(dcols)
+      gemm(eng, false, true, rows, K, c.Co, yp, c.Co, w, c.Co, 0.0f, cols, K);
+      col2im(part, cols, xp);
+    }
   }
 }
 

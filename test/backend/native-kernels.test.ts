@@ -286,3 +286,23 @@ test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a 
   assert.equal(gemmEngineFor(true, 256, 256, 512), 'openblas');
   assert.equal(gemmEngineFor(false, 256, 256, 512), 'onednn');
 });
+
+test('im2col engine over several batch chunks (column buffer capped near 16 MB) and a strided 1x1 conv, native vs float64', async () => {
+  const rng = new Rng(21);
+  for (const c of [
+    { n: 9, h: 64, w: 64, ci: 16, co: 4, k: [3, 3], s: [1, 1], pad: 'same' }, // 4096 x 144 columns per image: chunks of 7
+    { n: 3, h: 9, w: 8, ci: 5, co: 6, k: [1, 1], s: [2, 2], pad: 'same' }, // oneDNN's jit_1x1 avoided
+  ] as ConvCase[]) {
+    const xShape = [c.n, c.h, c.w, c.ci];
+    const wShape = [c.k[0], c.k[1], c.ci, c.co];
+    const g = convGeometry(xShape, wShape, c.s, c.pad);
+    const yShape = [c.n, g.outHeight, g.outWidth, c.co];
+    const data = { x: randn(rng, xShape), w: randn(rng, wShape), b: randn(rng, [c.co]), dy: randn(rng, yShape) };
+    const want = [convRef(g, data.x, data.w), convRef(g, data.x, data.w, data.b), convBackpropInputRef(g, data.dy, data.w), convBackpropFilterRef(g, data.x, data.dy)];
+    if (OFF) continue;
+    await forEachNative(CONV_ENGINES, (e) => setConvEngine(e as ConvEngine), (label) => {
+      const got = runOn(data, { x: xShape, w: wShape, y: yShape }, convOutputs(c));
+      want.forEach((wv, i) => check(got[i] as Float32Array, wv, `${label} ${caseName(c)} output ${i}`));
+    });
+  }
+});

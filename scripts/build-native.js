@@ -18,6 +18,8 @@ const install = process.argv.includes('--install');
 const force = process.argv.includes('--force');
 const HINT = 'apt-get install libdnnl-dev libopenblas-dev && npm run build:native';
 
+process.on('uncaughtException', (e) => done(false, `build script error: ${e && e.message ? e.message : String(e)}`));
+
 function done(ok, msg) {
   if (ok) {
     process.stderr.write(`ctlab: native kernels ${msg}\n`);
@@ -45,6 +47,7 @@ function newest(files) {
   return Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
 }
 const sources = [path.join(dir, 'ctlab_native.cc'), path.join(dir, 'binding.gyp')];
+for (const f of sources) if (!fs.existsSync(f)) done(false, `${path.relative(root, f)} missing`);
 
 /** Load the built addon in a fresh process: it must link and answer. */
 function loads() {

@@ -6,8 +6,9 @@
  *
  * On wasm, the optional native kernels (./native: oneDNN convolutions, OpenBLAS GEMM) are registered
  * over the wasm training kernels when the addon is built; `CTLAB_NATIVE=0` or `native: false` keeps
- * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. `BackendInfo.native` records
- * whether they are active and why not.
+ * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. They use the wasm thread count
+ * (`CTLAB_NATIVE_THREADS` overrides it). `BackendInfo.native` records whether they are active, with
+ * how many threads, and why not.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -86,7 +87,13 @@ function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo 
     if (mode === 'on') throw new Error(`native kernels required (${by}) but ${why}; build them with: ${NATIVE_HINT}`);
     return { active: false, reason: why };
   }
-  const info = registerNativeKernels(threads);
+  const env = process.env.CTLAB_NATIVE_THREADS;
+  let n = threads;
+  if (env !== undefined && env !== '') {
+    n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_NATIVE_THREADS: expected a positive integer, got '${env}'`);
+  }
+  const info = registerNativeKernels(n);
   return { ...info, reason: `addon loaded (${by})` };
 }
 

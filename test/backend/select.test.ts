@@ -23,7 +23,7 @@ function child(code: string, env: Record<string, string>): { info: BackendInfo; 
       const shared = heap !== null && typeof SharedArrayBuffer !== 'undefined' && heap instanceof SharedArrayBuffer;
       process.stdout.write(JSON.stringify({ info, extra: Array.from(y.dataSync()), shared }) + '\\n');
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WASM_THREADS: '', CTLAB_NATIVE: '', ...env } });
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WASM_THREADS: '', CTLAB_NATIVE: '', CTLAB_NATIVE_THREADS: '', ...env } });
   assert.equal(r.status, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop() as string;
   return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[]; shared: boolean }), stderr: r.stderr };
@@ -84,8 +84,10 @@ test('native kernels: used on wasm where the addon is built, recorded in Backend
     assert.match(on.stderr, /\+ native kernels \(oneDNN/);
     on.extra.forEach((v, i) => assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native ${v} vs wasm ${off.extra[i]}`));
   }
-  const required = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '1' });
+  const required = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '1', CTLAB_NATIVE_THREADS: '2' });
   assert.equal(required.info.native.active, true);
+  assert.equal(required.info.threads, 1);
+  assert.equal(required.info.native.threads, 2, 'CTLAB_NATIVE_THREADS overrides the wasm thread count');
 });
 
 test('a missing addon: wasm kernels run, one line says how to get the native path; CTLAB_NATIVE=1 makes it an error', () => {

@@ -15,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -470,6 +471,84 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
   });
 }
 
+/** A Float64Array's data and length (tables of offsets and scalars). */
+const double* f64(napi_env env, napi_value v, size_t* length, const char* what) {
+  bool is = false;
+  NAPI_OK(napi_is_typedarray(env, v, &is));
+  if (!is) throw JsError{std::string(what) + ": expected a Float64Array"};
+  napi_typedarray_type type;
+  void* data = nullptr;
+  NAPI_OK(napi_get_typedarray_info(env, v, &type, length, &data, nullptr, nullptr));
+  if (type != napi_float64_array) throw JsError{std::string(what) + ": expected a Float64Array"};
+  return static_cast<const double*>(data);
+}
+
+// adamStep(heap, table, scalars): for each row [p, g, m, v, pOut, mOut, vOut, len] of table (element
+// offsets), the (Ra)Adam update of src/optim's fused kernel, in double precision like the JS one:
+//   g' = g + wd·p; m' = b1·m + (1-b1)·g'; v' = b2·v + (1-b2)·g'^2;
+//   p' = adaptive ? p - lr·m' / (sqrt(v')·vScale + eps) : p - lr·m'
+// scalars = [beta1, beta2, stepSize, vScale, eps, weightDecay, adaptive]
+napi_value AdamStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 3);
+    size_t len = 0, tl = 0, sl = 0;
+    float* heap = f32(env, a[0], &len);
+    const double* t = f64(env, a[1], &tl, "table");
+    const double* sc = f64(env, a[2], &sl, "scalars");
+    if (tl % 8 != 0 || sl != 7) throw JsError{"adamStep: expected a table of rows of 8 and 7 scalars"};
+    const double b1 = sc[0], b2 = sc[1], lr = sc[2], vScale = sc[3], eps = sc[4], wd = sc[5];
+    const bool adaptive = sc[6] != 0;
+    const double c1 = 1 - b1, c2 = 1 - b2;
+    for (size_t r = 0; r < tl / 8; r++) {
+      const double* row = t + r * 8;
+      const int64_t n = static_cast<int64_t>(row[7]);
+      const float* p = at(heap, len, static_cast<int64_t>(row[0]), n, "p");
+      const float* g = at(heap, len, static_cast<int64_t>(row[1]), n, "g");
+      const float* m = at(heap, len, static_cast<int64_t>(row[2]), n, "m");
+      const float* v = at(heap, len, static_cast<int64_t>(row[3]), n, "v");
+      float* po = at(heap, len, static_cast<int64_t>(row[4]), n, "pOut");
+      float* mo = at(heap, len, static_cast<int64_t>(row[5]), n, "mOut");
+      float* vo = at(heap, len, static_cast<int64_t>(row[6]), n, "vOut");
+      for (int64_t j = 0; j < n; j++) {
+        const double pj = p[j];
+        const double gj = wd != 0 ? g[j] + wd * pj : static_cast<double>(g[j]);
+        const double mj = b1 * m[j] + c1 * gj;
+        const double vj = b2 * v[j] + c2 * gj * gj;
+        mo[j] = static_cast<float>(mj);
+        vo[j] = static_cast<float>(vj);
+        po[j] = static_cast<float>(adaptive ? pj - (lr * mj) / (std::sqrt(vj) * vScale + eps) : pj - lr * mj);
+      }
+    }
+    return undefinedValue(env);
+  });
+}
+
+// emaStep(heap, table, rate): for each row [t, s, out, len]: out = rate·t + (1-rate)·s (double precision)
+napi_value EmaStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 3);
+    size_t len = 0, tl = 0;
+    float* heap = f32(env, a[0], &len);
+    const double* t = f64(env, a[1], &tl, "table");
+    double rate = 0;
+    NAPI_OK(napi_get_value_double(env, a[2], &rate));
+    if (tl % 4 != 0) throw JsError{"emaStep: expected a table of rows of 4"};
+    const double c = 1 - rate;
+    for (size_t r = 0; r < tl / 4; r++) {
+      const double* row = t + r * 4;
+      const int64_t n = static_cast<int64_t>(row[3]);
+      const float* tt = at(heap, len, static_cast<int64_t>(row[0]), n, "teacher");
+      const float* ss = at(heap, len, static_cast<int64_t>(row[1]), n, "student");
+      float* o = at(heap, len, static_cast<int64_t>(row[2]), n, "out");
+      if (rate == 0)
+        std::memcpy(o, ss, sizeof(float) * n);
+      else
+        for (int64_t j = 0; j < n; j++) o[j] = static_cast<float>(rate * tt[j] + c * ss[j]);
+    }
+    return undefinedValue(env);
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 1);
@@ -540,7 +619,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
-                    {"copyRows", CopyRows}};
+                    {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

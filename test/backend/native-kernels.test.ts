@@ -25,6 +25,7 @@ import {
   type GemmEngine,
 } from '../../src/backend/native/index';
 import { Rng } from '../../src/util/rng';
+import { createOptimizer } from '../../src/optim/index';
 import { caseName, closeMsg, convBackpropFilterRef, convBackpropInputRef, convCases, convGeometry, convRef, matMulRef, randn, type ConvCase } from './conv-cases';
 
 const OFF = nativeRequestFromEnv() === 'off';
@@ -305,4 +306,36 @@ test('im2col engine over several batch chunks (column buffer capped near 16 MB) 
       want.forEach((wv, i) => check(got[i] as Float32Array, wv, `${label} ${caseName(c)} output ${i}`));
     });
   }
+});
+
+test('fused Adam, RAdam (with weight decay) and EMA updates: native C loops equal the wasm kernels', async () => {
+  const rng = new Rng(31);
+  const shapes = [[3, 3, 4, 8], [8], [17, 5], [1]];
+  const init = shapes.map((s) => randn(rng, s));
+  const grads = [0, 1, 2].map(() => shapes.map((s) => randn(rng, s)));
+  const run = (): Float32Array[] => {
+    const out: Float32Array[] = [];
+    for (const [kind, weightDecay] of [
+      ['adam', 0],
+      ['radam', 0.01],
+    ] as const) {
+      const vars = shapes.map((s, i) => tf.variable(tf.tensor(init[i] as Float32Array, s)));
+      const ema = shapes.map((s, i) => tf.variable(tf.tensor(init[i] as Float32Array, s)));
+      const opt = createOptimizer({ kind, lr: 1e-2, weightDecay }, vars);
+      assert.ok(opt.fusedActive, 'the fused kernel is used');
+      for (const g of grads) {
+        const gt = shapes.map((s, i) => tf.tensor(g[i] as Float32Array, s));
+        opt.step(gt);
+        opt.emaUpdate(ema, vars, 0.9);
+        tf.dispose(gt);
+      }
+      out.push(...vars.map((v) => v.dataSync() as Float32Array), ...ema.map((v) => v.dataSync() as Float32Array));
+      opt.dispose();
+      tf.dispose([...vars, ...ema]);
+    }
+    return out;
+  };
+  await wasm(false);
+  const ref = run();
+  await forEachNative(['c'], () => undefined, (label) => run().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
 });

@@ -7,7 +7,8 @@
  *   oneDNN convolution primitives on the NHWC tensors in place (filters reordered per call);
  * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: dnnl_sgemm, or
  *   OpenBLAS sgemm where it measured faster (`gemmEngineFor`);
- * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections.
+ * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections;
+ * - the fused Adam/RAdam and EMA updates of src/optim: the wasm kernel's JS loops, in C.
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
  * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
@@ -24,6 +25,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 
 type TI = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -41,6 +43,10 @@ export interface NativeAddon {
   clearCache(): void;
   /** dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (element offsets). */
   copyRows(heap: Float32Array, srcOff: number, srcStride: number, dstOff: number, dstStride: number, rows: number, width: number): void;
+  /** Rows [p, g, m, v, pOut, mOut, vOut, len]; scalars [beta1, beta2, stepSize, vScale, eps, weightDecay, adaptive]. */
+  adamStep(heap: Float32Array, table: Float64Array, scalars: Float64Array): void;
+  /** Rows [teacher, student, out, len]: out = rate·teacher + (1 − rate)·student. */
+  emaStep(heap: Float32Array, table: Float64Array, rate: number): void;
 }
 
 export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
@@ -110,7 +116,7 @@ export function loadNativeAddon(): NativeAddon | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -146,7 +152,7 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 // Kernels
 
 const BACKEND = 'wasm';
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV'] as const;
+export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', ADAM_KERNEL, EMA_KERNEL] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
 /** The kernel each native one replaced (its fallback), by name. */
@@ -386,6 +392,40 @@ function splitV(args: KArgs): TI[] {
   return outs;
 }
 
+/** The fused optimizer update of src/optim (same arithmetic as the wasm kernel's JS loop), in C. */
+function adamStep(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const at = args.attrs ?? {};
+  const n = at.n as number;
+  const ins = (k: string): TI => args.inputs[k] as TI;
+  for (let i = 0; i < n; i++) {
+    if (['p', 'g', 'm', 'v'].some((k) => ins(`${k}${i}`).dtype !== 'float32')) return fallback(ADAM_KERNEL, args) as unknown as TI[];
+  }
+  const outs: TI[] = [];
+  for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) outs.push(b.makeOutput(ins(`p${i}`).shape, 'float32'));
+  const table = new Float64Array(8 * n);
+  for (let i = 0; i < n; i++) {
+    table.set([off(b, ins(`p${i}`)), off(b, ins(`g${i}`)), off(b, ins(`m${i}`)), off(b, ins(`v${i}`)), off(b, outs[i] as TI), off(b, outs[n + i] as TI), off(b, outs[2 * n + i] as TI), size(ins(`p${i}`).shape)], 8 * i);
+  }
+  const scalars = Float64Array.of(at.beta1 as number, at.beta2 as number, at.stepSize as number, at.vScale as number, at.eps as number, at.weightDecay as number, at.adaptive ? 1 : 0);
+  lib().adamStep(heap(b), table, scalars);
+  return outs;
+}
+
+function emaStep(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const n = args.attrs?.n as number;
+  const rate = args.attrs?.rate as number;
+  const ins = (k: string): TI => args.inputs[k] as TI;
+  for (let i = 0; i < n; i++) if (ins(`t${i}`).dtype !== 'float32' || ins(`s${i}`).dtype !== 'float32') return fallback(EMA_KERNEL, args) as unknown as TI[];
+  const outs: TI[] = [];
+  for (let i = 0; i < n; i++) outs.push(b.makeOutput(ins(`t${i}`).shape, 'float32'));
+  const table = new Float64Array(4 * n);
+  for (let i = 0; i < n; i++) table.set([off(b, ins(`t${i}`)), off(b, ins(`s${i}`)), off(b, outs[i] as TI), size(ins(`t${i}`).shape)], 4 * i);
+  lib().emaStep(heap(b), table, rate);
+  return outs;
+}
+
 const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   Conv2D: (a) => conv2D(a, 'Conv2D'),
   FusedConv2D: (a) => conv2D(a, 'FusedConv2D'),
@@ -395,6 +435,8 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   _FusedMatMul: (a) => matMul(a, '_FusedMatMul'),
   Concat: concat,
   SplitV: splitV,
+  [ADAM_KERNEL]: adamStep,
+  [EMA_KERNEL]: emaStep,
 };
 
 let registered = false;

@@ -2,7 +2,8 @@
 # The README's test command (`npm test`): installs the Debian packages the tests need when they are
 # missing, (re)builds the native kernels (unless CTLAB_NATIVE=0: then their tests check the wasm path
 # instead, and a missing addon is not an error), builds, then runs every test file under node's
-# built-in runner. Without CTLAB_NATIVE=0, a native build that fails makes the native tests fail.
+# built-in runner. Without CTLAB_NATIVE=0, a native build that fails makes the native tests fail, and
+# the backend tests then run a second time with CTLAB_NATIVE=0 (the wasm-only path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
@@ -14,4 +15,9 @@ esac
 npx tsc -p tsconfig.json
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
+node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
+# the backend tests once more with the native kernels switched off, as a user without them runs
+case "${CTLAB_NATIVE:-}" in
+  0|off|false|no) ;;
+  *) CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js ;;
+esac

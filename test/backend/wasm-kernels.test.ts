@@ -122,6 +122,34 @@ test('matMul with every transpose combination, 2-D and batched', async () => {
   }
 });
 
+test('fused matMul (bias, activations) with transposes and batches (the shipped kernel adds the bias per row there)', async () => {
+  const rng = new Rng(17);
+  const [m, k, n] = [6, 4, 5];
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    for (const batch of [[], [3]]) {
+      for (const activation of ['linear', 'relu', 'leakyrelu', 'prelu', 'sigmoid'] as const) {
+        const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
+        const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
+        const [ref, got] = await both(
+          [
+            { data: randn(rng, aShape), shape: aShape },
+            { data: randn(rng, bShape), shape: bShape },
+            { data: randn(rng, [n]), shape: [n] },
+            { data: randn(rng, [n]), shape: [n] },
+          ],
+          (a, b, bias, alpha) => [tf.fused.matMul({ a: a as tf.Tensor, b: b as tf.Tensor, transposeA: ta, transposeB: tb, bias, activation, preluActivationWeights: alpha, leakyreluAlpha: 0.3 })],
+        );
+        close(got[0] as Float32Array, ref[0] as Float32Array, `fused matMul ta=${ta} tb=${tb} batch=${batch} ${activation}`);
+      }
+    }
+  }
+});
+
 test('transpose of tall and wide matrices and higher ranks', async () => {
   const rng = new Rng(12);
   for (const [shape, perm] of [

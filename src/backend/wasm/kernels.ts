@@ -11,6 +11,8 @@
  *   in/out-swapped filter (the shipped kernel is a scalar loop).
  * - BatchMatMul with a transposed operand: transpose explicitly first (the shipped kernel falls back
  *   to a naive loop whenever an operand is transposed).
+ * - _FusedMatMul with a transposed operand or a batch: BatchMatMul, Add, activation (the shipped
+ *   kernel adds the bias per row there: wrong).
  * - Transpose of a 2-D matrix: as a 3-D transpose (the 2-D path is slow for tall matrices).
  * - Sum / Mean over a block of axes with an inner remainder: as a full-window AvgPool.
  * - Identity, and Cast to the same dtype: share the buffer (reference count), as Reshape does.
@@ -293,6 +295,37 @@ function batchMatMul(args: { inputs: Record<string, TI>; backend: unknown; attrs
   return out;
 }
 
+const ACTIVATION_KERNELS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+
+/**
+ * _FusedMatMul with a transposed operand or a batch: the shipped kernel adds the bias per row there
+ * (wrong; right only for plain 2-D products), so: BatchMatMul (above), then Add and the activation.
+ */
+function fusedMatMul(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
+  const b = args.backend as BackendWasm;
+  const { a, b: bb, bias, preluActivationWeights } = args.inputs as { a: TI; b: TI; bias?: TI; preluActivationWeights?: TI };
+  const attrs = args.attrs ?? {};
+  const transposeA = (attrs.transposeA as boolean | undefined) ?? false;
+  const transposeB = (attrs.transposeB as boolean | undefined) ?? false;
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  const plain = !transposeA && !transposeB && size(a.shape.slice(0, -2)) === 1 && size(bb.shape.slice(0, -2)) === 1;
+  const act = ACTIVATION_KERNELS[activation];
+  if (plain || (activation !== 'linear' && !act)) return original('_FusedMatMul')({ inputs: args.inputs, backend: b, attrs: attrs as tf.NamedAttrMap }) as TI;
+  let out = batchMatMul({ inputs: { a, b: bb }, backend: b, attrs: { transposeA, transposeB } });
+  if (bias) {
+    const withBias = run(b, 'Add', { a: out, b: bias });
+    free(b, out);
+    out = withBias;
+  }
+  if (act) {
+    const inputs: Record<string, TI> = activation === 'prelu' ? { x: out, alpha: preluActivationWeights as TI } : { x: out };
+    const activated = run(b, act, inputs, activation === 'leakyrelu' ? { alpha: attrs.leakyreluAlpha ?? 0.2 } : {});
+    free(b, out);
+    out = activated;
+  }
+  return out;
+}
+
 function normAxes(axis: unknown, rank: number): number[] {
   const list = axis === undefined || axis === null ? Array.from({ length: rank }, (_, i) => i) : Array.isArray(axis) ? (axis as number[]) : [axis as number];
   return Array.from(new Set(list.map((a) => (a < 0 ? a + rank : a)))).sort((p, q) => p - q);
@@ -517,6 +550,7 @@ export const TRAINING_KERNELS = [
   'Conv2DBackpropFilter',
   'Conv2DBackpropInput',
   'BatchMatMul',
+  '_FusedMatMul',
   'Transpose',
   'Sum',
   'Mean',
@@ -535,6 +569,7 @@ const IMPLS: Record<TrainingKernel, tf.KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as tf.KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
   BatchMatMul: batchMatMul as unknown as tf.KernelFunc,
+  _FusedMatMul: fusedMatMul as unknown as tf.KernelFunc,
   Transpose: transposeKernel as unknown as tf.KernelFunc,
   Sum: makeReduce('Sum') as unknown as tf.KernelFunc,
   Mean: makeReduce('Mean') as unknown as tf.KernelFunc,

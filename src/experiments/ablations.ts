@@ -92,7 +92,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: 'pseudo-Huber clearly beats squared ℓ2 and matches LPIPS at large N (iCT Sec. 3.3, Fig. 2b,c)',
     paperBest: 'pseudo-huber',
     paperWorse: ['l2'],
-    smallScale: 'the LPIPS-style distance here uses a small Fashion-MNIST classifier with uniform channel weights, not LPIPS; pseudo-Huber\'s c = 0.00054·√d was tuned on CIFAR-10',
+    smallScale: 'the LPIPS-style distance here uses a small Fashion-MNIST classifier with uniform channel weights, not LPIPS, and compares unit-normalised features that say little about brightness (its short runs give grey, textured samples); pseudo-Huber\'s c = 0.00054·√d was tuned on CIFAR-10',
     arms: [
       { name: 'l2', override: { distance: { kind: 'l2' } } },
       { name: 'pseudo-huber', override: {} },

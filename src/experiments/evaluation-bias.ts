@@ -103,18 +103,26 @@ export function biasFinding(runs: readonly BiasRun[]): string {
   const pe = px.map((r) => biasExcess(r, fit)).sort((x, y) => x - y);
   const lo = pe[0] as number;
   const hi = pe[pe.length - 1] as number;
+  const ind = px.map((r) => r.fid1[INDEPENDENT_NET] as number);
+  const inRange = (r: BiasRun): boolean => {
+    const v = r.fid1[INDEPENDENT_NET] as number;
+    return v >= Math.min(...ind) && v <= Math.max(...ind);
+  };
   const parts = lp.map((r) => {
     const q = biasExcess(r, fit);
     const where = q < lo ? 'below every pixel-loss run' : q > hi ? 'above every pixel-loss run' : "inside the pixel-loss runs' spread";
-    return `${r.label} ${q.toFixed(2)} (${where})`;
+    return `${r.label} ${q.toFixed(2)} (${where}${inRange(r) ? '' : `; its ${INDEPENDENT_NET} FID is outside the pixel-loss runs' range, so this is an extrapolation`})`;
   });
-  const below = lp.filter((r) => biasExcess(r, fit) < lo).length;
+  const usable = lp.filter(inRange);
+  const below = usable.filter((r) => biasExcess(r, fit) < lo).length;
   const verdict =
-    below === lp.length
-      ? `every run trained on ${LOSS_NET} features looks better to ${LOSS_NET} than a pixel-loss run of the same ${INDEPENDENT_NET} FID: the bias shows`
-      : below > 0
-        ? 'mixed: some LPIPS-style runs are flattered by their own feature net, some are not'
-        : `no sign of the bias at this scale: the LPIPS-style runs are not flattered by ${LOSS_NET}`;
+    usable.length === 0
+      ? `it cannot tell: every LPIPS-style run is outside the quality range of the pixel-loss runs, so the comparison rests on extrapolating the line`
+      : below === usable.length
+        ? `every comparable run trained on ${LOSS_NET} features looks better to ${LOSS_NET} than a pixel-loss run of the same ${INDEPENDENT_NET} FID: the bias shows`
+        : below > 0
+          ? 'mixed: some LPIPS-style runs are flattered by their own feature net, some are not'
+          : `no sign of the bias at this scale: the comparable LPIPS-style runs are not flattered by ${LOSS_NET}`;
   return (
     `Pixel-loss runs (n=${fit.n}) give log FID(${LOSS_NET}) = ${fit.a.toFixed(2)} + ${fit.b.toFixed(2)}·log FID(${INDEPENDENT_NET}) (1-step). ` +
     `Measured over predicted FID(${LOSS_NET}): pixel-loss runs ${lo.toFixed(2)}–${hi.toFixed(2)}; LPIPS-style runs ${parts.join(', ')}. ` +

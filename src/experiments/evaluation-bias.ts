@@ -126,7 +126,7 @@ export function biasFinding(runs: readonly BiasRun[]): string {
   return (
     `Pixel-loss runs (n=${fit.n}) give log FID(${LOSS_NET}) = ${fit.a.toFixed(2)} + ${fit.b.toFixed(2)}·log FID(${INDEPENDENT_NET}) (1-step). ` +
     `Measured over predicted FID(${LOSS_NET}): pixel-loss runs ${lo.toFixed(2)}–${hi.toFixed(2)}; LPIPS-style runs ${parts.join(', ')}. ` +
-    `So ${verdict}. One seed per run: a pattern to check with more seeds, not a test.`
+    `So ${verdict}. Each point is one run (one seed): a pattern to look at, not a statistical test.`
   );
 }
 

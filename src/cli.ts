@@ -257,7 +257,7 @@ program
       fs.mkdirSync(path.dirname(grids.oneStep), { recursive: true });
       writeImageGrid(grids.oneStep, ev.samples.oneStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
       writeImageGrid(grids.twoStep, ev.samples.twoStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
-      const result = { run: f.run, step, n: ev.n, seed: f.seed, sigmas: ev.sigmas, scores: ev.scores, grids };
+      const result = { run: f.run, step, n: ev.n, ...(f.n !== undefined ? { requestedN: f.n } : {}), seed: f.seed, sigmas: ev.sigmas, scores: ev.scores, grids };
       writeJson(path.join(f.run, 'eval.json'), result);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       if (f.out) writeImageResults(f.out, f.run, cfg, step, ev, grids, Date.now() - t0);

@@ -122,8 +122,9 @@ export function runStatus(dir: string): string | null {
 export function finalEval(dir: string, steps: number, n: number): Record<string, unknown> | null {
   const file = path.join(dir, 'eval.json');
   if (!fs.existsSync(file)) return null;
-  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as { step?: number; n?: number };
-  return ev.step === steps && ev.n === n ? (ev as Record<string, unknown>) : null;
+  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as { step?: number; n?: number; requestedN?: number };
+  // requestedN: what --n asked for (eval caps n at the data's sizes, so a capped run still counts as done)
+  return ev.step === steps && (ev.requestedN ?? ev.n) === n ? (ev as Record<string, unknown>) : null;
 }
 
 /** A job is done when its run completed and, for images, its final evaluation is written. */

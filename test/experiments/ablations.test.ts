@@ -92,7 +92,8 @@ describe('image ablations', () => {
     const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('teacher-ema-')) as string;
     const evalFile = path.join(runs, 'fashion-mnist', emaDir, 'seed0', 'eval.json');
     const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as { n: number };
-    fs.writeFileSync(evalFile, JSON.stringify({ ...ev, n: 7 }));
+    assert.equal((ev as { requestedN?: number }).requestedN, 40);
+    fs.writeFileSync(evalFile, JSON.stringify({ ...ev, n: 7, requestedN: 7 }));
     r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 1 run\(s\) trained or evaluated, 1 already complete/);

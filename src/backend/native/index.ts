@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
+import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
 
 type TI = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -192,11 +193,6 @@ function off(b: BackendWasm, t: TI): number {
   return d.memoryOffset / 4;
 }
 
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 interface KArgs {
   inputs: Record<string, TI>;
@@ -334,26 +330,13 @@ function matMul(args: KArgs, name: 'BatchMatMul' | '_FusedMatMul'): TI {
   return out;
 }
 
-function parseAxis(axis: unknown, rank: number): number {
-  const a = Array.isArray(axis) ? (axis[0] as number) : (axis as number);
-  return a < 0 ? a + rank : a;
-}
-
 /** Concat of float32 tensors: one row copy per input (memcpy), e.g. the U-Net's skip connections. */
 function concat(args: KArgs): TI {
   const b = args.backend as BackendWasm;
-  const inputs = Object.keys(args.inputs)
-    .sort((p, q) => Number(p) - Number(q))
-    .map((k) => args.inputs[k] as TI);
+  const inputs = orderedInputs(args.inputs);
   const first = inputs[0];
   if (!first || inputs.length < 2 || inputs.some((t) => t.dtype !== 'float32' || size(t.shape) === 0)) return fallback('Concat', args);
-  const rank = first.shape.length;
-  const axis = parseAxis(args.attrs?.axis, rank);
-  const outer = size(first.shape.slice(0, axis));
-  const widths = inputs.map((t) => size(t.shape.slice(axis)));
-  const total = widths.reduce((a, c) => a + c, 0);
-  const outShape = first.shape.slice();
-  outShape[axis] = inputs.reduce((a, t) => a + (t.shape[axis] as number), 0);
+  const { outer, widths, total, outShape } = concatLayout(inputs, args.attrs?.axis);
   const out = b.makeOutput(outShape, 'float32');
   const h = heap(b);
   const o = off(b, out);
@@ -371,21 +354,13 @@ function splitV(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
   const x = args.inputs.x as TI;
   if (x.dtype !== 'float32' || size(x.shape) === 0) return fallback('SplitV', args) as unknown as TI[];
-  const axis = parseAxis(args.attrs?.axis, x.shape.length);
-  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs?.numOrSizeSplits as number | number[], axis);
-  const outer = size(x.shape.slice(0, axis));
-  const rest = size(x.shape.slice(axis + 1));
-  const total = (x.shape[axis] as number) * rest;
-  const outs = sizes.map((sz) => {
-    const shape = x.shape.slice();
-    shape[axis] = sz;
-    return b.makeOutput(shape, 'float32');
-  });
+  const { outer, widths, total, shapes } = splitVLayout(x, args.attrs);
+  const outs = shapes.map((shape) => b.makeOutput(shape, 'float32'));
   const h = heap(b);
   const xo = off(b, x);
   let col = 0;
   outs.forEach((out, i) => {
-    const w = (sizes[i] as number) * rest;
+    const w = widths[i] as number;
     if (w > 0) lib().copyRows(h, xo + col, total, off(b, out), w, outer, w);
     col += w;
   });

@@ -49,7 +49,8 @@ function free(b: BackendWasm, ...ts: TI[]): void {
   for (const t of ts) b.disposeData(t.dataId);
 }
 
-function size(shape: readonly number[]): number {
+/** Number of elements of a shape. */
+export function size(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
@@ -379,34 +380,78 @@ function castKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?
   return run(b, 'Cast', { x }, args.attrs);
 }
 
-function parseAxis(axis: unknown, rank: number): number {
+/** A kernel's `axis` attribute (a number or a one-element list, possibly negative) as 0..rank-1. */
+export function parseAxis(axis: unknown, rank: number): number {
   const a = Array.isArray(axis) ? (axis[0] as number) : (axis as number);
   return a < 0 ? a + rank : a;
+}
+
+/**
+ * Concat along an axis as row copies: `outer` rows; input i contributes `widths[i]` contiguous
+ * values to each output row of `total` values. Inputs in kernel order ('0', '1', ...).
+ */
+export interface ConcatLayout {
+  inputs: TI[];
+  outer: number;
+  widths: number[];
+  total: number;
+  outShape: number[];
+}
+
+/** Kernel inputs of Concat/SplitV in their numeric order. */
+export function orderedInputs(inputs: Record<string, TI>): TI[] {
+  return Object.keys(inputs)
+    .sort((p, q) => Number(p) - Number(q))
+    .map((k) => inputs[k] as TI);
+}
+
+export function concatLayout(inputs: TI[], axisAttr: unknown): ConcatLayout {
+  const first = inputs[0] as TI;
+  const axis = parseAxis(axisAttr, first.shape.length);
+  const widths = inputs.map((t) => size(t.shape.slice(axis)));
+  const outShape = first.shape.slice();
+  outShape[axis] = inputs.reduce((a, t) => a + (t.shape[axis] as number), 0);
+  return { inputs, outer: size(first.shape.slice(0, axis)), widths, total: widths.reduce((a, c) => a + c, 0), outShape };
+}
+
+/**
+ * SplitV as row copies: `outer` rows of `total` values in x; part i takes `widths[i]` contiguous
+ * values of each row and has shape `shapes[i]`.
+ */
+export interface SplitLayout {
+  outer: number;
+  widths: number[];
+  total: number;
+  shapes: number[][];
+}
+
+export function splitVLayout(x: TI, attrs: Attrs | undefined): SplitLayout {
+  const axis = parseAxis(attrs?.axis, x.shape.length);
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs?.numOrSizeSplits as number | number[], axis);
+  const rest = size(x.shape.slice(axis + 1));
+  const shapes = sizes.map((sz) => {
+    const shape = x.shape.slice();
+    shape[axis] = sz;
+    return shape;
+  });
+  return { outer: size(x.shape.slice(0, axis)), widths: sizes.map((sz) => sz * rest), total: (x.shape[axis] as number) * rest, shapes };
 }
 
 /** Concat of float32 tensors: block copies (the shipped kernel copies element by element). */
 function concatKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
   const b = args.backend as BackendWasm;
-  const inputs = Object.keys(args.inputs)
-    .sort((p, q) => Number(p) - Number(q))
-    .map((k) => args.inputs[k] as TI);
+  const inputs = orderedInputs(args.inputs);
   const first = inputs[0];
   if (!first || first.dtype !== 'float32' || inputs.length < 2 || inputs.some((t) => size(t.shape) === 0)) {
     return original('Concat')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
   }
-  const rank = first.shape.length;
-  const axis = parseAxis(args.attrs?.axis, rank);
-  const outer = size(first.shape.slice(0, axis));
-  const inner = inputs.map((t) => size(t.shape.slice(axis)));
-  const total = inner.reduce((a, c) => a + c, 0);
-  const outShape = first.shape.slice();
-  outShape[axis] = inputs.reduce((a, t) => a + (t.shape[axis] as number), 0);
+  const { outer, widths, total, outShape } = concatLayout(inputs, args.attrs?.axis);
   const out = b.makeOutput(outShape, 'float32');
   const o = heapF32(b, out);
   const vs = inputs.map((t) => heapF32(b, t));
   let off = 0;
   vs.forEach((v, i) => {
-    const w = inner[i] as number;
+    const w = widths[i] as number;
     for (let r = 0; r < outer; r++) o.set(v.subarray(r * w, r * w + w), r * total + off);
     off += w;
   });
@@ -417,22 +462,13 @@ function concatKernel(args: { inputs: Record<string, TI>; backend: unknown; attr
 function splitVKernel(args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI[] {
   const b = args.backend as BackendWasm;
   const x = args.inputs.x as TI;
-  const rank = x.shape.length;
-  const axis = parseAxis(args.attrs?.axis, rank);
   if (x.dtype !== 'float32') return original('SplitV')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI[];
-  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, args.attrs?.numOrSizeSplits as number | number[], axis);
-  const outer = size(x.shape.slice(0, axis));
-  const rest = size(x.shape.slice(axis + 1));
-  const total = (x.shape[axis] as number) * rest;
-  const outs = sizes.map((sz) => {
-    const shape = x.shape.slice();
-    shape[axis] = sz;
-    return b.makeOutput(shape, 'float32');
-  });
+  const { outer, widths, total, shapes } = splitVLayout(x, args.attrs);
+  const outs = shapes.map((shape) => b.makeOutput(shape, 'float32'));
   const v = heapF32(b, x);
   let off = 0;
   outs.forEach((out, i) => {
-    const w = (sizes[i] as number) * rest;
+    const w = widths[i] as number;
     const o = heapF32(b, out);
     for (let r = 0; r < outer; r++) o.set(v.subarray(r * total + off, r * total + off + w), r * w);
     off += w;

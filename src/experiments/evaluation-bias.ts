@@ -8,14 +8,13 @@
  *
  * Writes <out>/evaluation-bias.{csv,md} and a scatter plot <out>/evaluation-bias.{html,png,svg}.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_FEATURE_NET } from '../metrics/feature-net';
 import { scatterFigure, type Figure, type PointSeries } from '../report/plot';
 import { writeTable, type Row } from '../report/table';
 import { readRunConfig } from '../training/run-dir';
 import type { AblationPlan } from './report';
-import { runStatus } from './runner';
+import { readImageEval, runStatus } from './runner';
 
 /** The two shipped evaluators: the one the LPIPS-style distance is built on, and the independent one. */
 export const LOSS_NET = DEFAULT_FEATURE_NET;
@@ -32,19 +31,14 @@ export interface BiasRun {
   fid2: Record<string, number>;
 }
 
-interface EvalScores {
-  scores: Record<string, { oneStep: { fid: number }; twoStep: { fid: number } }>;
-}
-
 /** The completed, evaluated runs of an image plan, one per run directory. */
 export function collectBiasRuns(plan: AblationPlan): BiasRun[] {
   const dirs = [...new Set(plan.entries.map((e) => e.dir))].sort();
   const out: BiasRun[] = [];
   for (const dir of dirs) {
-    const evalFile = path.join(dir, 'eval.json');
-    if (runStatus(dir) !== 'completed' || !fs.existsSync(evalFile)) continue;
-    const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as EvalScores;
-    if (!ev.scores[LOSS_NET] || !ev.scores[INDEPENDENT_NET]) continue;
+    if (runStatus(dir) !== 'completed') continue;
+    const ev = readImageEval(dir);
+    if (!ev || !ev.scores[LOSS_NET] || !ev.scores[INDEPENDENT_NET]) continue;
     const cfg = readRunConfig(dir);
     const lossNet = cfg.distance.kind === 'lpips' ? (cfg.distance.net ?? DEFAULT_FEATURE_NET) : null;
     const fid1: Record<string, number> = {};

@@ -13,7 +13,7 @@ import { formatMeanCi, writeTable, type MeanCi, type Row } from '../report/table
 import { gitInfo, readMetrics, runPaths, writeJson } from '../training/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
-import { runStatus, scaleOf } from './runner';
+import { readImageEval, runStatus, scaleOf } from './runner';
 
 export interface PlanEntry {
   ablation: string;
@@ -80,11 +80,6 @@ function dropEmptyColumns(rows: Row[]): Row[] {
   return rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k] ?? null])) as Row);
 }
 
-interface EvalJson {
-  scores: Record<string, { oneStep: { fid: number }; twoStep: { fid: number } }>;
-  grids?: { oneStep?: string; twoStep?: string };
-}
-
 type Metric = 'swd1' | 'swd2' | ((r: ArmResult) => number[]);
 
 function values(r: ArmResult, metric: Metric): number[] {
@@ -120,9 +115,8 @@ function collect(plan: AblationPlan, ab: Ablation): ArmResult[] {
       r.mmd2.push(Number(last.mmd2));
       r.wall.push(Number((JSON.parse(fs.readFileSync(runPaths(e.dir).run, 'utf8')) as { wallSec: number }).wallSec));
       for (const m of evals) r.curves.set(m.step, [...(r.curves.get(m.step) ?? []), Number(m.swd1)]);
-      const evalFile = path.join(e.dir, 'eval.json');
-      if (fs.existsSync(evalFile)) {
-        const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as EvalJson;
+      const ev = readImageEval(e.dir);
+      if (ev) {
         r.fid ??= {};
         for (const [net, sc] of Object.entries(ev.scores)) {
           const f = (r.fid[net] ??= { oneStep: [], twoStep: [] });
@@ -188,6 +182,8 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   const readmeRows: Row[] = [];
   const done: string[] = [];
   const grids: { from: string; to: string }[] = [];
+  const provenance = (ps: readonly AblationPlan[]): string =>
+    `Provenance: ${ps.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}`;
 
   for (const ab of ABLATIONS) {
     const rows: Row[] = [];
@@ -259,7 +255,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
         `Metrics, images: FID between ${'`ctlab eval --n`'} samples of the sampling EMA and as many held-out test images, in the feature space of each shipped Fashion-MNIST classifier (not Inception: not comparable with published FIDs); verdicts use ${VERDICT_NET}, the net no loss of the kit is built on (the LPIPS-style distance uses ${OTHER_NET}'s features, so ${OTHER_NET} FIDs of LPIPS-trained arms are biased in their favour). SWD here is on raw pixels (1000 images), the in-training curve. With one seed there is no interval; a difference is then only a direction.`,
       );
     }
-    notes.push(`Provenance: ${plans.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}; per-run commit, backend, seed and wall time are in each run's run.json.`);
+    notes.push(`${provenance(plans)}; per-run commit, backend, seed and wall time are in each run's run.json.`);
     const t = writeTable(dropEmptyColumns(rows), path.join(outRoot, ab.name, 'summary'), { title: ab.title, notes });
     files.push(t.csvPath, t.mdPath);
     done.push(ab.name);
@@ -281,7 +277,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
 
   const imagePlans = plans.filter((p) => scaleOf(p.data) !== 'toy2d');
   if (imagePlans.length) {
-    const bias = writeEvaluationBias(imagePlans, outRoot, `Provenance: ${imagePlans.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}.`);
+    const bias = writeEvaluationBias(imagePlans, outRoot, `${provenance(imagePlans)}.`);
     files.push(...bias.files);
     if (bias.fig) figs.push(bias.fig);
   }

@@ -118,13 +118,28 @@ export function runStatus(dir: string): string | null {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { status?: string }).status ?? null;
 }
 
-/** The run's eval.json when it evaluates the final step with `n` samples, else null. */
-export function finalEval(dir: string, steps: number, n: number): Record<string, unknown> | null {
+/** The part of an image run's eval.json (written by `ctlab eval`) that the ablations read. */
+export interface ImageRunEvalFile {
+  step: number;
+  n: number;
+  /** What --n asked for (eval caps n at the data's sizes). */
+  requestedN?: number;
+  scores: Record<string, { oneStep: { fid: number }; twoStep: { fid: number } }>;
+  grids?: { oneStep?: string; twoStep?: string };
+}
+
+/** A run's image evaluation (eval.json with FID scores), or null when there is none. */
+export function readImageEval(dir: string): ImageRunEvalFile | null {
   const file = path.join(dir, 'eval.json');
   if (!fs.existsSync(file)) return null;
-  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as { step?: number; n?: number; requestedN?: number };
-  // requestedN: what --n asked for (eval caps n at the data's sizes, so a capped run still counts as done)
-  return ev.step === steps && (ev.requestedN ?? ev.n) === n ? (ev as Record<string, unknown>) : null;
+  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ImageRunEvalFile>;
+  return typeof ev.scores === 'object' && ev.scores !== null ? (ev as ImageRunEvalFile) : null;
+}
+
+/** The run's image evaluation when it evaluates the final step with `n` samples requested, else null. */
+export function finalEval(dir: string, steps: number, n: number): ImageRunEvalFile | null {
+  const ev = readImageEval(dir);
+  return ev && ev.step === steps && (ev.requestedN ?? ev.n) === n ? ev : null;
 }
 
 /** A job is done when its run completed and, for images, its final evaluation is written. */

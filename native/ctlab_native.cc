@@ -394,6 +394,197 @@ void gemmConvRun(const Conv& c, char kind, int eng, float* x, float* w, float* b
 }
 
 // ------------------------------------------------------------------------------------------------
+// GroupNorm (+ SiLU), forward and backward, on NHWC activations [B, HW, C] with G groups of C/G
+// channels. Statistics per (image, group) in double precision; the per-element loops are written so
+// the compiler vectorizes them (an AVX2+FMA clone is picked at run time where the CPU has it).
+//
+//   forward:  z = (x − μ_g)·rstd_g·γ_c + β_c,  y = silu ? z·σ(z) : z,  rstd = 1/√(max(E[x²] − μ², 0) + eps)
+//   backward: dz = silu ? dy·σ(z)·(1 + z·(1 − σ(z))) : dy, then the GroupNorm gradient
+//             dx = rstd·γ·dz − rstd·mean_g(γ·dz) − rstd·x̂·mean_g(γ·dz·x̂), dγ = Σ dz·x̂, dβ = Σ dz
+// (the same formulas as the hand-written gradient of src/models/groupnorm.ts).
+
+// exp(v) for v in [-87, 88] by 2^n·p(r), r = v − n·ln2 (Cephes' expf polynomial, relative error
+// ~2e-7); branch-free so loops over it vectorize
+inline float expApprox(float v) {
+  v = std::min(88.0f, std::max(-87.0f, v));
+  // round to nearest by the 1.5·2^23 trick (nearbyint() is a library call that stops vectorization)
+  const float n = (v * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = v - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits;
+  std::memcpy(&bits, &p, 4);
+  bits += static_cast<int32_t>(n) << 23;
+  std::memcpy(&p, &bits, 4);
+  return p;
+}
+
+inline float sigmoidApprox(float z) { return 1.0f / (1.0f + expApprox(-z)); }
+
+struct GnDims {
+  int64_t B, HW, C, G;
+  bool silu;
+};
+
+__attribute__((target_clones("avx2,fma", "default")))
+void gnRowSums(const float* x, int64_t HW, int64_t C, double* s1, double* s2) {
+  for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0;
+  for (int64_t p = 0; p < HW; p++) {
+    const float* row = x + p * C;
+    for (int64_t c = 0; c < C; c++) {
+      const double v = row[c];
+      s1[c] += v;
+      s2[c] += v * v;
+    }
+  }
+}
+
+__attribute__((target_clones("avx2,fma", "default")))
+void gnForwardRows(const float* x, float* y, int64_t HW, int64_t C, const float* scale, const float* shift, bool silu) {
+  for (int64_t p = 0; p < HW; p++) {
+    const float* xr = x + p * C;
+    float* yr = y + p * C;
+    if (silu) {
+      for (int64_t c = 0; c < C; c++) {
+        const float z = xr[c] * scale[c] + shift[c];
+        yr[c] = z * sigmoidApprox(z);
+      }
+    } else {
+      for (int64_t c = 0; c < C; c++) yr[c] = xr[c] * scale[c] + shift[c];
+    }
+  }
+}
+
+// dz (into dz, which may be the dx buffer) and per-channel Σ dz, Σ dz·x
+__attribute__((target_clones("avx2,fma", "default")))
+void gnBackwardPass1(const float* dy, const float* x, float* dz, int64_t HW, int64_t C, const float* scale, const float* shift, bool silu,
+                     double* s1, double* s2) {
+  for (int64_t c = 0; c < C; c++) s1[c] = s2[c] = 0;
+  for (int64_t p = 0; p < HW; p++) {
+    const float* xr = x + p * C;
+    const float* dyr = dy + p * C;
+    float* dzr = dz + p * C;
+    if (silu) {
+      for (int64_t c = 0; c < C; c++) {
+        const float z = xr[c] * scale[c] + shift[c];
+        const float s = sigmoidApprox(z);
+        dzr[c] = dyr[c] * s * (1.0f + z * (1.0f - s));
+      }
+    } else {
+      for (int64_t c = 0; c < C; c++) dzr[c] = dyr[c];
+    }
+    for (int64_t c = 0; c < C; c++) {
+      const double d = dzr[c];
+      s1[c] += d;
+      s2[c] += d * xr[c];
+    }
+  }
+}
+
+__attribute__((target_clones("avx2,fma", "default")))
+void gnBackwardPass2(const float* x, float* dx, int64_t HW, int64_t C, const float* P, const float* Q, const float* R) {
+  for (int64_t p = 0; p < HW; p++) {
+    const float* xr = x + p * C;
+    float* d = dx + p * C;
+    for (int64_t c = 0; c < C; c++) d[c] = d[c] * P[c] + xr[c] * Q[c] + R[c];
+  }
+}
+
+// y = GN(x)·γ + β (then SiLU); mean, rstd: [B, G]
+void groupNormForward(const GnDims& d, const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean, float* rstd) {
+  const int64_t Cg = d.C / d.G;
+  const double count = static_cast<double>(d.HW * Cg);
+#pragma omp parallel for num_threads(static_cast<int>(std::min<int64_t>(g_threads, d.B)))
+  for (int64_t b = 0; b < d.B; b++) {
+    std::vector<double> s1(d.C), s2(d.C);
+    std::vector<float> scale(d.C), shift(d.C);
+    const float* xb = x + b * d.HW * d.C;
+    gnRowSums(xb, d.HW, d.C, s1.data(), s2.data());
+    for (int64_t g = 0; g < d.G; g++) {
+      double a = 0, q = 0;
+      for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) {
+        a += s1[c];
+        q += s2[c];
+      }
+      const double mu = a / count;
+      const double var = std::max(0.0, q / count - mu * mu);
+      const double rs = 1.0 / std::sqrt(var + eps);
+      mean[b * d.G + g] = static_cast<float>(mu);
+      rstd[b * d.G + g] = static_cast<float>(rs);
+      for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) {
+        scale[c] = static_cast<float>(rs * gamma[c]);
+        shift[c] = static_cast<float>(beta[c] - mu * rs * gamma[c]);
+      }
+    }
+    gnForwardRows(xb, y + b * d.HW * d.C, d.HW, d.C, scale.data(), shift.data(), d.silu);
+  }
+}
+
+// dx, dgamma, dbeta from dy (the gradient of the forward's output) and the forward's x, γ, β, mean, rstd
+void groupNormBackward(const GnDims& d, const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
+                       const float* rstd, float* dx, float* dgamma, float* dbeta) {
+  const int64_t Cg = d.C / d.G;
+  const double count = static_cast<double>(d.HW * Cg);
+  std::vector<double> perImageDg(d.B * d.C), perImageDb(d.B * d.C);
+#pragma omp parallel for num_threads(static_cast<int>(std::min<int64_t>(g_threads, d.B)))
+  for (int64_t b = 0; b < d.B; b++) {
+    std::vector<double> s1(d.C), s2(d.C);
+    std::vector<float> scale(d.C), shift(d.C), P(d.C), Q(d.C), R(d.C);
+    for (int64_t c = 0; c < d.C; c++) {
+      const int64_t g = c / Cg;
+      const double mu = mean[b * d.G + g], rs = rstd[b * d.G + g];
+      scale[c] = static_cast<float>(rs * gamma[c]);
+      shift[c] = static_cast<float>(beta[c] - mu * rs * gamma[c]);
+    }
+    const float* xb = x + b * d.HW * d.C;
+    float* dxb = dx + b * d.HW * d.C;
+    gnBackwardPass1(dy + b * d.HW * d.C, xb, dxb, d.HW, d.C, scale.data(), shift.data(), d.silu, s1.data(), s2.data());
+    for (int64_t g = 0; g < d.G; g++) {
+      const double mu = mean[b * d.G + g], rs = rstd[b * d.G + g];
+      double a = 0, bb = 0;
+      for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) {
+        const double dyXhat = (s2[c] - mu * s1[c]) * rs;  // Σ dz·x̂
+        perImageDg[b * d.C + c] = dyXhat;
+        perImageDb[b * d.C + c] = s1[c];
+        a += s1[c] * gamma[c];
+        bb += dyXhat * gamma[c];
+      }
+      a /= count;
+      bb /= count;
+      for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) {
+        P[c] = static_cast<float>(rs * gamma[c]);
+        Q[c] = static_cast<float>(-rs * rs * bb);
+        R[c] = static_cast<float>(rs * rs * mu * bb - rs * a);
+      }
+    }
+    gnBackwardPass2(xb, dxb, d.HW, d.C, P.data(), Q.data(), R.data());
+  }
+  for (int64_t c = 0; c < d.C; c++) {
+    double g = 0, bt = 0;
+    for (int64_t b = 0; b < d.B; b++) {
+      g += perImageDg[b * d.C + c];
+      bt += perImageDb[b * d.C + c];
+    }
+    dgamma[c] = static_cast<float>(g);
+    dbeta[c] = static_cast<float>(bt);
+  }
+}
+
+GnDims gnDims(napi_env env, napi_value v) {
+  auto g = dims(env, v, 5, "groupNorm geometry");
+  GnDims d{g[0], g[1], g[2], g[3], g[4] != 0};
+  if (d.B < 1 || d.HW < 1 || d.C < 1 || d.G < 1 || d.C % d.G != 0)
+    throw JsError{"groupNorm geometry: expected [B, HW, C, G, silu] with positive sizes and G dividing C"};
+  return d;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Exported functions
 
 // conv(kind, engine, heap, xOff, wOff, biasOff (-1: none), yOff, geometry[17])
@@ -445,6 +636,50 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     float* C = at(heap, len, i64(env, a[4], "cOffset"), batch * M * N, "c");
     for (int64_t i = 0; i < batch; i++)
       gemm(static_cast<int>(eng), ta, tb, M, N, K, A + i * sA, ta ? M : K, B + i * sB, tb ? K : N, 0.0f, C + i * M * N, N);
+    return undefinedValue(env);
+  });
+}
+
+// groupNorm(heap, xOff, gammaOff, betaOff, yOff, meanOff, rstdOff, [B, HW, C, G, silu], eps)
+napi_value GroupNorm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 9);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    GnDims d = gnDims(env, a[7]);
+    double eps = 0;
+    NAPI_OK(napi_get_value_double(env, a[8], &eps));
+    if (!(eps > 0)) throw JsError{"groupNorm: eps must be positive"};
+    const int64_t n = d.B * d.HW * d.C;
+    const float* x = at(heap, len, i64(env, a[1], "xOffset"), n, "x");
+    const float* gamma = at(heap, len, i64(env, a[2], "gammaOffset"), d.C, "gamma");
+    const float* beta = at(heap, len, i64(env, a[3], "betaOffset"), d.C, "beta");
+    float* y = at(heap, len, i64(env, a[4], "yOffset"), n, "y");
+    float* mean = at(heap, len, i64(env, a[5], "meanOffset"), d.B * d.G, "mean");
+    float* rstd = at(heap, len, i64(env, a[6], "rstdOffset"), d.B * d.G, "rstd");
+    groupNormForward(d, x, gamma, beta, static_cast<float>(eps), y, mean, rstd);
+    return undefinedValue(env);
+  });
+}
+
+// groupNormGrad(heap, dyOff, xOff, gammaOff, betaOff, meanOff, rstdOff, dxOff, dgammaOff, dbetaOff, [B, HW, C, G, silu])
+napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 11);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    GnDims d = gnDims(env, a[10]);
+    const int64_t n = d.B * d.HW * d.C;
+    const float* dy = at(heap, len, i64(env, a[1], "dyOffset"), n, "dy");
+    const float* x = at(heap, len, i64(env, a[2], "xOffset"), n, "x");
+    const float* gamma = at(heap, len, i64(env, a[3], "gammaOffset"), d.C, "gamma");
+    const float* beta = at(heap, len, i64(env, a[4], "betaOffset"), d.C, "beta");
+    const float* mean = at(heap, len, i64(env, a[5], "meanOffset"), d.B * d.G, "mean");
+    const float* rstd = at(heap, len, i64(env, a[6], "rstdOffset"), d.B * d.G, "rstd");
+    float* dx = at(heap, len, i64(env, a[7], "dxOffset"), n, "dx");
+    float* dgamma = at(heap, len, i64(env, a[8], "dgammaOffset"), d.C, "dgamma");
+    float* dbeta = at(heap, len, i64(env, a[9], "dbetaOffset"), d.C, "dbeta");
+    groupNormBackward(d, dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta);
     return undefinedValue(env);
   });
 }
@@ -619,7 +854,8 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
-                    {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep}};
+                    {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
+                    {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -19,5 +19,5 @@ node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
 # the backend tests once more with the native kernels switched off, as a user without them runs
 case "${CTLAB_NATIVE:-}" in
   0|off|false|no) ;;
-  *) CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js ;;
+  *) CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js ;;
 esac

@@ -6,13 +6,20 @@
  *
  * On wasm, the optional native kernels (./native: oneDNN convolutions, OpenBLAS GEMM) are registered
  * over the wasm training kernels when the addon is built; `CTLAB_NATIVE=0` or `native: false` keeps
- * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. They use the wasm thread count
- * (`CTLAB_NATIVE_THREADS` overrides it). `BackendInfo.native` records whether they are active, with
- * how many threads, and why not.
+ * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. `BackendInfo.native` records
+ * whether they are active, with how many threads, and why not.
+ *
+ * Threads: the `threads` option (default: 2 where the machine has an idle second core, see
+ * backend/wasm) is the count for the heavy kernels. With the native kernels it goes to oneDNN and
+ * OpenBLAS (`CTLAB_NATIVE_THREADS` overrides it) and the wasm backend runs single-threaded
+ * (`CTLAB_WASM_THREADS` overrides that): what is left on wasm is element-wise work its thread pool
+ * does not split, while its waiting pthread workers compete with OpenMP's for the cores; measured
+ * on the bench U-Net step at 2 threads (2-core AMD EPYC, three alternating rounds): 119-186 ms
+ * with wasm at 1 thread against 156-215 ms with wasm at 2. Without them, wasm gets the count.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { wasmSetup as wasmTrainingSetup } from './wasm/index';
+import { defaultThreads, wasmSetup as wasmTrainingSetup } from './wasm/index';
 import { NATIVE_HINT, loadNativeAddon, nativeInfo, nativeLoadError, nativeRequestFromEnv, registerNativeKernels, unregisterNativeKernels, type NativeInfo } from './native/index';
 
 export type { NativeInfo } from './native/index';
@@ -35,7 +42,10 @@ export interface BackendInfo {
   /** What was asked for, and where the request came from. */
   requested: BackendRequest;
   requestedBy: 'default' | 'option' | 'env:CTLAB_BACKEND';
+  /** Threads of the heavy kernels: the native kernels' count where they are active, else wasm's. */
   threads: number;
+  /** Threads of the wasm backend itself (XNNPACK's pool); 1 on other backends. */
+  wasmThreads: number;
   attempts: BackendAttempt[];
   tfjsVersion: string;
   /** Native CPU kernels on wasm (oneDNN / OpenBLAS): active or why not. */
@@ -45,7 +55,7 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** Force a backend; default: `CTLAB_BACKEND` if set, else 'auto'. */
   backend?: BackendRequest;
-  /** Threads for the wasm backend (1 or 2); default: the backend's own choice. */
+  /** Threads for the heavy kernels (native kernels where active, else wasm); default: 2 where a second core is idle, else 1. */
   threads?: number;
   /** Print the choice once to stderr (default true). */
   log?: boolean;
@@ -76,7 +86,7 @@ let currentNativeMode: NativeMode | null = null;
 let hintPrinted = false;
 
 /** Register (or remove) the native kernels on wasm as asked; returns what is active and why. */
-function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo {
+function setupNative(mode: NativeMode, by: string, threads: number | undefined): NativeInfo {
   if (mode === 'off') {
     unregisterNativeKernels();
     return { active: false, reason: `switched off (${by})` };
@@ -88,7 +98,7 @@ function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo 
     return { active: false, reason: why };
   }
   const env = process.env.CTLAB_NATIVE_THREADS;
-  let n = threads;
+  let n = threads ?? defaultThreads().threads;
   if (env !== undefined && env !== '') {
     n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_NATIVE_THREADS: expected a positive integer, got '${env}'`);
@@ -144,12 +154,16 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const order: BackendAttempt['name'][] =
     requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   const attempts: BackendAttempt[] = [];
+  // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says otherwise
+  const nativeAhead = order.includes('wasm') && nativeMode !== 'off' && loadNativeAddon() !== null;
+  const wasmEnv = process.env.CTLAB_WASM_THREADS;
+  const wasmThreads = nativeAhead ? (wasmEnv !== undefined && wasmEnv !== '' ? undefined : 1) : opts.threads;
   for (const name of order) {
     try {
-      const threads = await tryLoad(name, opts.threads);
+      const started = await tryLoad(name, name === 'wasm' ? wasmThreads : opts.threads);
       attempts.push({ name, ok: true });
       let native: NativeInfo;
-      if (name === 'wasm') native = setupNative(nativeMode, nativeBy, threads);
+      if (name === 'wasm') native = setupNative(nativeMode, nativeBy, nativeAhead ? opts.threads : started);
       else {
         unregisterNativeKernels();
         native = { active: false, reason: `not on the wasm backend (${name})` };
@@ -160,7 +174,8 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
         tfName: tf.getBackend(),
         requested,
         requestedBy,
-        threads,
+        threads: native.active ? (native.threads ?? started) : started,
+        wasmThreads: name === 'wasm' ? started : 1,
         attempts,
         tfjsVersion: tf.version.tfjs,
         native,
@@ -198,8 +213,8 @@ export function currentBackend(): BackendInfo | null {
 export function describeBackend(info: BackendInfo): string {
   const skipped = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.error})`);
   return (
-    `ctlab: backend ${info.name}, ${info.threads} thread(s)` +
-    (info.native.active ? ` + native kernels (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})` : '') +
+    `ctlab: backend ${info.name}, ${info.wasmThreads} thread(s)` +
+    (info.native.active ? ` + native kernels on ${info.native.threads ?? '?'} thread(s) (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})` : '') +
     (info.requestedBy !== 'default' ? ` [forced by ${info.requestedBy}]` : '') +
     (skipped.length ? `; not used: ${skipped.join('; ')}` : '')
   );

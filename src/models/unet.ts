@@ -27,11 +27,8 @@
  *                 return x + Dense_out(concat of the heads)
  * Dense_out starts at zero (weights and bias), so each block starts as the identity.
  *
- * GroupNorm is computed per channel first (per-channel means of x and x² over H, W, then averaged
- * within groups on tiny [B, C] tensors), so every full-size op is a 4-D broadcast over the channel
- * axis, and its gradient is written by hand from per-channel sums (5 full-size ops instead of the
- * autodiff's ~15): equal to the textbook 5-D formulation (`groupNormReference`, tested), much
- * faster on the wasm backend.
+ * GroupNorm (and GroupNorm followed by SiLU) comes from ./groupnorm: one fused kernel where the
+ * backend has it (the native kernels), else a composite form with a hand-written gradient.
  *
  * Parameters are a pure function of (config, seed) (src/util/rng). Dropout masks come from a
  * `DropoutMasks` object: give the same object (or two made from the same seed and stream) to the
@@ -42,6 +39,9 @@ import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, NoiseEmbeddingSpec } from './embedding';
 import { consistencyScalingsTensor, ScalingOptions } from '../consistency/scalings';
 import type { DropoutMasks as DropoutMasksList, Network, ParamSpec as NetworkParamSpec } from './types';
+import { groupNorm, groupNormSilu } from './groupnorm';
+
+export { groupNorm, groupNormReference, groupNormSilu } from './groupnorm';
 
 export interface UNetConfig {
   /** Image channels (1 for grayscale). */
@@ -76,7 +76,6 @@ export interface UNetApplyOptions {
   params?: readonly tf.Tensor[];
 }
 
-const GN_EPS = 1e-5;
 const INIT_STREAM = 0x0e7;
 let instances = 0;
 
@@ -236,67 +235,6 @@ function layout(cfg: Required<UNetConfig>): { params: TypedParamSpec[]; down: Re
   return { params, down, mid, up };
 }
 
-/** GroupNorm with a hand-written gradient over per-channel statistics (see the file comment). */
-function groupNormOp(groups: number): (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D {
-  return tf.customGrad((...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => {
-    const x = args[0] as tf.Tensor4D;
-    const gamma = args[1] as tf.Tensor1D;
-    const beta = args[2] as tf.Tensor1D;
-    const save = args[3] as (ts: tf.Tensor[]) => void;
-    const [B, H, W, C] = x.shape;
-    const G = groups;
-    const Cg = C / G;
-    // group statistics from per-channel sums: [B, C] -> [B, G] -> back to [B, C]
-    const toGroups = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.mean(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
-    const toChannels = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.reshape(tf.mul(tf.reshape(t, [B, G, 1]), tf.ones([1, 1, Cg])), [B, C]) as tf.Tensor2D));
-    const mean = toChannels(toGroups(tf.mean(x, [1, 2]) as tf.Tensor2D)); // [B, C]
-    const meanSq = toChannels(toGroups(tf.mean(tf.square(x), [1, 2]) as tf.Tensor2D));
-    const rstd = tf.rsqrt(tf.add(tf.relu(tf.sub(meanSq, tf.square(mean))), GN_EPS)) as tf.Tensor2D; // [B, C]
-    const scale = tf.mul(rstd, gamma); // [B, C]
-    const shift = tf.sub(beta, tf.mul(mean, scale));
-    const value = tf.add(tf.mul(x, tf.reshape(scale, [B, 1, 1, C])), tf.reshape(shift, [B, 1, 1, C])) as tf.Tensor4D;
-    save([x, gamma, mean, rstd]);
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [xs, g, mu, rs] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
-      const M = H * W * Cg;
-      const s1 = tf.sum(dy, [1, 2]) as tf.Tensor2D; // [B, C] Σ dy
-      const s2 = tf.sum(tf.mul(dy, xs), [1, 2]) as tf.Tensor2D; // [B, C] Σ dy·x
-      const dyXhat = tf.mul(tf.sub(s2, tf.mul(mu, s1)), rs); // [B, C] Σ dy·x̂
-      const dgamma = tf.sum(dyXhat, 0);
-      const dbeta = tf.sum(s1, 0);
-      const sumG = (t: tf.Tensor2D): tf.Tensor2D => toChannels(Cg === 1 ? t : (tf.sum(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
-      const a = tf.div(sumG(tf.mul(s1, g) as tf.Tensor2D), M); // mean over the group of γ·dy
-      const bb = tf.div(sumG(tf.mul(dyXhat, g) as tf.Tensor2D), M); // mean over the group of γ·dy·x̂
-      // dx = rstd·γ·dy − rstd·a − rstd·x̂·b = dy·P + x·Q + R
-      const P = tf.mul(rs, g);
-      const Q = tf.neg(tf.mul(tf.square(rs), bb));
-      const R = tf.sub(tf.mul(tf.mul(tf.square(rs), mu), bb), tf.mul(rs, a));
-      const r4 = (t: tf.Tensor): tf.Tensor => tf.reshape(t, [B, 1, 1, C]);
-      const dx = tf.add(tf.mul(dy, r4(P)), tf.add(tf.mul(xs, r4(Q)), r4(R)));
-      return [dx, dgamma, dbeta];
-    };
-    return { value, gradFunc };
-  }) as unknown as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
-}
-
-/** Textbook GroupNorm (5-D moments); the reference the fast form is tested against. */
-export function groupNormReference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [B, H, W, C] = x.shape;
-    const x5 = tf.reshape(x, [B, H, W, groups, C / groups]);
-    const { mean, variance } = tf.moments(x5, [1, 2, 4], true);
-    const y = tf.reshape(tf.div(tf.sub(x5, mean), tf.sqrt(tf.add(variance, GN_EPS))), [B, H, W, C]);
-    return tf.add(tf.mul(y, gamma), beta) as tf.Tensor4D;
-  });
-}
-
-/** Fast GroupNorm (per-channel statistics, hand-written gradient). x [B,H,W,C]; gamma, beta [C]. */
-export function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, groups: number): tf.Tensor4D {
-  const C = x.shape[3];
-  if (C % groups !== 0) throw new RangeError(`groupNorm: ${groups} groups do not divide ${C} channels`);
-  return groupNormOp(groups)(x, gamma, beta);
-}
-
 /**
  * Self-attention over the H·W positions with a residual add (see the file comment). `P(name)` gives
  * the block's weights: norm.gamma/beta [C], q/k/v/out .w [C, C] and .b [C]. Only BatchMatMul (with
@@ -396,13 +334,13 @@ export class UNetNetwork implements Network {
     const conv = (name: string, x: tf.Tensor4D): tf.Tensor4D =>
       tf.fused.conv2d({ x, filter: P(`${name}.w`) as tf.Tensor4D, strides: 1, pad: 'same', bias: P(`${name}.b`) });
     const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
-    const norm = (name: string, x: tf.Tensor4D): tf.Tensor4D => groupNorm(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
+    const normSilu = (name: string, x: tf.Tensor4D): tf.Tensor4D => groupNormSilu(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
     const attention = (prefix: string, x: tf.Tensor4D): tf.Tensor4D => attentionBlock(x, (n) => P(`${prefix}.${n}`), cfg.groups, cfg.attentionHeads);
     const resBlock = (s: ResBlockSpec, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D => {
-      let h = conv(`${s.prefix}.conv1`, silu(norm(`${s.prefix}.norm1`, x)));
+      let h = conv(`${s.prefix}.conv1`, normSilu(`${s.prefix}.norm1`, x));
       const e = dense(`${s.prefix}.emb`, emb);
       h = tf.add(h, tf.reshape(e, [e.shape[0], 1, 1, s.cout])) as tf.Tensor4D;
-      h = silu(norm(`${s.prefix}.norm2`, h));
+      h = normSilu(`${s.prefix}.norm2`, h);
       const mask = masks?.[site++];
       if (mask) h = tf.mul(h, mask) as tf.Tensor4D;
       h = conv(`${s.prefix}.conv2`, h);
@@ -429,7 +367,7 @@ export class UNetNetwork implements Network {
         for (const s of blocks) h = resBlock(s, tf.concat([h, skips.pop() as tf.Tensor4D], 3), emb);
         if (l > 0) h = tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]);
       });
-      return conv('out.conv', silu(norm('out.norm', h)));
+      return conv('out.conv', normSilu('out.norm', h));
     });
   }
 

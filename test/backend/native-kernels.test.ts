@@ -73,7 +73,7 @@ test(OFF ? 'native kernels are off (CTLAB_NATIVE=0): the wasm kernels run' : 'th
   const info = await wasm(true);
   assert.match(info.native.onednn ?? '', /^\d+\.\d+/);
   assert.match(info.native.openblas ?? '', /OpenBLAS/);
-  assert.equal(info.native.threads, info.threads, 'native threads follow the wasm thread count');
+  assert.equal(info.native.threads, info.threads, 'BackendInfo.threads is the native kernels\' count');
   for (const threads of THREADS) {
     setNativeThreads(threads);
     const t = addon.getThreads();

@@ -62,13 +62,13 @@ test('CTLAB_BACKEND forces a backend; an option overrides it', () => {
 test('wasm runs with two threads when asked (option or CTLAB_WASM_THREADS) and computes the same', () => {
   const one = child("{ backend: 'wasm', threads: 1 }", {});
   const two = child("{ backend: 'wasm' }", { CTLAB_WASM_THREADS: '2' });
-  assert.equal(one.info.threads, 1);
-  assert.equal(two.info.threads, 2);
+  assert.equal(one.info.wasmThreads, 1);
+  assert.equal(two.info.wasmThreads, 2);
   assert.match(two.stderr, /backend wasm, 2 thread\(s\)/);
   two.extra.forEach((v, i) => assert.ok(Math.abs(v - (one.extra[i] as number)) < 1e-5));
 });
 
-test('native kernels: used on wasm where the addon is built, recorded in BackendInfo, CTLAB_NATIVE=0 switches them off; same results at 1 and 2 threads (the threaded heap is a SharedArrayBuffer)', () => {
+test('native kernels: used on wasm where the addon is built, recorded in BackendInfo, CTLAB_NATIVE=0 switches them off; they take the thread count and wasm runs on 1 (CTLAB_WASM_THREADS overrides: the threaded heap is a SharedArrayBuffer); same results', () => {
   const off = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '0' });
   assert.equal(off.info.native.active, false);
   assert.match(off.info.native.reason, /switched off \(env:CTLAB_NATIVE\)/);
@@ -80,14 +80,23 @@ test('native kernels: used on wasm where the addon is built, recorded in Backend
     const on = child(`{ backend: 'wasm', threads: ${threads} }`, {});
     assert.equal(on.info.native.active, true, `native kernels not active: ${on.info.native.reason} (build them: npm run build:native, or set CTLAB_NATIVE=0)`);
     assert.equal(on.info.native.threads, threads);
-    assert.equal(on.shared, threads > 1, 'the threaded wasm build shares its memory');
-    assert.match(on.stderr, /\+ native kernels \(oneDNN/);
+    assert.equal(on.info.threads, threads);
+    assert.equal(on.info.wasmThreads, 1, 'wasm runs single-threaded beside the native kernels');
+    assert.equal(on.shared, false);
+    assert.match(on.stderr, new RegExp(`backend wasm, 1 thread\\(s\\) \\+ native kernels on ${threads} thread\\(s\\) \\(oneDNN`));
     on.extra.forEach((v, i) => assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native ${v} vs wasm ${off.extra[i]}`));
   }
+  const threaded = child("{ backend: 'wasm', threads: 2 }", { CTLAB_WASM_THREADS: '2' });
+  assert.equal(threaded.info.native.active, true);
+  assert.equal(threaded.info.wasmThreads, 2);
+  assert.equal(threaded.info.native.threads, 2);
+  assert.equal(threaded.shared, true, 'the threaded wasm build shares its memory');
+  threaded.extra.forEach((v, i) => assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native on the shared heap ${v} vs wasm ${off.extra[i]}`));
   const required = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '1', CTLAB_NATIVE_THREADS: '2' });
   assert.equal(required.info.native.active, true);
-  assert.equal(required.info.threads, 1);
-  assert.equal(required.info.native.threads, 2, 'CTLAB_NATIVE_THREADS overrides the wasm thread count');
+  assert.equal(required.info.native.threads, 2, 'CTLAB_NATIVE_THREADS overrides the threads option');
+  assert.equal(required.info.threads, 2);
+  assert.equal(required.info.wasmThreads, 1);
 });
 
 test('a missing addon: wasm kernels run, one line says how to get the native path; CTLAB_NATIVE=1 makes it an error', () => {

@@ -8,7 +8,10 @@
  * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: dnnl_sgemm, or
  *   OpenBLAS sgemm where it measured faster (`gemmEngineFor`);
  * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections;
- * - the fused Adam/RAdam and EMA updates of src/optim: the wasm kernel's JS loops, in C.
+ * - the fused Adam/RAdam and EMA updates of src/optim: the wasm kernel's JS loops, in C;
+ * - GroupNorm (+ SiLU) forward and backward (`CtlabGroupNorm`, `CtlabGroupNormGrad`, see
+ *   src/models/groupnorm.ts): kernels of ctlab's own that TF.js lacks, so they have no fallback;
+ *   the model uses them only where they are registered.
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
  * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
@@ -26,6 +29,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
+import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL } from '../../models/groupnorm';
 import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
 
 type TI = tf.TensorInfo;
@@ -48,6 +52,10 @@ export interface NativeAddon {
   adamStep(heap: Float32Array, table: Float64Array, scalars: Float64Array): void;
   /** Rows [teacher, student, out, len]: out = rate·teacher + (1 − rate)·student. */
   emaStep(heap: Float32Array, table: Float64Array, rate: number): void;
+  /** GroupNorm (+ SiLU when geometry[4] = 1) of x [B, HW, C] in G groups; writes y, mean [B, G], rstd [B, G]. geometry [B, HW, C, G, silu]. */
+  groupNorm(heap: Float32Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number, rstdOff: number, geometry: number[], eps: number): void;
+  /** Its gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
+  groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
 }
 
 export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
@@ -117,7 +125,7 @@ export function loadNativeAddon(): NativeAddon | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -153,7 +161,11 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 // Kernels
 
 const BACKEND = 'wasm';
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', ADAM_KERNEL, EMA_KERNEL] as const;
+/** Kernels the native ones replace (each keeps the one it replaced as its fallback). */
+const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', ADAM_KERNEL, EMA_KERNEL] as const;
+/** Kernels only the native path has (no fallback: callers check that they are registered). */
+const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL] as const;
+export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
 /** The kernel each native one replaced (its fallback), by name. */
@@ -401,6 +413,44 @@ function emaStep(args: KArgs): TI[] {
   return outs;
 }
 
+/** [B, H·W, C, G, silu] of a fused GroupNorm call, checking what the kernel supports. */
+function groupNormGeometry(name: string, x: TI, gamma: TI, beta: TI, attrs: Attrs): number[] {
+  const groups = attrs.groups as number;
+  if (x.shape.length !== 4) throw new Error(`${name}: x must be [B, H, W, C], got [${x.shape}]`);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) throw new Error(`${name}: groups must divide the ${C} channels, got ${groups}`);
+  if (B * H * W * C === 0) throw new Error(`${name}: empty input [${x.shape}]`);
+  for (const [k, t] of [['x', x], ['gamma', gamma], ['beta', beta]] as const) if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
+  if (size(gamma.shape) !== C || size(beta.shape) !== C) throw new Error(`${name}: gamma and beta must have ${C} elements, got [${gamma.shape}] and [${beta.shape}]`);
+  return [B, H * W, C, groups, attrs.silu ? 1 : 0];
+}
+
+/** Fused GroupNorm (+ SiLU): outputs y, mean [B, G], rstd [B, G]. */
+function groupNormKernel(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { x, gamma, beta } = args.inputs as { x: TI; gamma: TI; beta: TI };
+  const g = groupNormGeometry(GROUP_NORM_KERNEL, x, gamma, beta, attrs);
+  const stats = [g[0] as number, g[3] as number];
+  const outs = [b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput(stats, 'float32'), b.makeOutput(stats, 'float32')] as [TI, TI, TI];
+  lib().groupNorm(heap(b), off(b, x), off(b, gamma), off(b, beta), off(b, outs[0]), off(b, outs[1]), off(b, outs[2]), g, attrs.eps as number);
+  return outs;
+}
+
+/** Its gradient: outputs dx, dγ, dβ. */
+function groupNormGradKernel(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs ?? {};
+  const { dy, x, gamma, beta, mean, rstd } = args.inputs as { dy: TI; x: TI; gamma: TI; beta: TI; mean: TI; rstd: TI };
+  const g = groupNormGeometry(GROUP_NORM_GRAD_KERNEL, x, gamma, beta, attrs);
+  if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) throw new Error(`${GROUP_NORM_GRAD_KERNEL}: dy must be float32 [${x.shape}], got ${dy.dtype} [${dy.shape}]`);
+  const stats = (g[0] as number) * (g[3] as number);
+  if (size(mean.shape) !== stats || size(rstd.shape) !== stats) throw new Error(`${GROUP_NORM_GRAD_KERNEL}: mean and rstd must have B·G = ${stats} elements`);
+  const outs = [b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput(gamma.shape.slice(), 'float32'), b.makeOutput(beta.shape.slice(), 'float32')] as [TI, TI, TI];
+  lib().groupNormGrad(heap(b), off(b, dy), off(b, x), off(b, gamma), off(b, beta), off(b, mean), off(b, rstd), off(b, outs[0]), off(b, outs[1]), off(b, outs[2]), g);
+  return outs;
+}
+
 const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   Conv2D: (a) => conv2D(a, 'Conv2D'),
   FusedConv2D: (a) => conv2D(a, 'FusedConv2D'),
@@ -412,6 +462,8 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   SplitV: splitV,
   [ADAM_KERNEL]: adamStep,
   [EMA_KERNEL]: emaStep,
+  [GROUP_NORM_KERNEL]: groupNormKernel,
+  [GROUP_NORM_GRAD_KERNEL]: groupNormGradKernel,
 };
 
 let registered = false;
@@ -428,7 +480,7 @@ export function registerNativeKernels(threads: number): NativeInfo {
   gemmEngine = envEngine('CTLAB_NATIVE_GEMM', ['auto', 'openblas', 'onednn'] as const, gemmEngine);
   setNativeThreads(threads);
   if (!registered) {
-    for (const name of NATIVE_KERNELS) {
+    for (const name of REPLACED_KERNELS) {
       const prev = tf.getKernel(name, BACKEND);
       if (!prev) throw new Error(`ctlab native kernels: wasm has no ${name} kernel to fall back to`);
       previous.set(name, prev);
@@ -438,6 +490,10 @@ export function registerNativeKernels(threads: number): NativeInfo {
       if (prev.disposeFunc) cfg.disposeFunc = prev.disposeFunc;
       tf.registerKernel(cfg);
     }
+    for (const name of ADDED_KERNELS) {
+      if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+      tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: IMPLS[name] as unknown as tf.KernelFunc });
+    }
     registered = true;
   }
   return nativeInfo();
@@ -446,11 +502,12 @@ export function registerNativeKernels(threads: number): NativeInfo {
 /** Put back the kernels the native ones replaced (for A/B tests in one process). */
 export function unregisterNativeKernels(): void {
   if (!registered) return;
-  for (const name of NATIVE_KERNELS) {
+  for (const name of REPLACED_KERNELS) {
     const prev = previous.get(name);
     tf.unregisterKernel(name, BACKEND);
     if (prev) tf.registerKernel(prev);
   }
+  for (const name of ADDED_KERNELS) tf.unregisterKernel(name, BACKEND);
   previous.clear();
   registered = false;
 }

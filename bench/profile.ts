@@ -1,0 +1,53 @@
+/**
+ * `npm run bench:profile`: where the time of one bench step goes, per TF.js kernel (tf.profile's
+ * wall time per kernel call, summed by kernel name), for the U-Net training step or 1-step sampling.
+ * A diagnostic for kernel work (which ops to fuse or move to native code); the numbers it prints are
+ * not results and it writes nothing.
+ *
+ * Options: --threads N (wasm threads), --sample (profile sampling at --sample-batch, default 256),
+ * --top N (rows, default 25). Native kernels follow CTLAB_NATIVE / CTLAB_NATIVE_THREADS.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index';
+import { benchUNet, benchUNetSampler } from './ct-step';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
+}
+
+async function main(): Promise<void> {
+  const threads = Number(arg('threads', '1'));
+  await initBackend({ backend: 'wasm', threads, log: true });
+  const sampling = process.argv.includes('--sample');
+  const runner = sampling ? benchUNetSampler({ batch: Number(arg('sample-batch', '256')) }) : benchUNet({});
+  const call = (): void => {
+    if ('sample' in runner) runner.sample();
+    else runner.step();
+  };
+  for (let i = 0; i < 3; i++) call();
+  const reps = 5;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < reps; i++) call();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
+  const profile = await tf.profile(() => call());
+  const byName = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of profile.kernels) {
+    const ms = Number(await k.kernelTimeMs);
+    const row = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    row.ms += ms;
+    row.calls += 1;
+    byName.set(k.name, row);
+    total += ms;
+  }
+  console.log(`${sampling ? 'sampling' : 'training step'}: ${wall.toFixed(1)} ms per call (mean of ${reps}); ${profile.kernels.length} kernel calls summing to ${total.toFixed(1)} ms`);
+  const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(arg('top', '25')));
+  for (const [name, r] of rows) console.log(`${name.padEnd(30)} ${r.ms.toFixed(1).padStart(8)} ms ${String(r.calls).padStart(5)} calls`);
+  runner.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

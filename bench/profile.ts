@@ -4,8 +4,8 @@
  * A diagnostic for kernel work (which ops to fuse or move to native code); the numbers it prints are
  * not results and it writes nothing.
  *
- * Options: --threads N (wasm threads), --sample (profile sampling at --sample-batch, default 256),
- * --top N (rows, default 25). Native kernels follow CTLAB_NATIVE / CTLAB_NATIVE_THREADS.
+ * Options: --threads N (threads of the heavy kernels), --sample (profile sampling at --sample-batch,
+ * default 256), --calls N (profiled calls, averaged; default 5), --top N (rows, default 25). Native kernels follow CTLAB_NATIVE / CTLAB_NATIVE_THREADS.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index';
@@ -30,20 +30,23 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < reps; i++) call();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
-  const profile = await tf.profile(() => call());
+  const calls = Number(arg('calls', '5'));
+  const profile = await tf.profile(() => {
+    for (let i = 0; i < calls; i++) call();
+  });
   const byName = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of profile.kernels) {
-    const ms = Number(await k.kernelTimeMs);
+    const ms = Number(await k.kernelTimeMs) / calls;
     const row = byName.get(k.name) ?? { ms: 0, calls: 0 };
     row.ms += ms;
-    row.calls += 1;
+    row.calls += 1 / calls;
     byName.set(k.name, row);
     total += ms;
   }
-  console.log(`${sampling ? 'sampling' : 'training step'}: ${wall.toFixed(1)} ms per call (mean of ${reps}); ${profile.kernels.length} kernel calls summing to ${total.toFixed(1)} ms`);
+  console.log(`${sampling ? 'sampling' : 'training step'}: ${wall.toFixed(1)} ms per call (mean of ${reps}); ${profile.kernels.length / calls} kernel calls summing to ${total.toFixed(1)} ms (mean of ${calls} profiled calls; nested scopes count twice)`);
   const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(arg('top', '25')));
-  for (const [name, r] of rows) console.log(`${name.padEnd(30)} ${r.ms.toFixed(1).padStart(8)} ms ${String(r.calls).padStart(5)} calls`);
+  for (const [name, r] of rows) console.log(`${name.padEnd(30)} ${r.ms.toFixed(1).padStart(8)} ms ${String(Math.round(r.calls)).padStart(5)} calls`);
   runner.dispose();
 }
 

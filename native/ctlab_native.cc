@@ -640,6 +640,70 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   });
 }
 
+// ------------------------------------------------------------------------------------------------
+// Element-wise binary ops with the broadcasts of a U-Net (same shape; a per-(image, channel) or
+// per-channel operand; a per-image scalar): out[o, m, i] = a[o·aO + m·aM + i·aI] op b[o·bO + m·bM + i·bI]
+// over out [O, M, I], with aI, bI in {0, 1}. Rows (o, m) are split over the threads.
+
+enum BinaryOp { ADD = 0, SUB = 1, MUL = 2 };
+
+template <int OP>
+inline float binaryApply(float x, float y) {
+  return OP == ADD ? x + y : OP == SUB ? x - y : x * y;
+}
+
+template <int OP>
+__attribute__((target_clones("avx2", "default")))
+void binaryRow(const float* a, int64_t aI, const float* b, int64_t bI, float* out, int64_t I) {
+  if (aI == 1 && bI == 1) {
+    for (int64_t i = 0; i < I; i++) out[i] = binaryApply<OP>(a[i], b[i]);
+  } else if (aI == 1) {
+    const float y = b[0];
+    for (int64_t i = 0; i < I; i++) out[i] = binaryApply<OP>(a[i], y);
+  } else if (bI == 1) {
+    const float x = a[0];
+    for (int64_t i = 0; i < I; i++) out[i] = binaryApply<OP>(x, b[i]);
+  } else {
+    const float v = binaryApply<OP>(a[0], b[0]);
+    for (int64_t i = 0; i < I; i++) out[i] = v;
+  }
+}
+
+template <int OP>
+void binaryRun(const int64_t* g, const float* a, const float* b, float* out) {
+  const int64_t O = g[0], M = g[1], I = g[2], aO = g[3], aM = g[4], aI = g[5], bO = g[6], bM = g[7], bI = g[8];
+  const int threads = O * M * I >= (int64_t{1} << 15) ? g_threads : 1;
+#pragma omp parallel for collapse(2) num_threads(threads)
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t m = 0; m < M; m++) binaryRow<OP>(a + o * aO + m * aM, aI, b + o * bO + m * bM, bI, out + (o * M + m) * I, I);
+}
+
+// binary(op, heap, aOff, bOff, outOff, [O, M, I, aO, aM, aI, bO, bM, bI]): op 0 add, 1 sub, 2 mul
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    const int64_t op = i64(env, a[0], "op");
+    if (op < ADD || op > MUL) throw JsError{"op: expected 0 (add), 1 (sub) or 2 (mul)"};
+    size_t len = 0;
+    float* heap = f32(env, a[1], &len);
+    auto g = dims(env, a[5], 9, "binary geometry");
+    const int64_t O = g[0], M = g[1], I = g[2];
+    if (O < 1 || M < 1 || I < 1) throw JsError{"binary geometry: O, M, I must be positive"};
+    for (int k = 3; k < 9; k++)
+      if (g[k] < 0) throw JsError{"binary geometry: strides must be >= 0"};
+    if ((g[5] != 0 && g[5] != 1) || (g[8] != 0 && g[8] != 1)) throw JsError{"binary geometry: inner strides must be 0 or 1"};
+    const int64_t aSpan = (O - 1) * g[3] + (M - 1) * g[4] + (I - 1) * g[5] + 1;
+    const int64_t bSpan = (O - 1) * g[6] + (M - 1) * g[7] + (I - 1) * g[8] + 1;
+    const float* x = at(heap, len, i64(env, a[2], "aOffset"), aSpan, "a");
+    const float* y = at(heap, len, i64(env, a[3], "bOffset"), bSpan, "b");
+    float* out = at(heap, len, i64(env, a[4], "outOffset"), O * M * I, "out");
+    if (op == ADD) binaryRun<ADD>(g.data(), x, y, out);
+    else if (op == SUB) binaryRun<SUB>(g.data(), x, y, out);
+    else binaryRun<MUL>(g.data(), x, y, out);
+    return undefinedValue(env);
+  });
+}
+
 // groupNorm(heap, xOff, gammaOff, betaOff, yOff, meanOff, rstdOff, [B, HW, C, G, silu], eps)
 napi_value GroupNorm(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -697,9 +761,17 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
     if (rows == 0 || width == 0) return undefinedValue(env);
     const float* src = at(heap, len, i64(env, a[1], "srcOffset"), (rows - 1) * srcStride + width, "copyRows source");
     float* dst = at(heap, len, i64(env, a[3], "dstOffset"), (rows - 1) * dstStride + width, "copyRows destination");
-    if (srcStride == width && dstStride == width) {
-      std::memcpy(dst, src, sizeof(float) * rows * width);
+    // copies of a few MB (a U-Net skip at a large batch) are split over the threads
+    const int threads = rows * width >= (int64_t{1} << 18) ? g_threads : 1;
+    if (rows == 1 || (srcStride == width && dstStride == width)) {
+      const int64_t n = rows * width, per = (n + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads)
+      for (int t = 0; t < threads; t++) {
+        const int64_t lo = t * per, hi = std::min(n, lo + per);
+        if (lo < hi) std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+      }
     } else {
+#pragma omp parallel for num_threads(threads)
       for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * dstStride, src + r * srcStride, sizeof(float) * width);
     }
     return undefinedValue(env);
@@ -855,7 +927,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
-                    {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}};
+                    {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -21,6 +21,7 @@ import {
   setGemmEngine,
   setNativeThreads,
   gemmEngineFor,
+  binaryGeometry,
   type ConvEngine,
   type GemmEngine,
 } from '../../src/backend/native/index';
@@ -240,7 +241,7 @@ test('native kernels do not leak tensors or change the engine state', async () =
   });
 });
 
-test('concat along every axis, its gradient (SplitV) and split: native row copies equal wasm exactly', async () => {
+test('concat along every axis, its gradient (SplitV) and split, small and large (copies split over threads): native row copies equal wasm exactly', async () => {
   const rng = new Rng(14);
   const a = [2, 3, 4, 5];
   const cases = [0, 1, 2, 3].map((axis) => {
@@ -251,6 +252,15 @@ test('concat along every axis, its gradient (SplitV) and split: native row copie
     const dyShape = a.slice();
     dyShape[axis] = (a[axis] as number) + 3;
     return { axis, b, c, dyShape, x: randn(rng, a), y: randn(rng, b), z: randn(rng, c), dy: randn(rng, dyShape) };
+  });
+  // large enough (>= 2^18 elements per copy) for the copies split over the threads
+  const big = [3, 1].map((axis) => {
+    const shape = [8, 32, 32, 48];
+    const other = shape.slice();
+    other[axis] = 16;
+    const dyShape = shape.slice();
+    dyShape[axis] = 2 * (shape[axis] as number) + 16;
+    return { axis, a: shape, b: other, c: shape, dyShape, x: randn(rng, shape), y: randn(rng, other), z: randn(rng, shape), dy: randn(rng, dyShape) };
   });
   const s = randn(rng, [4, 9]);
   const body = (): Float32Array[] =>
@@ -263,12 +273,81 @@ test('concat along every axis, its gradient (SplitV) and split: native row copie
         outs.push(tf.concat([x, y, z], k.axis));
         outs.push(...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]));
       }
+      for (const k of big) {
+        const x = tf.tensor(k.x, k.a);
+        const y = tf.tensor(k.y, k.b);
+        const z = tf.tensor(k.z, k.c);
+        outs.push(tf.concat([x, y, z], k.axis));
+        outs.push(...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]));
+      }
+      outs.push(tf.concat([tf.tensor(big[0]?.x as Float32Array, [8, 32, 32, 48]), tf.tensor(big[0]?.z as Float32Array, [8, 32, 32, 48])], 0));
       outs.push(...tf.split(tf.tensor(s, [4, 9]), [2, 3, 4], 1), ...tf.split(tf.tensor(s, [4, 9]), 2, 0));
       return outs.map((t) => t.dataSync() as Float32Array);
     });
   await wasm(false);
   const ref = body();
   await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+});
+
+test('binary op geometry: broadcasts merged into at most three groups of dimensions', () => {
+  assert.deepEqual(binaryGeometry([2, 3, 4, 5], [2, 3, 4, 5]), [1, 1, 120, 0, 0, 1, 0, 0, 1]);
+  // per-(image, channel): B | H·W | C
+  assert.deepEqual(binaryGeometry([2, 3, 4, 5], [2, 1, 1, 5]), [2, 12, 5, 60, 5, 1, 5, 0, 1]);
+  // per-channel, from the left operand
+  assert.deepEqual(binaryGeometry([5], [2, 3, 4, 5]), [1, 24, 5, 0, 0, 1, 0, 5, 1]);
+  // per-image scalar
+  assert.deepEqual(binaryGeometry([2, 3, 4, 1], [2, 1, 1, 1]), [1, 2, 12, 0, 12, 1, 0, 1, 0]);
+  // four alternating groups do not fit; incompatible shapes are refused
+  assert.equal(binaryGeometry([2, 3, 4, 5], [2, 1, 4, 1]), null);
+  assert.equal(binaryGeometry([2, 3], [2, 4]), null);
+});
+
+test('Add, Sub, Multiply of large float32 tensors with the U-Net broadcasts: native equals float32 arithmetic exactly; small or other broadcasts stay on wasm', async () => {
+  const rng = new Rng(31);
+  const cases: [number[], number[]][] = [
+    [[8, 16, 16, 32], [8, 16, 16, 32]],
+    [[8, 16, 16, 32], [8, 1, 1, 32]],
+    [[32], [8, 16, 16, 32]],
+    [[8, 16, 16, 32], [8, 1, 1, 1]],
+    [[8, 16, 16, 32], [8, 16, 1, 32]],
+    [[8, 16, 16, 32], [8, 1, 16, 1]], // four groups: wasm
+    [[4, 4, 4, 4], [4, 1, 1, 4]], // small: wasm
+  ];
+  const ops = { add: (x: number, y: number) => x + y, sub: (x: number, y: number) => x - y, mul: (x: number, y: number) => x * y };
+  const data = cases.map(([sa, sb]) => ({ sa, sb, a: randn(rng, sa), b: randn(rng, sb) }));
+  const want = data.map(({ sa, sb, a, b }) => {
+    const out = tf.backend_util.assertAndGetBroadcastShape(sa, sb);
+    const n = out.reduce((p, q) => p * q, 1);
+    const idx = (shape: number[], flat: number): number => {
+      // index into a broadcast operand from the output's flat index
+      let rem = flat;
+      let k = 0;
+      let stride = 1;
+      const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];
+      for (let d = out.length - 1; d >= 0; d--) {
+        const i = rem % (out[d] as number);
+        rem = Math.floor(rem / (out[d] as number));
+        if (padded[d] !== 1) k += i * stride;
+        stride *= padded[d] as number;
+      }
+      return k;
+    };
+    return Object.fromEntries(
+      Object.entries(ops).map(([name, f]) => [name, Float32Array.from({ length: n }, (_, i) => Math.fround(f(a[idx(sa, i)] as number, b[idx(sb, i)] as number)))]),
+    ) as Record<keyof typeof ops, Float32Array>;
+  });
+  const body = (label: string): void =>
+    data.forEach(({ sa, sb, a, b }, k) => {
+      const got = tf.tidy(() => {
+        const x = tf.tensor(a, sa);
+        const y = tf.tensor(b, sb);
+        return { add: tf.add(x, y).dataSync().slice(), sub: tf.sub(x, y).dataSync().slice(), mul: tf.mul(x, y).dataSync().slice() };
+      });
+      for (const name of Object.keys(ops) as (keyof typeof ops)[]) check(got[name] as Float32Array, (want[k] as Record<string, Float32Array>)[name] as Float32Array, `${label} ${name} [${sa}] with [${sb}]`, 0);
+    });
+  await wasm(false);
+  body('wasm');
+  await forEachNative(['binary'], () => undefined, (label) => body(label));
 });
 
 test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a transposed A', () => {

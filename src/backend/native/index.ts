@@ -8,6 +8,9 @@
  * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: dnnl_sgemm, or
  *   OpenBLAS sgemm where it measured faster (`gemmEngineFor`);
  * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections;
+ * - Add, Sub, Multiply of large float32 tensors (>= 32768 elements) with the U-Net's broadcasts
+ *   (same shape, a per-(image, channel), per-channel or per-image operand: `binaryGeometry`),
+ *   split over the threads (wasm's element-wise kernels run on one);
  * - the fused Adam/RAdam and EMA updates of src/optim: the wasm kernel's JS loops, in C;
  * - GroupNorm (+ SiLU) forward and backward (`CtlabGroupNorm`, `CtlabGroupNormGrad`, see
  *   src/models/groupnorm.ts): kernels of ctlab's own that TF.js lacks, so they have no fallback;
@@ -55,6 +58,8 @@ export interface NativeAddon {
   /** GroupNorm (+ SiLU when geometry[4] = 1) of x [B, HW, C] in G groups; writes y, mean [B, G], rstd [B, G]. geometry [B, HW, C, G, silu]. */
   groupNorm(heap: Float32Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number, rstdOff: number, geometry: number[], eps: number): void;
   /** Its gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
+  /** out[o,m,i] = a[o·aO + m·aM + i·aI] op b[o·bO + m·bM + i·bI]; op 0 add, 1 sub, 2 mul; geometry [O, M, I, aO, aM, aI, bO, bM, bI]. */
+  binary(op: number, heap: Float32Array, aOff: number, bOff: number, outOff: number, geometry: number[]): void;
   groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
 }
 
@@ -125,7 +130,7 @@ export function loadNativeAddon(): NativeAddon | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -162,7 +167,7 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 
 const BACKEND = 'wasm';
 /** Kernels the native ones replace (each keeps the one it replaced as its fallback). */
-const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', ADAM_KERNEL, EMA_KERNEL] as const;
+const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', 'Add', 'Sub', 'Multiply', ADAM_KERNEL, EMA_KERNEL] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
 const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
@@ -379,6 +384,52 @@ function splitV(args: KArgs): TI[] {
   return outs;
 }
 
+/** Element-wise ops on fewer elements stay on wasm (the call costs more than the threads win). */
+export const NATIVE_BINARY_MIN = 1 << 15;
+
+/**
+ * The native binary kernel's geometry [O, M, I, aO, aM, aI, bO, bM, bI] for a op b with broadcast
+ * shapes, or null when the broadcast does not fit three groups of dimensions: dimensions of size 1
+ * in the output are dropped, neighbours that both operands have (or lack) alike are merged, and at
+ * most three groups may remain (e.g. [B,H,W,C] with [B,1,1,C]: B | H·W | C).
+ */
+export function binaryGeometry(aShape: readonly number[], bShape: readonly number[]): number[] | null {
+  const rank = Math.max(aShape.length, bShape.length);
+  const pad = (s: readonly number[]): number[] => [...new Array<number>(rank - s.length).fill(1), ...s];
+  const a = pad(aShape);
+  const b = pad(bShape);
+  const groups: { size: number; inA: boolean; inB: boolean }[] = [];
+  for (let d = 0; d < rank; d++) {
+    const n = Math.max(a[d] as number, b[d] as number);
+    if ((a[d] !== n && a[d] !== 1) || (b[d] !== n && b[d] !== 1)) return null;
+    if (n === 1) continue;
+    const inA = a[d] === n;
+    const inB = b[d] === n;
+    const last = groups[groups.length - 1];
+    if (last && last.inA === inA && last.inB === inB) last.size *= n;
+    else groups.push({ size: n, inA, inB });
+  }
+  if (groups.length > 3) return null;
+  while (groups.length < 3) groups.unshift({ size: 1, inA: true, inB: true });
+  const strides = (has: (g: { inA: boolean; inB: boolean }) => boolean): number[] =>
+    groups.map((g, k) => (has(g) && g.size > 1 ? groups.slice(k + 1).reduce((p, h) => p * (has(h) ? h.size : 1), 1) : 0));
+  return [...groups.map((g) => g.size), ...strides((g) => g.inA), ...strides((g) => g.inB)];
+}
+
+const BINARY_OP = { Add: 0, Sub: 1, Multiply: 2 } as const;
+
+/** Add / Sub / Multiply of large float32 tensors on the native threads; the rest on wasm. */
+function binary(args: KArgs, name: keyof typeof BINARY_OP): TI {
+  const b = args.backend as BackendWasm;
+  const { a, b: bb } = args.inputs as { a: TI; b: TI };
+  if (a.dtype !== 'float32' || bb.dtype !== 'float32') return fallback(name, args);
+  const g = binaryGeometry(a.shape, bb.shape);
+  if (!g || (g[0] as number) * (g[1] as number) * (g[2] as number) < NATIVE_BINARY_MIN) return fallback(name, args);
+  const out = b.makeOutput(tf.backend_util.assertAndGetBroadcastShape(a.shape, bb.shape), 'float32');
+  lib().binary(BINARY_OP[name], heap(b), off(b, a), off(b, bb), off(b, out), g);
+  return out;
+}
+
 /** The fused optimizer update of src/optim (same arithmetic as the wasm kernel's JS loop), in C. */
 function adamStep(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
@@ -460,6 +511,9 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   _FusedMatMul: (a) => matMul(a, '_FusedMatMul'),
   Concat: concat,
   SplitV: splitV,
+  Add: (a) => binary(a, 'Add'),
+  Sub: (a) => binary(a, 'Sub'),
+  Multiply: (a) => binary(a, 'Multiply'),
   [ADAM_KERNEL]: adamStep,
   [EMA_KERNEL]: emaStep,
   [GROUP_NORM_KERNEL]: groupNormKernel,

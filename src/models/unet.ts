@@ -96,12 +96,8 @@ export class DropoutMasks {
     const key = `${k}:${shape.join('x')}:${p}`;
     let m = this.cache.get(key);
     if (!m) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const data = new Float32Array(n);
-      const rng = new Rng(this.seed, this.stream, k);
-      const threshold = p * 4294967296;
-      const keep = 1 / (1 - p);
-      for (let i = 0; i < n; i++) data[i] = rng.nextU32() >= threshold ? keep : 0;
+      // the trainer's masks (src/training/ct-step) are drawn the same way
+      const data = new Rng(this.seed, this.stream, k).fillDropoutMask(new Float32Array(shape.reduce((a, b) => a * b, 1)), p, 1 / (1 - p));
       m = tf.keep(tf.tensor(data, shape));
       this.cache.set(key, m);
     }

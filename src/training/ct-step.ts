@@ -93,9 +93,7 @@ export function drawStep(
   }
   const p = cfg.model.dropout;
   const masks = maskShapes.map((shape) => {
-    const data = new Float32Array(shape.reduce((a, c) => a * c, 1));
-    const keep = 1 / (1 - p);
-    for (let i = 0; i < data.length; i++) data[i] = rng.uniform() < p ? 0 : keep;
+    const data = rng.fillDropoutMask(new Float32Array(shape.reduce((a, c) => a * c, 1)), p, 1 / (1 - p)); // = uniform() < p ? 0 : keep
     return { shape, data };
   });
   return { x, z, sigma, sigmaNext, weight, masks };

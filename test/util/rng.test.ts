@@ -167,3 +167,23 @@ test('errors: non-integer seed, non-finite stream key, int(0) and other bad n', 
   assert.throws(() => r.int(2.5), /n must be a positive integer/);
   assert.throws(() => r.int(Number.NaN), /n must be a positive integer/);
 });
+
+test('fillDropoutMask equals the uniform() < p loop draw for draw and leaves the same state; zero fraction about p', () => {
+  for (const [p, n] of [
+    [0.1, 100_003],
+    [0.3, 5_000],
+    [0, 1_000],
+  ] as const) {
+    const keep = 1 / (1 - p);
+    const a = new Rng(11, 3);
+    const b = new Rng(11, 3);
+    const loop = new Float32Array(n);
+    for (let i = 0; i < n; i++) loop[i] = a.uniform() < p ? 0 : keep;
+    const fast = b.fillDropoutMask(new Float32Array(n), p, keep);
+    assert.deepEqual(fast, loop);
+    assert.equal(b.nextU32(), a.nextU32(), 'same generator state afterwards');
+    const zeros = fast.filter((v) => v === 0).length / n;
+    assert.ok(Math.abs(zeros - p) < 4 * Math.sqrt((p * (1 - p)) / n) + 1e-12, `p=${p}: zero fraction ${zeros}`);
+    assert.ok(fast.every((v) => v === 0 || v === Math.fround(keep)));
+  }
+});

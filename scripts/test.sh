@@ -13,6 +13,9 @@ case "${CTLAB_NATIVE:-}" in
   *) node scripts/build-native.js || echo "test: the native build failed; the native kernel tests will fail (CTLAB_NATIVE=0 tests without them)" >&2 ;;
 esac
 npx tsc -p tsconfig.json
+# two test files run at once: one thread each unless the caller says otherwise (tests of 2 threads
+# ask for them explicitly)
+export CTLAB_THREADS="${CTLAB_THREADS:-1}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"

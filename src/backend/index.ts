@@ -9,8 +9,8 @@
  * the wasm kernels, `CTLAB_NATIVE=1` makes a missing addon an error. `BackendInfo.native` records
  * whether they are active, with how many threads, and why not.
  *
- * Threads: the `threads` option (default: 2 where the machine has an idle second core, see
- * backend/wasm) is the count for the heavy kernels. With the native kernels it goes to oneDNN and
+ * Threads: the `threads` option (default: `CTLAB_THREADS`, else 2 where the machine has an idle
+ * second core, see backend/wasm) is the count for the heavy kernels. With the native kernels it goes to oneDNN and
  * OpenBLAS (`CTLAB_NATIVE_THREADS` overrides it) and the wasm backend runs single-threaded
  * (`CTLAB_WASM_THREADS` overrides that): what is left on wasm is element-wise work its thread pool
  * does not split, while its waiting pthread workers compete with OpenMP's for the cores; measured
@@ -85,8 +85,28 @@ type NativeMode = 'auto' | 'on' | 'off';
 let currentNativeMode: NativeMode | null = null;
 let hintPrinted = false;
 
+/** The native kernels' thread count: CTLAB_NATIVE_THREADS, else the threads asked for, else the machine's default. */
+function nativeThreadCount(threads: number | undefined): number {
+  const env = process.env.CTLAB_NATIVE_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_NATIVE_THREADS: expected a positive integer, got '${env}'`);
+    return n;
+  }
+  return threads ?? defaultThreads().threads;
+}
+
+/** CTLAB_THREADS: the default of the `threads` option (e.g. 1 per process when jobs run side by side). */
+function threadsFromEnv(): number | undefined {
+  const env = process.env.CTLAB_THREADS;
+  if (env === undefined || env === '') return undefined;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_THREADS: expected a positive integer, got '${env}'`);
+  return n;
+}
+
 /** Register (or remove) the native kernels on wasm as asked; returns what is active and why. */
-function setupNative(mode: NativeMode, by: string, threads: number | undefined): NativeInfo {
+function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo {
   if (mode === 'off') {
     unregisterNativeKernels();
     return { active: false, reason: `switched off (${by})` };
@@ -97,13 +117,7 @@ function setupNative(mode: NativeMode, by: string, threads: number | undefined):
     if (mode === 'on') throw new Error(`native kernels required (${by}) but ${why}; build them with: ${NATIVE_HINT}`);
     return { active: false, reason: why };
   }
-  const env = process.env.CTLAB_NATIVE_THREADS;
-  let n = threads ?? defaultThreads().threads;
-  if (env !== undefined && env !== '') {
-    n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_NATIVE_THREADS: expected a positive integer, got '${env}'`);
-  }
-  const info = registerNativeKernels(n);
+  const info = registerNativeKernels(threads);
   return { ...info, reason: `addon loaded (${by})` };
 }
 
@@ -154,16 +168,19 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const order: BackendAttempt['name'][] =
     requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   const attempts: BackendAttempt[] = [];
-  // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says otherwise
-  const nativeAhead = order.includes('wasm') && nativeMode !== 'off' && loadNativeAddon() !== null;
+  const threads = opts.threads ?? threadsFromEnv();
+  // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says
+  // otherwise, and OpenMP's workers spin between kernels where they have cores of their own
+  const nativeN = nativeMode === 'off' ? 1 : nativeThreadCount(threads);
+  const nativeAhead = order.includes('wasm') && nativeMode !== 'off' && loadNativeAddon({ spin: nativeN > 1 }) !== null;
   const wasmEnv = process.env.CTLAB_WASM_THREADS;
-  const wasmThreads = nativeAhead ? (wasmEnv !== undefined && wasmEnv !== '' ? undefined : 1) : opts.threads;
+  const wasmThreads = nativeAhead ? (wasmEnv !== undefined && wasmEnv !== '' ? undefined : 1) : threads;
   for (const name of order) {
     try {
-      const started = await tryLoad(name, name === 'wasm' ? wasmThreads : opts.threads);
+      const started = await tryLoad(name, name === 'wasm' ? wasmThreads : threads);
       attempts.push({ name, ok: true });
       let native: NativeInfo;
-      if (name === 'wasm') native = setupNative(nativeMode, nativeBy, nativeAhead ? opts.threads : started);
+      if (name === 'wasm') native = setupNative(nativeMode, nativeBy, nativeAhead ? nativeN : started);
       else {
         unregisterNativeKernels();
         native = { active: false, reason: `not on the wasm backend (${name})` };

@@ -151,7 +151,7 @@ export function jobDone(job: Job): boolean {
 function spawnCli(cli: string, args: string[], logFile: string, threads: number, what: string): Promise<void> {
   const log = fs.openSync(logFile, 'a');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_WASM_THREADS: String(threads) } });
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_THREADS: String(threads) } });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       fs.closeSync(log);

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 // one wasm thread in this file: the tests are dominated by tiny ops (threads are tested in test/backend)
-process.env.CTLAB_WASM_THREADS ??= '1';
+process.env.CTLAB_THREADS ??= '1';
 
 /** Tiny 2-level U-Net (8×8 images): attention at the 4×4 level, 16 channels, 2 heads. */
 const TINY: UNetConfig = { imageChannels: 1, channels: [8, 16], embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, embDim: 16, groups: 4, dropout: 0, attentionHeads: 2 };

@@ -6,8 +6,8 @@ import { createUNet, DropoutMasks, groupNorm, groupNormReference, UNetConfig, UN
 import { BENCH_UNET, networkStep } from '../../bench/ct-step';
 import { Rng } from '../../src/util/rng';
 
-// one wasm thread in this file: the tests are dominated by tiny ops (threads are tested in test/backend)
-process.env.CTLAB_WASM_THREADS ??= '1';
+// one thread in this file: the tests are dominated by tiny ops (threads are tested in test/backend)
+process.env.CTLAB_THREADS ??= '1';
 
 const TINY: UNetConfig = { imageChannels: 1, channels: [8, 16], embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, embDim: 16, groups: 4, dropout: 0.2 };
 

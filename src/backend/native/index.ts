@@ -90,6 +90,8 @@ export interface NativeInfo {
   threads?: number;
   convEngine?: ConvEngine;
   gemmEngine?: GemmEngine;
+  /** OpenMP's wait policy as loaded (ACTIVE: workers spin between kernels; PASSIVE: they sleep). */
+  ompWaitPolicy?: string;
   kernels?: string[];
 }
 
@@ -111,9 +113,18 @@ export function nativeAddonPath(): string {
 
 let addon: NativeAddon | null = null;
 let loadError: string | null = null;
+let ompWaitPolicy = 'default';
 
-/** Load the addon (once); returns it, or null with `nativeLoadError()` saying why. */
-export function loadNativeAddon(): NativeAddon | null {
+/**
+ * Load the addon (once); returns it, or null with `nativeLoadError()` saying why. `spin`: the
+ * OpenMP wait policy libgomp reads when it loads, unless OMP_WAIT_POLICY is set: ACTIVE (workers
+ * spin between kernels) where the kernels will run on several threads with a core each, PASSIVE
+ * (workers sleep) otherwise. Sleeping workers are woken for every convolution, and on this VM that
+ * costs more than the convolutions: 1-step sampling at 2 threads ran at 857-901 images/s PASSIVE
+ * against 1,282-1,367 ACTIVE (three alternating rounds); the backend asks for spinning only where
+ * it chose 2+ threads, i.e. where the cores were idle (src/backend/index.ts).
+ */
+export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | null {
   if (addon || loadError) return addon;
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
@@ -121,12 +132,10 @@ export function loadNativeAddon(): NativeAddon | null {
     loadError = `addon not built (${rel && !rel.startsWith('..') ? rel : file} missing)`;
     return null;
   }
-  // OpenMP workers that spin after each convolution take the core the wasm thread pool and the main
-  // thread need for the ops in between (2 cores here): let them sleep unless the user chose a policy.
   // libgomp reads the variable once, when it loads; it is removed again so child processes
-  // (PyTorch in the bench) keep their own default.
+  // (PyTorch in the bench) keep their own default
   const setPolicy = process.env.OMP_WAIT_POLICY === undefined;
-  if (setPolicy) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  if (setPolicy) process.env.OMP_WAIT_POLICY = opts.spin ? 'ACTIVE' : 'PASSIVE';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
@@ -134,6 +143,7 @@ export function loadNativeAddon(): NativeAddon | null {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
+    ompWaitPolicy = process.env.OMP_WAIT_POLICY || 'default';
   } catch (e) {
     loadError = `addon did not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
   } finally {
@@ -588,6 +598,7 @@ export function nativeInfo(): NativeInfo {
     threads: nativeThreads,
     convEngine,
     gemmEngine,
+    ompWaitPolicy,
     kernels: [...NATIVE_KERNELS],
   };
 }

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { defaultThreads, wasmSetup as wasmTrainingSetup } from './wasm/index';
+import { registerCpuFixes } from './cpu/kernels';
 import { NATIVE_HINT, loadNativeAddon, nativeInfo, nativeLoadError, nativeRequestFromEnv, registerNativeKernels, unregisterNativeKernels, type NativeInfo } from './native/index';
 
 export type { NativeInfo } from './native/index';
@@ -136,6 +137,7 @@ async function tryLoad(name: BackendAttempt['name'], threads: number | undefined
       return n;
     }
     case 'cpu':
+      registerCpuFixes();
       if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
       return 1;
   }

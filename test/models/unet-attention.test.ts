@@ -129,7 +129,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('U-Net with attention: forward and gradients (attention weights included) agree on wasm and cpu (batch 1)', async () => {
+test('U-Net with attention: forward and gradients (attention weights included) agree on wasm and cpu (batch 2)', async () => {
   const out: { names: string[]; values: Float32Array[] }[] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend({ backend, log: false });
@@ -140,11 +140,10 @@ test('U-Net with attention: forward and gradients (attention weights included) a
       const name = net.paramNames[i] as string;
       if (name.endsWith('.attn.out.w')) p.assign(tf.tensor(rngW.fillNormal(new Float32Array(16 * 16), 0, 0.25), [16, 16]));
     });
-    // batch 1, as the test in unet.test.ts: tfjs 4.22's cpu ResizeNearestNeighborGrad is wrong for
-    // batch > 1 (the wasm gradient equals the sum of per-example gradients, the cpu one does not)
+    // batch 2: the cpu backend's ResizeNearestNeighborGrad is ctlab's corrected one (src/backend/cpu)
     const rng = new Rng(10);
-    const x = tf.tensor4d(rng.fillNormal(new Float32Array(64)), [1, 8, 8, 1]);
-    const sigma = tf.tensor1d([1.3]);
+    const x = tf.tensor4d(rng.fillNormal(new Float32Array(128)), [2, 8, 8, 1]);
+    const sigma = tf.tensor1d([1.3, 0.2]);
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.apply(x, sigma, { training: true }))) as tf.Scalar, net.params);
     out.push({ names: net.paramNames, values: [value.dataSync() as Float32Array, ...net.params.map((p) => grads[p.name]?.dataSync() as Float32Array)] });
     tf.dispose([x, sigma, value, ...Object.values(grads)]);

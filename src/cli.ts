@@ -152,6 +152,14 @@ program
   .showHelpAfterError('(add --help for usage)');
 
 const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (default: CTLAB_BACKEND or auto)').choices(BACKEND_NAMES as unknown as string[]);
+const threadsOption = (): Option =>
+  new Option('--threads <n>', 'threads for the heavy kernels (default: CTLAB_THREADS, else 2 where a second core is idle)').argParser(num('--threads', { int: true, min: 1 }));
+
+// --threads reaches the backend as CTLAB_THREADS, read by initBackend wherever the command starts it
+program.hook('preAction', (_root, action) => {
+  const t = (action.opts() as { threads?: number }).threads;
+  if (t !== undefined) process.env.CTLAB_THREADS = String(t);
+});
 
 program
   .command('train')
@@ -177,6 +185,7 @@ program
   .option('--out <dir>', 'run directory (default runs/<name>-seed<seed>)')
   .option('--resume', 'continue the run in --out from its newest valid checkpoint')
   .addOption(backendOption())
+  .addOption(threadsOption())
   .option('--dry-run', 'print the resolved config and exit')
   .option('--no-progress', 'no progress bar')
   .action(async (f: TrainFlags) => {
@@ -207,6 +216,7 @@ program
   .option('--out <file>', 'output: CSV for points, PNG grid for images (default <run>/samples/sample-<sigmas>-step<k>.csv|png)')
   .option('--grid <cols>', 'images: columns of the PNG grid (default √n)', num('--grid', { int: true, min: 1 }))
   .addOption(backendOption())
+  .addOption(threadsOption())
   .option('--no-progress', 'no progress bar')
   .action(async (f: { run: string; sigmas?: number[]; n: number; seed: number; weights: 'ema' | 'student'; out?: string; grid?: number; backend?: BackendRequest; progress: boolean }) => {
     const cfg = readRunConfig(f.run);
@@ -240,6 +250,7 @@ program
   .option('--n <count>', 'samples (default: the held-out set size)', num('--n', { int: true, min: 2 }))
   .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 777)
   .addOption(backendOption())
+  .addOption(threadsOption())
   .option('--feature-net <names>', 'images: comma-separated feature nets (shipped names or TF.js graph model paths)', 'fmnist-cnn,fmnist-strided')
   .option('--out <dir>', 'images: also write a results folder (table with floor and ceiling, sample grids, provenance)')
   .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string; out?: string }) => {
@@ -281,6 +292,7 @@ program
   .option('--out <dir>', 'results folder', 'results/quickstart')
   .option('--runs <dir>', 'where the two run directories go', 'runs/quickstart')
   .addOption(backendOption())
+  .addOption(threadsOption())
   .option('--no-progress', 'no progress bar')
   .action(async (f: { steps?: number; data: string; out: string; runs: string; backend?: BackendRequest; progress: boolean }) => {
     await runQuickstart({ ...f, command: `ctlab quickstart ${process.argv.slice(3).join(' ')}`.trim() });

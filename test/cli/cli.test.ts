@@ -39,6 +39,9 @@ describe('ctlab CLI', () => {
     r = ctlab(['train', '--dropout', '1.5', '--dry-run']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /config\.model\.dropout: .*1\.5/);
+    r = ctlab(['train', '--threads', '0', '--dry-run']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--threads: expected an integer >= 1, got '0'/);
     r = ctlab(['train', '--data', 'spirals', '--dry-run']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--data: expected a toy set .* or a \.csv file .* got 'spirals'/);
@@ -59,9 +62,10 @@ describe('ctlab CLI', () => {
     const out = path.join(dir, 'run');
     const cfgFile = path.join(dir, 'small.json');
     fs.writeFileSync(cfgFile, JSON.stringify({ batchSize: 32, model: { hidden: 16, depth: 2 }, checkpointEvery: 10, evalEvery: 0 }));
-    let r = ctlab(['train', '--data', good, '--config', cfgFile, '--steps', '20', '--out', out, '--no-progress']);
+    let r = ctlab(['train', '--data', good, '--config', cfgFile, '--steps', '20', '--out', out, '--no-progress', '--threads', '2']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /done: .* at step 20/);
+    assert.equal((JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { backend: { threads: number } }).backend.threads, 2, '--threads reaches the backend');
     r = ctlab(['sample', '--run', out, '--n', '50', '--sigmas', '80,0.821', '--no-progress', '--out', path.join(dir, 's.csv')]);
     assert.equal(r.status, 0, r.stderr);
     const lines = fs.readFileSync(path.join(dir, 's.csv'), 'utf8').trim().split('\n');

@@ -778,6 +778,38 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
   });
 }
 
+// resizeNearest(heap, xOff, yOff, [B, H, W, C, OH, OW], rows[OH], cols[OW]): NHWC nearest-neighbour
+// resizing as pixel copies, y[b, i, j, :] = x[b, rows[i], cols[j], :]; the source indices come from
+// the caller (TF.js's own formula for its alignCorners / halfPixelCenters attributes)
+napi_value ResizeNearest(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    auto g = dims(env, a[3], 6, "resizeNearest geometry");
+    const int64_t B = g[0], H = g[1], W = g[2], C = g[3], OH = g[4], OW = g[5];
+    for (int64_t v : g)
+      if (v < 1) throw JsError{"resizeNearest geometry: expected [B, H, W, C, OH, OW], all positive"};
+    const auto rows = dims(env, a[4], static_cast<size_t>(OH), "resizeNearest rows");
+    const auto cols = dims(env, a[5], static_cast<size_t>(OW), "resizeNearest cols");
+    for (int64_t r : rows)
+      if (r < 0 || r >= H) throw JsError{"resizeNearest rows: expected source rows in [0, H)"};
+    for (int64_t c : cols)
+      if (c < 0 || c >= W) throw JsError{"resizeNearest cols: expected source columns in [0, W)"};
+    const float* x = at(heap, len, i64(env, a[1], "xOffset"), B * H * W * C, "x");
+    float* y = at(heap, len, i64(env, a[2], "yOffset"), B * OH * OW * C, "y");
+    const int threads = B * OH * OW * C >= (int64_t{1} << 18) ? g_threads : 1;
+#pragma omp parallel for collapse(2) num_threads(threads)
+    for (int64_t b = 0; b < B; b++)
+      for (int64_t i = 0; i < OH; i++) {
+        const float* src = x + (b * H + rows[i]) * W * C;
+        float* dst = y + (b * OH + i) * OW * C;
+        for (int64_t j = 0; j < OW; j++) std::memcpy(dst + j * C, src + cols[j] * C, sizeof(float) * C);
+      }
+    return undefinedValue(env);
+  });
+}
+
 /** A Float64Array's data and length (tables of offsets and scalars). */
 const double* f64(napi_env env, napi_value v, size_t* length, const char* what) {
   bool is = false;
@@ -927,7 +959,8 @@ napi_value Init(napi_env env, napi_value exports) {
   const Fn fns[] = {{"conv2d", Conv2d},         {"matmul", Matmul},     {"setThreads", SetThreads}, {"getThreads", GetThreads},
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
-                    {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary}};
+                    {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
+                    {"resizeNearest", ResizeNearest}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

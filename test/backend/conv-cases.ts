@@ -126,6 +126,17 @@ export function matMulRef(a: Float32Array, b: Float32Array, batchA: number, batc
   return c;
 }
 
+/**
+ * The values of tensors computed in a tidy scope. Returning typed arrays from `tf.tidy` itself is
+ * slow: tidy walks its result for tensors element by element (~3 s for 2M floats here).
+ */
+export function tidyValues(f: () => tf.Tensor[]): Float32Array[] {
+  const ts = tf.tidy(f);
+  const out = ts.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(ts);
+  return out;
+}
+
 /** Max |got - want| <= tol · max(1, max |want|). */
 export function closeMsg(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): string | null {
   if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;

@@ -22,12 +22,13 @@ import {
   setNativeThreads,
   gemmEngineFor,
   binaryGeometry,
+  nearestSourceIndices,
   type ConvEngine,
   type GemmEngine,
 } from '../../src/backend/native/index';
 import { Rng } from '../../src/util/rng';
 import { createOptimizer } from '../../src/optim/index';
-import { caseName, closeMsg, convBackpropFilterRef, convBackpropInputRef, convCases, convGeometry, convRef, matMulRef, randn, type ConvCase } from './conv-cases';
+import { caseName, closeMsg, tidyValues, convBackpropFilterRef, convBackpropInputRef, convCases, convGeometry, convRef, matMulRef, randn, type ConvCase } from './conv-cases';
 
 const OFF = nativeRequestFromEnv() === 'off';
 const THREADS = [1, 2];
@@ -264,7 +265,7 @@ test('concat along every axis, its gradient (SplitV) and split, small and large 
   });
   const s = randn(rng, [4, 9]);
   const body = (): Float32Array[] =>
-    tf.tidy(() => {
+    tidyValues(() => {
       const outs: tf.Tensor[] = [];
       for (const k of cases) {
         const x = tf.tensor(k.x, a);
@@ -282,11 +283,63 @@ test('concat along every axis, its gradient (SplitV) and split, small and large 
       }
       outs.push(tf.concat([tf.tensor(big[0]?.x as Float32Array, [8, 32, 32, 48]), tf.tensor(big[0]?.z as Float32Array, [8, 32, 32, 48])], 0));
       outs.push(...tf.split(tf.tensor(s, [4, 9]), [2, 3, 4], 1), ...tf.split(tf.tensor(s, [4, 9]), 2, 0));
-      return outs.map((t) => t.dataSync() as Float32Array);
+      return outs;
     });
   await wasm(false);
   const ref = body();
   await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+});
+
+/** Nearest-neighbour resize in plain JS, written from TF's definition (independent of the kernels). */
+function resizeNearestRef(x: Float32Array, [B, H, W, C]: number[], OH: number, OW: number, alignCorners: boolean, halfPixel: boolean): Float32Array {
+  const src = (i: number, n: number, m: number): number => {
+    const ratio = alignCorners && m > 1 ? (n - 1) / (m - 1) : n / m;
+    const f = halfPixel ? (i + 0.5) * ratio : i * ratio;
+    return Math.max(0, Math.min(n - 1, alignCorners ? Math.round(f) : Math.floor(f)));
+  };
+  const y = new Float32Array((B as number) * OH * OW * (C as number));
+  let k = 0;
+  for (let b = 0; b < (B as number); b++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++)
+        for (let c = 0; c < (C as number); c++) y[k++] = x[((b * (H as number) + src(i, H as number, OH)) * (W as number) + src(j, W as number, OW)) * (C as number) + c] as number;
+  return y;
+}
+
+test('nearest source indices follow TF: integer factors, fractions, alignCorners, halfPixelCenters', () => {
+  assert.deepEqual(nearestSourceIndices(4, 8, false, false), [0, 0, 1, 1, 2, 2, 3, 3]);
+  assert.deepEqual(nearestSourceIndices(4, 8, false, true), [0, 0, 1, 1, 2, 2, 3, 3]);
+  assert.deepEqual(nearestSourceIndices(3, 5, true, false), [0, 1, 1, 2, 2]); // ratio 1/2, rounded half up
+  assert.deepEqual(nearestSourceIndices(7, 3, false, false), [0, 2, 4]);
+  assert.deepEqual(nearestSourceIndices(7, 3, false, true), [1, 3, 5]);
+  assert.deepEqual(nearestSourceIndices(5, 1, true, false), [0]);
+});
+
+test('ResizeNearestNeighbor (the U-Net upsampling, fractions, alignCorners, halfPixelCenters, a large batch over threads): native copies equal wasm and a plain-JS reference exactly', async () => {
+  const rng = new Rng(21);
+  const cases = [
+    { shape: [2, 4, 4, 8], size: [8, 8], ac: false, hp: false },
+    { shape: [3, 5, 3, 2], size: [7, 8], ac: false, hp: false },
+    { shape: [1, 7, 6, 3], size: [3, 4], ac: false, hp: true },
+    { shape: [2, 3, 5, 4], size: [5, 9], ac: true, hp: false },
+    { shape: [2, 6, 6, 5], size: [1, 4], ac: true, hp: false },
+    { shape: [1, 4, 4, 1], size: [8, 8], ac: false, hp: false },
+    // 2^19 output elements: the copies are split over the threads
+    { shape: [8, 16, 16, 64], size: [32, 32], ac: false, hp: false },
+  ].map((c) => ({ ...c, x: randn(rng, c.shape) }));
+  const body = (): Float32Array[] =>
+    tidyValues(() => cases.map((c) => tf.image.resizeNearestNeighbor(tf.tensor4d(c.x, c.shape as [number, number, number, number]), c.size as [number, number], c.ac, c.hp)));
+  const ref = cases.map((c) => resizeNearestRef(c.x, c.shape, c.size[0] as number, c.size[1] as number, c.ac, c.hp));
+  await wasm(false);
+  body().forEach((o, i) => check(o, ref[i] as Float32Array, `wasm case ${i}`, 0));
+  await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} case ${i}`, 0)));
+  if (OFF) return;
+  const addon = loadNativeAddon();
+  assert.ok(addon);
+  const h = new Float32Array(64);
+  assert.throws(() => addon.resizeNearest(h, 0, 16, [1, 2, 2, 1, 4, 4], [0, 0, 1, 2], [0, 0, 1, 1]), /resizeNearest rows: expected source rows in \[0, H\)/);
+  assert.throws(() => addon.resizeNearest(h, 0, 16, [1, 2, 2, 1, 4, 4], [0, 0, 1], [0, 0, 1, 1]), /resizeNearest rows: expected 4 integers, got 3/);
+  assert.throws(() => addon.resizeNearest(h, 0, 60, [1, 2, 2, 1, 4, 4], [0, 0, 1, 1], [0, 0, 1, 1]), /y/);
 });
 
 test('binary op geometry: broadcasts merged into at most three groups of dimensions', () => {

@@ -8,6 +8,8 @@
  * - BatchMatMul and _FusedMatMul (bias, linear activation), transposes included: dnnl_sgemm, or
  *   OpenBLAS sgemm where it measured faster (`gemmEngineFor`);
  * - Concat and SplitV of float32 tensors: row copies (memcpy), for the U-Net's skip connections;
+ * - ResizeNearestNeighbor of float32 NHWC tensors (the U-Net's upsampling): pixel copies from the
+ *   source rows and columns of TF.js's own formula (`nearestSourceIndices`), split over the threads;
  * - Add, Sub, Multiply of large float32 tensors (>= 32768 elements) with the U-Net's broadcasts
  *   (same shape, a per-(image, channel), per-channel or per-image operand: `binaryGeometry`),
  *   split over the threads (wasm's element-wise kernels run on one);
@@ -57,9 +59,11 @@ export interface NativeAddon {
   emaStep(heap: Float32Array, table: Float64Array, rate: number): void;
   /** GroupNorm (+ SiLU when geometry[4] = 1) of x [B, HW, C] in G groups; writes y, mean [B, G], rstd [B, G]. geometry [B, HW, C, G, silu]. */
   groupNorm(heap: Float32Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number, rstdOff: number, geometry: number[], eps: number): void;
-  /** Its gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   /** out[o,m,i] = a[o·aO + m·aM + i·aI] op b[o·bO + m·bM + i·bI]; op 0 add, 1 sub, 2 mul; geometry [O, M, I, aO, aM, aI, bO, bM, bI]. */
   binary(op: number, heap: Float32Array, aOff: number, bOff: number, outOff: number, geometry: number[]): void;
+  /** y[b, i, j, :] = x[b, rows[i], cols[j], :] for NHWC x [B, H, W, C]; geometry [B, H, W, C, OH, OW]. */
+  resizeNearest(heap: Float32Array, xOff: number, yOff: number, geometry: number[], rows: number[], cols: number[]): void;
+  /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
 }
 
@@ -139,7 +143,7 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary', 'resizeNearest'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -177,7 +181,7 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 
 const BACKEND = 'wasm';
 /** Kernels the native ones replace (each keeps the one it replaced as its fallback). */
-const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', 'Add', 'Sub', 'Multiply', ADAM_KERNEL, EMA_KERNEL] as const;
+const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', 'ResizeNearestNeighbor', 'Add', 'Sub', 'Multiply', ADAM_KERNEL, EMA_KERNEL] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
 const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
@@ -394,6 +398,39 @@ function splitV(args: KArgs): TI[] {
   return outs;
 }
 
+/**
+ * Source indices of nearest-neighbour resizing along one axis, by tfjs-backend-cpu's formula for
+ * ResizeNearestNeighbor (alignCorners: ratio (in − 1)/(out − 1) and rounding; halfPixelCenters:
+ * sampling at pixel centres), so the native copies pick the pixels TF.js picks.
+ */
+export function nearestSourceIndices(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): number[] {
+  const ratio = (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+  const out: number[] = [];
+  for (let i = 0; i < outSize; i++) {
+    const frac = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+    let src = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+    if (halfPixelCenters) src = Math.max(0, src);
+    out.push(src);
+  }
+  return out;
+}
+
+/** ResizeNearestNeighbor of a float32 NHWC tensor: one pixel copy per output pixel (memcpy of C floats). */
+function resizeNearestNeighbor(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const x = args.inputs.images as TI;
+  const [newH, newW] = (args.attrs?.size ?? []) as number[];
+  if (x.dtype !== 'float32' || x.shape.length !== 4 || size(x.shape) === 0 || !newH || !newW) return fallback('ResizeNearestNeighbor', args);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const alignCorners = args.attrs?.alignCorners === true;
+  const halfPixelCenters = args.attrs?.halfPixelCenters === true;
+  const out = b.makeOutput([B, newH, newW, C], 'float32');
+  const rows = nearestSourceIndices(H, newH, alignCorners, halfPixelCenters);
+  const cols = nearestSourceIndices(W, newW, alignCorners, halfPixelCenters);
+  lib().resizeNearest(heap(b), off(b, x), off(b, out), [B, H, W, C, newH, newW], rows, cols);
+  return out;
+}
+
 /** Element-wise ops on fewer elements stay on wasm (the call costs more than the threads win). */
 export const NATIVE_BINARY_MIN = 1 << 15;
 
@@ -521,6 +558,7 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   _FusedMatMul: (a) => matMul(a, '_FusedMatMul'),
   Concat: concat,
   SplitV: splitV,
+  ResizeNearestNeighbor: resizeNearestNeighbor,
   Add: (a) => binary(a, 'Add'),
   Sub: (a) => binary(a, 'Sub'),
   Multiply: (a) => binary(a, 'Multiply'),

@@ -3,7 +3,8 @@
 # missing, (re)builds the native kernels (unless CTLAB_NATIVE=0: then their tests check the wasm path
 # instead, and a missing addon is not an error), builds, then runs every test file under node's
 # built-in runner. Without CTLAB_NATIVE=0, a native build that fails makes the native tests fail, and
-# the backend tests then run a second time with CTLAB_NATIVE=0 (the wasm-only path).
+# the backend tests then run a second time with CTLAB_NATIVE=0 (the wasm-only path) and the native
+# kernel tests a third time with CTLAB_NATIVE_SIMD=baseline (the loops built without AVX2/FMA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
@@ -19,8 +20,12 @@ export CTLAB_THREADS="${CTLAB_THREADS:-1}"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
-# the backend tests once more with the native kernels switched off, as a user without them runs
+# the backend tests once more with the native kernels switched off, as a user without them runs, and
+# the native kernel tests with the baseline (non-AVX2) build of their vectorised loops
 case "${CTLAB_NATIVE:-}" in
   0|off|false|no) ;;
-  *) CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js ;;
+  *)
+    CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js
+    CTLAB_NATIVE_SIMD=baseline node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js
+    ;;
 esac

@@ -36,6 +36,10 @@ export function convCases(): ConvCase[] {
   cases.push({ n: 12, h: 7, w: 6, ci: 3, co: 5, k: [3, 3], s: [2, 2], pad: 'valid' });
   cases.push({ n: 16, h: 6, w: 6, ci: 4, co: 3, k: [3, 3], s: [1, 1], pad: 'same' });
   cases.push({ n: 7, h: 5, w: 5, ci: 2, co: 3, k: [2, 2], s: [1, 1], pad: 'same' });
+  // one output channel with Ci >= 8 (the native direct kernel's vector path): the U-Net's output
+  // layer, and an odd Ci with a stride
+  cases.push({ n: 3, h: 16, w: 16, ci: 32, co: 1, k: [3, 3], s: [1, 1], pad: 'same' });
+  cases.push({ n: 2, h: 9, w: 8, ci: 13, co: 1, k: [3, 3], s: [2, 2], pad: 'valid' });
   return cases;
 }
 

@@ -75,6 +75,9 @@ test(OFF ? 'native kernels are off (CTLAB_NATIVE=0): the wasm kernels run' : 'th
   const info = await wasm(true);
   assert.match(info.native.onednn ?? '', /^\d+\.\d+/);
   assert.match(info.native.openblas ?? '', /OpenBLAS/);
+  // the vectorised loops' build: forced to the baseline one by CTLAB_NATIVE_SIMD (npm test runs these tests both ways)
+  if (process.env.CTLAB_NATIVE_SIMD === 'baseline') assert.equal(info.native.simd, 'baseline');
+  else assert.match(info.native.simd ?? '', /^(avx2\+fma|baseline)$/);
   assert.equal(info.native.threads, info.threads, 'BackendInfo.threads is the native kernels\' count');
   for (const threads of THREADS) {
     setNativeThreads(threads);
@@ -164,6 +167,40 @@ test('conv2d with explicit padding, and dilation 2 in the forward pass, native v
   await wasm(false);
   body('wasm');
   await forEachNative(CONV_ENGINES, (e) => setConvEngine(e as ConvEngine), body);
+});
+
+test('one output channel: the direct kernel (explicit padding, stride, dilation 2, bias) equals float64, and reports itself', async () => {
+  const rng = new Rng(31);
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  const cases = [
+    { xShape: [2, 9, 8, 11], wShape: [3, 3, 11, 1], strides: 2, pad, dil: 1 },
+    { xShape: [2, 9, 9, 16], wShape: [3, 3, 16, 1], strides: 1, pad: 'same' as const, dil: 2 },
+    { xShape: [1, 6, 7, 9], wShape: [2, 3, 9, 1], strides: 1, pad: 'valid' as const, dil: 1 },
+  ].map((c) => ({ ...c, x: randn(rng, c.xShape), w: randn(rng, c.wShape), b: randn(rng, [1]), g: convGeometry(c.xShape, c.wShape, [c.strides, c.strides], c.pad, [c.dil, c.dil]) }));
+  const body = (label: string): void => {
+    const outs = tidyValues(() =>
+      cases.flatMap((c) => {
+        const x = tf.tensor4d(c.x, c.xShape as [number, number, number, number]);
+        const w = tf.tensor4d(c.w, c.wShape as [number, number, number, number]);
+        const d: [number, number] = [c.dil, c.dil];
+        return [tf.conv2d(x, w, c.strides, c.pad, 'NHWC', d), tf.fused.conv2d({ x, filter: w, bias: tf.tensor1d(c.b), strides: c.strides, pad: c.pad, dilations: d })];
+      }),
+    );
+    cases.forEach((c, i) => {
+      check(outs[2 * i] as Float32Array, convRef(c.g, c.x, c.w), `${label} case ${i} y`);
+      check(outs[2 * i + 1] as Float32Array, convRef(c.g, c.x, c.w, c.b), `${label} case ${i} y+bias`);
+    });
+  };
+  await wasm(false);
+  body('wasm');
+  await forEachNative(['onednn'], (e) => setConvEngine(e as ConvEngine), body);
+  if (OFF) return;
+  const addon = loadNativeAddon();
+  assert.ok(addon);
+  // [N,H,W,Ci,Co,KH,KW,sh,sw,dh,dw,pt,pl,pb,pr,Ho,Wo]: the U-Net's output layer, then 2 channels
+  assert.equal(addon.convImpl(0, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
+  assert.notEqual(addon.convImpl(0, [4, 16, 16, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
+  assert.notEqual(addon.convImpl(1, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
 });
 
 test('fused conv2d with an activation falls back to the wasm kernel (same result with and without native)', async () => {

@@ -49,7 +49,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): { requested: number; openmp: number; openblas: number };
   convImpl(kind: number, geometry: number[]): string;
-  versions(): { onednn: string; onednnRuntime: string; openblas: string };
+  /** simd: which build of ctlab's own vectorised loops runs ('avx2+fma', or 'baseline' without them or under CTLAB_NATIVE_SIMD=baseline). */
+  versions(): { onednn: string; onednnRuntime: string; openblas: string; simd: string };
   clearCache(): void;
   /** dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (element offsets). */
   copyRows(heap: Float32Array, srcOff: number, srcStride: number, dstOff: number, dstStride: number, rows: number, width: number): void;
@@ -91,6 +92,8 @@ export interface NativeInfo {
   /** Library versions and threads, when active. */
   onednn?: string;
   openblas?: string;
+  /** The build of ctlab's own vectorised loops (GroupNorm, element-wise ops): 'avx2+fma' or 'baseline'. */
+  simd?: string;
   threads?: number;
   convEngine?: ConvEngine;
   gemmEngine?: GemmEngine;
@@ -633,6 +636,7 @@ export function nativeInfo(): NativeInfo {
     reason: 'addon loaded',
     onednn: `${v.onednn} (${v.onednnRuntime})`,
     openblas: v.openblas,
+    simd: v.simd,
     threads: nativeThreads,
     convEngine,
     gemmEngine,

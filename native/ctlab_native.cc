@@ -164,25 +164,56 @@ dnnl::stream& stream() {
 
 struct DnnlConv {
   // the primitive, its memories with user handles, and the reorders between the user's HWIO filter
-  // and the primitive's preferred filter layout
+  // and the primitive's preferred filter layout; with `blocked`, also between the NHWC activations
+  // and the primitive's (oneDNN's choice, nChw8c for AVX2), through the shared scratch buffers
   dnnl::primitive prim;
   memory src, wei, bias, dst;            // user-layout memories (handles set per call)
   memory weiPrim;                        // filter in the primitive's layout (owned), or == wei
   bool reorderWei = false;
   dnnl::reorder weiReorder;
+  memory srcPrim, dstPrim;               // activations in the primitive's layout (scratch handles), or == src / dst
+  bool reorderSrc = false, reorderDst = false;
+  dnnl::reorder srcReorder, dstReorder;  // in the direction the data flows for this kind
   bool hasBias = false;
   std::string impl;
 };
+
+// Scratch for activations in the primitive's layout: one for x-shaped, one for y-shaped tensors,
+// grown as needed and shared by every primitive (they run one at a time)
+struct Scratch {
+  float* data = nullptr;
+  size_t bytes = 0;
+  void release() {
+    std::free(data);
+    data = nullptr;
+    bytes = 0;
+  }
+  float* get(size_t need) {
+    if (need > bytes) {
+      std::free(data);
+      bytes = (need + 63) / 64 * 64;
+      data = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (data == nullptr) throw std::bad_alloc();
+    }
+    return data;
+  }
+};
+Scratch g_srcScratch, g_dstScratch;
 
 std::unordered_map<std::string, std::unique_ptr<DnnlConv>> g_convCache;
 
 memory::dims nchw(int64_t n, int64_t c, int64_t h, int64_t w) { return {n, c, h, w}; }
 
-dnnl::convolution_forward::primitive_desc fwdPd(const Conv& c, bool bias) {
+// activations as given (NHWC), or in the layout oneDNN prefers (`blocked`: tag::any)
+memory::desc actDesc(int64_t n, int64_t ch, int64_t h, int64_t w, bool blocked) {
+  return memory::desc(nchw(n, ch, h, w), dt::f32, blocked ? tag::any : tag::nhwc);
+}
+
+dnnl::convolution_forward::primitive_desc fwdPd(const Conv& c, bool bias, bool blocked) {
   auto& eng = engine();
-  memory::desc src(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
+  memory::desc src = actDesc(c.N, c.Ci, c.H, c.W, blocked);
   memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
-  memory::desc dst(nchw(c.N, c.Co, c.Ho, c.Wo), dt::f32, tag::nhwc);
+  memory::desc dst = actDesc(c.N, c.Co, c.Ho, c.Wo, blocked);
   memory::dims strides{c.sh, c.sw}, dil{c.dh - 1, c.dw - 1}, pl{c.pt, c.pl}, pr{c.pb, c.pr};
   if (bias) {
     memory::desc b({c.Co}, dt::f32, tag::x);
@@ -197,21 +228,25 @@ dnnl::convolution_forward::primitive_desc fwdPd(const Conv& c, bool bias) {
 
 memory::desc userWeiDesc(const Conv& c) { return memory::desc({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::hwio); }
 
-DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
-  std::string key = c.key(kind) + (bias ? "b" : "");
+DnnlConv& dnnlConv(const Conv& c, char kind, bool bias, bool blocked) {
+  std::string key = c.key(kind) + (bias ? "b" : "") + (blocked ? "B" : "");
   auto it = g_convCache.find(key);
   if (it != g_convCache.end()) return *it->second;
   if (g_convCache.size() >= 512) g_convCache.clear();  // many shapes (e.g. evaluation batches): start over
   auto& eng = engine();
   auto p = std::make_unique<DnnlConv>();
-  memory::desc srcD(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
-  memory::desc dstD(nchw(c.N, c.Co, c.Ho, c.Wo), dt::f32, tag::nhwc);
+  memory::desc srcU(nchw(c.N, c.Ci, c.H, c.W), dt::f32, tag::nhwc);
+  memory::desc dstU(nchw(c.N, c.Co, c.Ho, c.Wo), dt::f32, tag::nhwc);
+  memory::desc srcD = actDesc(c.N, c.Ci, c.H, c.W, blocked);
+  memory::desc dstD = actDesc(c.N, c.Co, c.Ho, c.Wo, blocked);
   memory::desc weiU = userWeiDesc(c);
-  auto fwd = fwdPd(c, bias);
-  memory::desc weiP;
+  auto fwd = fwdPd(c, bias, blocked);
+  memory::desc weiP, srcP, dstP;
   if (kind == 'f') {
     p->prim = dnnl::convolution_forward(fwd);
     weiP = fwd.weights_desc();
+    srcP = fwd.src_desc();
+    dstP = fwd.dst_desc();
     p->impl = fwd.impl_info_str();
   } else if (kind == 'd') {
     memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
@@ -220,6 +255,8 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
     dnnl::convolution_backward_data::primitive_desc pd(d, eng, fwd);
     p->prim = dnnl::convolution_backward_data(pd);
     weiP = pd.weights_desc();
+    srcP = pd.diff_src_desc();
+    dstP = pd.diff_dst_desc();
     p->impl = pd.impl_info_str();
   } else {
     memory::desc wei({c.Co, c.Ci, c.KH, c.KW}, dt::f32, tag::any);
@@ -228,10 +265,21 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
     dnnl::convolution_backward_weights::primitive_desc pd(d, eng, fwd);
     p->prim = dnnl::convolution_backward_weights(pd);
     weiP = pd.diff_weights_desc();
+    srcP = pd.src_desc();
+    dstP = pd.diff_dst_desc();
     p->impl = pd.impl_info_str();
   }
-  p->src = memory(srcD, eng, DNNL_MEMORY_NONE);
-  p->dst = memory(dstD, eng, DNNL_MEMORY_NONE);
+  p->src = memory(srcU, eng, DNNL_MEMORY_NONE);
+  p->dst = memory(dstU, eng, DNNL_MEMORY_NONE);
+  // activations: x flows into the primitive for 'f' and 'w' and out of it for 'd' (dx); y out for
+  // 'f', in for 'd' and 'w' (dy)
+  p->reorderSrc = srcP != srcU;
+  p->srcPrim = p->reorderSrc ? memory(srcP, eng, DNNL_MEMORY_NONE) : p->src;
+  if (p->reorderSrc) p->srcReorder = kind == 'd' ? dnnl::reorder(p->srcPrim, p->src) : dnnl::reorder(p->src, p->srcPrim);
+  p->reorderDst = dstP != dstU;
+  p->dstPrim = p->reorderDst ? memory(dstP, eng, DNNL_MEMORY_NONE) : p->dst;
+  if (p->reorderDst) p->dstReorder = kind == 'f' ? dnnl::reorder(p->dstPrim, p->dst) : dnnl::reorder(p->dst, p->dstPrim);
+  p->impl += p->reorderSrc || p->reorderDst ? " (blocked activations)" : "";
   p->wei = memory(weiU, eng, DNNL_MEMORY_NONE);
   p->hasBias = bias;
   if (bias) p->bias = memory(memory::desc({c.Co}, dt::f32, tag::x), eng, DNNL_MEMORY_NONE);
@@ -247,24 +295,33 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias) {
   return ref;
 }
 
-// kind 'f': y = conv(x, w) (+ bias); 'd': dx = conv_backward_data(dy, w); 'w': dw = conv_backward_weights(x, dy)
-void dnnlRun(const Conv& c, char kind, float* x, float* w, float* bias, float* y) {
-  DnnlConv& p = dnnlConv(c, kind, bias != nullptr);
+// kind 'f': y = conv(x, w) (+ bias); 'd': dx = conv_backward_data(dy, w); 'w': dw = conv_backward_weights(x, dy).
+// `blocked`: activations reordered to and from oneDNN's preferred layout around the primitive
+void dnnlRun(const Conv& c, char kind, bool blocked, float* x, float* w, float* bias, float* y) {
+  DnnlConv& p = dnnlConv(c, kind, bias != nullptr, blocked);
   auto& s = stream();
   p.src.set_data_handle(x);
   p.wei.set_data_handle(w);
   p.dst.set_data_handle(y);
+  if (p.reorderSrc) p.srcPrim.set_data_handle(g_srcScratch.get(p.srcPrim.get_desc().get_size()));
+  if (p.reorderDst) p.dstPrim.set_data_handle(g_dstScratch.get(p.dstPrim.get_desc().get_size()));
   if (p.hasBias) p.bias.set_data_handle(bias);
   if (kind == 'f') {
     if (p.reorderWei) p.weiReorder.execute(s, p.wei, p.weiPrim);
-    std::unordered_map<int, memory> a{{DNNL_ARG_SRC, p.src}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DST, p.dst}};
+    if (p.reorderSrc) p.srcReorder.execute(s, p.src, p.srcPrim);
+    std::unordered_map<int, memory> a{{DNNL_ARG_SRC, p.srcPrim}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DST, p.dstPrim}};
     if (p.hasBias) a.emplace(DNNL_ARG_BIAS, p.bias);
     p.prim.execute(s, a);
+    if (p.reorderDst) p.dstReorder.execute(s, p.dstPrim, p.dst);
   } else if (kind == 'd') {
     if (p.reorderWei) p.weiReorder.execute(s, p.wei, p.weiPrim);
-    p.prim.execute(s, {{DNNL_ARG_DIFF_DST, p.dst}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DIFF_SRC, p.src}});
+    if (p.reorderDst) p.dstReorder.execute(s, p.dst, p.dstPrim);
+    p.prim.execute(s, {{DNNL_ARG_DIFF_DST, p.dstPrim}, {DNNL_ARG_WEIGHTS, p.weiPrim}, {DNNL_ARG_DIFF_SRC, p.srcPrim}});
+    if (p.reorderSrc) p.srcReorder.execute(s, p.srcPrim, p.src);
   } else {
-    p.prim.execute(s, {{DNNL_ARG_SRC, p.src}, {DNNL_ARG_DIFF_DST, p.dst}, {DNNL_ARG_DIFF_WEIGHTS, p.weiPrim}});
+    if (p.reorderSrc) p.srcReorder.execute(s, p.src, p.srcPrim);
+    if (p.reorderDst) p.dstReorder.execute(s, p.dst, p.dstPrim);
+    p.prim.execute(s, {{DNNL_ARG_SRC, p.srcPrim}, {DNNL_ARG_DIFF_DST, p.dstPrim}, {DNNL_ARG_DIFF_WEIGHTS, p.weiPrim}});
     if (p.reorderWei) p.weiReorder.execute(s, p.weiPrim, p.wei);
   }
   s.wait();
@@ -694,7 +751,8 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     const int64_t kindNum = i64(env, a[0], "kind");
     const int64_t engineNum = i64(env, a[1], "engine");
     if (kindNum < 0 || kindNum > 2) throw JsError{"kind: expected 0 (forward), 1 (backward data) or 2 (backward weights)"};
-    if (engineNum < 0 || engineNum > 2) throw JsError{"engine: expected 0 (oneDNN), 1 (OpenBLAS) or 2 (dnnl_sgemm)"};
+    if (engineNum < 0 || engineNum > 3)
+      throw JsError{"engine: expected 0 (oneDNN, NHWC), 1 (OpenBLAS), 2 (dnnl_sgemm) or 3 (oneDNN, blocked activations)"};
     size_t len = 0;
     float* heap = f32(env, a[2], &len);
     Conv c(dims(env, a[7], 17, "geometry"));
@@ -708,10 +766,11 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
     // oneDNN 2.6.3's jit_1x1 convolution with a stride ("reduce to unit stride") corrupts the C heap
     // on NHWC tensors here (found by the parity tests): strided 1x1 convolutions go to im2col + GEMM
     const bool strided1x1 = c.KH == 1 && c.KW == 1 && (c.sh > 1 || c.sw > 1);
-    if (engineNum == 0 && kind == 'f' && isSingleOutputChannel(c))
+    const bool onednn = engineNum == 0 || engineNum == 3;
+    if (onednn && kind == 'f' && isSingleOutputChannel(c))
       convForwardCo1(c, x, w, bias, y);
-    else if (engineNum == 0 && !strided1x1)
-      dnnlRun(c, kind, x, w, bias, y);
+    else if (onednn && !strided1x1)
+      dnnlRun(c, kind, engineNum == 3, x, w, bias, y);
     else
       gemmConvRun(c, kind, engineNum == 2 ? DNNL : OPENBLAS, x, w, bias, y);
     return undefinedValue(env);
@@ -1031,12 +1090,15 @@ napi_value GetThreads(napi_env env, napi_callback_info) {
 /** The oneDNN implementation chosen for a convolution (e.g. "brg:avx512_core", "jit:avx2"). */
 napi_value ConvImpl(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 2);
+    auto a = args(env, info, 3);
     const int64_t kindNum = i64(env, a[0], "kind");
     if (kindNum < 0 || kindNum > 2) throw JsError{"kind: expected 0, 1 or 2"};
     Conv c(dims(env, a[1], 17, "geometry"));
-    const std::string impl =
-        kindNum == 0 && isSingleOutputChannel(c) ? "ctlab:direct_co1" : dnnlConv(c, kindNum == 0 ? 'f' : kindNum == 1 ? 'd' : 'w', false).impl;
+    const int64_t engineNum = i64(env, a[2], "engine");
+    if (engineNum != 0 && engineNum != 3) throw JsError{"engine: expected 0 or 3 (the oneDNN engines)"};
+    const std::string impl = kindNum == 0 && isSingleOutputChannel(c)
+                                 ? "ctlab:direct_co1"
+                                 : dnnlConv(c, kindNum == 0 ? 'f' : kindNum == 1 ? 'd' : 'w', false, engineNum == 3).impl;
     napi_value s;
     NAPI_OK(napi_create_string_utf8(env, impl.c_str(), NAPI_AUTO_LENGTH, &s));
     return s;
@@ -1066,6 +1128,8 @@ napi_value ClearCache(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     g_convCache.clear();
     std::vector<float>().swap(g_cols);
+    g_srcScratch.release();
+    g_dstScratch.release();
     return undefinedValue(env);
   });
 }

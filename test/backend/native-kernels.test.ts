@@ -32,7 +32,7 @@ import { caseName, closeMsg, tidyValues, convBackpropFilterRef, convBackpropInpu
 
 const OFF = nativeRequestFromEnv() === 'off';
 const THREADS = [1, 2];
-const CONV_ENGINES: ConvEngine[] = ['onednn', 'openblas'];
+const CONV_ENGINES: ConvEngine[] = ['onednn', 'onednn-blocked', 'openblas'];
 const GEMM_ENGINES: GemmEngine[] = ['auto', 'openblas', 'onednn'];
 
 function check(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-4): void {
@@ -198,9 +198,16 @@ test('one output channel: the direct kernel (explicit padding, stride, dilation 
   const addon = loadNativeAddon();
   assert.ok(addon);
   // [N,H,W,Ci,Co,KH,KW,sh,sw,dh,dw,pt,pl,pb,pr,Ho,Wo]: the U-Net's output layer, then 2 channels
-  assert.equal(addon.convImpl(0, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
-  assert.notEqual(addon.convImpl(0, [4, 16, 16, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
-  assert.notEqual(addon.convImpl(1, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16]), 'ctlab:direct_co1');
+  assert.equal(addon.convImpl(0, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16], 0), 'ctlab:direct_co1');
+  assert.notEqual(addon.convImpl(0, [4, 16, 16, 32, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16], 0), 'ctlab:direct_co1');
+  assert.notEqual(addon.convImpl(1, [4, 16, 16, 32, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16], 0), 'ctlab:direct_co1');
+  // engine 3 reorders a U-Net layer's activations to oneDNN's layout, engine 0 keeps NHWC
+  const unetLayer = [4, 8, 8, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8];
+  for (const kind of [0, 1, 2]) {
+    assert.match(addon.convImpl(kind, unetLayer, 3), /\(blocked activations\)$/);
+    assert.doesNotMatch(addon.convImpl(kind, unetLayer, 0), /blocked/);
+  }
+  assert.throws(() => addon.convImpl(0, unetLayer, 1), /engine: expected 0 or 3/);
 });
 
 test('fused conv2d with an activation falls back to the wasm kernel (same result with and without native)', async () => {

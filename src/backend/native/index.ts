@@ -26,8 +26,14 @@
  *
  * Switches: `CTLAB_NATIVE=0` (or the `native: false` option) keeps the wasm kernels;
  * `CTLAB_NATIVE=1` makes a missing addon an error instead of a note. `CTLAB_NATIVE_CONV=openblas`
- * runs convolutions as im2col + OpenBLAS GEMM instead of oneDNN, `CTLAB_NATIVE_GEMM=openblas|onednn`
- * runs every matmul on one library (for A/B measurements; default 'auto').
+ * runs convolutions as im2col + OpenBLAS GEMM instead of oneDNN, `=onednn-blocked` runs oneDNN on
+ * its preferred activation layout (nChw8c on AVX2) with reorders around each primitive (not the
+ * default: in a standalone probe the blocked 3x3 convolutions were 7-35% faster than on NHWC, but
+ * inside the U-Net the reorders ate it: training step at batch 32, 2 threads, per step: oneDNN
+ * convolutions 81 ms instead of 84 plus reorders 16 ms instead of 4; 1-step sampling at batch 256,
+ * five alternating pairs, medians 198 vs 217 ms per call, within this VM's noise),
+ * `CTLAB_NATIVE_GEMM=openblas|onednn` runs every matmul on one library (for A/B measurements;
+ * default 'auto').
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,7 +54,8 @@ export interface NativeAddon {
   matmul(engine: number, heap: Float32Array, aOff: number, bOff: number, cOff: number, geometry: number[]): void;
   setThreads(n: number): void;
   getThreads(): { requested: number; openmp: number; openblas: number };
-  convImpl(kind: number, geometry: number[]): string;
+  /** The implementation oneDNN picked for kind 0/1/2 (forward, backward data, backward weights) on engine 0 (NHWC) or 3 (blocked). */
+  convImpl(kind: number, geometry: number[], engine: number): string;
   /** simd: which build of ctlab's own vectorised loops runs ('avx2+fma', or 'baseline' without them or under CTLAB_NATIVE_SIMD=baseline). */
   versions(): { onednn: string; onednnRuntime: string; openblas: string; simd: string };
   clearCache(): void;
@@ -68,10 +75,11 @@ export interface NativeAddon {
   groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
 }
 
-export type ConvEngine = 'onednn' | 'openblas' | 'dnnl-sgemm';
+/** 'onednn': oneDNN on the NHWC tensors as they are; 'onednn-blocked': activations reordered to oneDNN's preferred layout (nChw8c on AVX2) and back around each primitive; 'openblas' / 'dnnl-sgemm': im2col + GEMM. */
+export type ConvEngine = 'onednn' | 'onednn-blocked' | 'openblas' | 'dnnl-sgemm';
 /** 'auto': dnnl_sgemm, except OpenBLAS for large products with a transposed A (measured faster there). */
 export type GemmEngine = 'auto' | 'openblas' | 'onednn';
-const CONV_ENGINE_CODE: Record<ConvEngine, number> = { onednn: 0, openblas: 1, 'dnnl-sgemm': 2 };
+const CONV_ENGINE_CODE: Record<ConvEngine, number> = { onednn: 0, openblas: 1, 'dnnl-sgemm': 2, 'onednn-blocked': 3 };
 const GEMM_ENGINE_CODE: Record<Exclude<GemmEngine, 'auto'>, number> = { openblas: 0, onednn: 1 };
 
 /**
@@ -581,7 +589,7 @@ let registered = false;
 export function registerNativeKernels(threads: number): NativeInfo {
   const lib = loadNativeAddon();
   if (!lib) throw new Error(`ctlab native kernels: ${loadError ?? 'addon not loaded'}`);
-  convEngine = envEngine('CTLAB_NATIVE_CONV', ['onednn', 'openblas', 'dnnl-sgemm'] as const, convEngine);
+  convEngine = envEngine('CTLAB_NATIVE_CONV', ['onednn', 'onednn-blocked', 'openblas', 'dnnl-sgemm'] as const, convEngine);
   gemmEngine = envEngine('CTLAB_NATIVE_GEMM', ['auto', 'openblas', 'onednn'] as const, gemmEngine);
   setNativeThreads(threads);
   if (!registered) {

@@ -1037,6 +1037,60 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   });
 }
 
+// dropoutMask(out, state, p, keep): out[i] = 0 with probability p, else keep, drawn exactly as
+// src/util/rng.ts's Rng.fillDropoutMask draws them (xoshiro128**, two 32-bit outputs per element
+// forming a 53-bit uniform compared with p·2^53 in double precision: exact), so the masks and the
+// generator's state afterwards (state: Int32Array [s0, s1, s2, s3], updated in place) are the same
+inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+napi_value DropoutMask(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 4);
+    size_t n = 0;
+    float* out = f32(env, a[0], &n);
+    bool is = false;
+    NAPI_OK(napi_is_typedarray(env, a[1], &is));
+    napi_typedarray_type type = napi_float32_array;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is) NAPI_OK(napi_get_typedarray_info(env, a[1], &type, &len, &data, nullptr, nullptr));
+    if (!is || type != napi_int32_array || len != 4 || data == nullptr) throw JsError{"state: expected an Int32Array of 4 words"};
+    double p = 0, keep = 0;
+    NAPI_OK(napi_get_value_double(env, a[2], &p));
+    NAPI_OK(napi_get_value_double(env, a[3], &keep));
+    if (!(p >= 0 && p < 1)) throw JsError{"p: expected a dropout probability in [0, 1)"};
+    int32_t* st = static_cast<int32_t*>(data);
+    uint32_t s0 = static_cast<uint32_t>(st[0]), s1 = static_cast<uint32_t>(st[1]), s2 = static_cast<uint32_t>(st[2]),
+             s3 = static_cast<uint32_t>(st[3]);
+    const double limit = p * 9007199254740992.0;
+    const float keepF = static_cast<float>(keep);
+    for (size_t i = 0; i < n; i++) {
+      const uint32_t hi = (rotl32(s1 * 5u, 7) * 9u) >> 5;
+      uint32_t t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl32(s3, 11);
+      const uint32_t lo = (rotl32(s1 * 5u, 7) * 9u) >> 6;
+      t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl32(s3, 11);
+      out[i] = static_cast<double>(hi) * 67108864.0 + static_cast<double>(lo) < limit ? 0.0f : keepF;
+    }
+    st[0] = static_cast<int32_t>(s0);
+    st[1] = static_cast<int32_t>(s1);
+    st[2] = static_cast<int32_t>(s2);
+    st[3] = static_cast<int32_t>(s3);
+    return undefinedValue(env);
+  });
+}
+
 // emaStep(heap, table, rate): for each row [t, s, out, len]: out = rate·t + (1-rate)·s (double precision)
 napi_value EmaStep(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -1143,7 +1197,7 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
                     {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
-                    {"resizeNearest", ResizeNearest}};
+                    {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

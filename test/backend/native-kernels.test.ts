@@ -386,6 +386,40 @@ test('ResizeNearestNeighbor (the U-Net upsampling, fractions, alignCorners, half
   assert.throws(() => addon.resizeNearest(h, 0, 60, [1, 2, 2, 1, 4, 4], [0, 0, 1, 1], [0, 0, 1, 1]), /y/);
 });
 
+test('dropout masks: the native fill (while the kernels are registered) draws exactly the uniform() < p loop and leaves the same state', async () => {
+  // the generator's state afterwards, seen through its next eight outputs (they depend on all four words)
+  const after = (r: Rng): number[] => Array.from({ length: 8 }, () => r.nextU32());
+  const draw = (n: number, p: number, stream: number): { mask: Float32Array; next: number[] } => {
+    const r = new Rng(23, stream);
+    const mask = r.fillDropoutMask(new Float32Array(n), p, 1 / (1 - p));
+    return { mask, next: after(r) };
+  };
+  const cases = [
+    [4095, 0.1], // below the native minimum: the JS loop
+    [4096, 0.1],
+    [100_003, 0.3],
+    [50_000, 0],
+    [20_000, 0.999],
+  ] as const;
+  // the reference: the plain loop of Rng.uniform(), independent of either fill
+  const want = cases.map(([n, p], i) => {
+    const r = new Rng(23, i);
+    const keep = 1 / (1 - p);
+    const mask = new Float32Array(n);
+    for (let k = 0; k < n; k++) mask[k] = r.uniform() < p ? 0 : keep;
+    return { mask, next: after(r) };
+  });
+  await wasm(false);
+  cases.forEach(([n, p], i) => assert.deepEqual(draw(n, p, i), want[i], `JS fill n=${n} p=${p}`));
+  if (OFF) return;
+  await wasm(true);
+  cases.forEach(([n, p], i) => assert.deepEqual(draw(n, p, i), want[i], `native fill n=${n} p=${p}`));
+  const addon = loadNativeAddon();
+  assert.ok(addon);
+  assert.throws(() => addon.dropoutMask(new Float32Array(8), new Int32Array(3), 0.1, 1), /state: expected an Int32Array of 4 words/);
+  assert.throws(() => addon.dropoutMask(new Float32Array(8), new Int32Array(4), 1, 1), /p: expected a dropout probability in \[0, 1\)/);
+});
+
 test('binary op geometry: broadcasts merged into at most three groups of dimensions', () => {
   assert.deepEqual(binaryGeometry([2, 3, 4, 5], [2, 3, 4, 5]), [1, 1, 120, 0, 0, 1, 0, 0, 1]);
   // per-(image, channel): B | H·W | C

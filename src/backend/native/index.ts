@@ -14,6 +14,8 @@
  *   (same shape, a per-(image, channel), per-channel or per-image operand: `binaryGeometry`),
  *   split over the threads (wasm's element-wise kernels run on one);
  * - the fused Adam/RAdam and EMA updates of src/optim: the wasm kernel's JS loops, in C;
+ * - dropout masks (not a TF.js kernel: `Rng.fillDropoutMask` calls it while it is registered), the
+ *   same xoshiro128** draws in C;
  * - GroupNorm (+ SiLU) forward and backward (`CtlabGroupNorm`, `CtlabGroupNormGrad`, see
  *   src/models/groupnorm.ts): kernels of ctlab's own that TF.js lacks, so they have no fallback;
  *   the model uses them only where they are registered.
@@ -42,6 +44,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL } from '../../models/groupnorm';
 import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
+import { setDropoutMaskFiller } from '../../util/rng';
 
 type TI = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -71,6 +74,8 @@ export interface NativeAddon {
   binary(op: number, heap: Float32Array, aOff: number, bOff: number, outOff: number, geometry: number[]): void;
   /** y[b, i, j, :] = x[b, rows[i], cols[j], :] for NHWC x [B, H, W, C]; geometry [B, H, W, C, OH, OW]. */
   resizeNearest(heap: Float32Array, xOff: number, yOff: number, geometry: number[], rows: number[], cols: number[]): void;
+  /** Dropout mask with exactly Rng.fillDropoutMask's draws (xoshiro128** state [s0..s3] updated in place). */
+  dropoutMask(out: Float32Array, state: Int32Array, p: number, keep: number): void;
   /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
 }
@@ -154,7 +159,7 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary', 'resizeNearest'] as const) {
+    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary', 'resizeNearest', 'dropoutMask'] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -607,6 +612,7 @@ export function registerNativeKernels(threads: number): NativeInfo {
       if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
       tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: IMPLS[name] as unknown as tf.KernelFunc });
     }
+    setDropoutMaskFiller((out, state, p, keep) => lib.dropoutMask(out, state, p, keep));
     registered = true;
   }
   return nativeInfo();
@@ -621,6 +627,7 @@ export function unregisterNativeKernels(): void {
     if (prev) tf.registerKernel(prev);
   }
   for (const name of ADDED_KERNELS) tf.unregisterKernel(name, BACKEND);
+  setDropoutMaskFiller(null);
   previous.clear();
   registered = false;
 }

@@ -1043,6 +1043,19 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
 // generator's state afterwards (state: Int32Array [s0, s1, s2, s3], updated in place) are the same
 inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
+// one xoshiro128** output, advancing the state (s0..s3)
+inline uint32_t xoshiroNext(uint32_t& s0, uint32_t& s1, uint32_t& s2, uint32_t& s3) {
+  const uint32_t result = rotl32(s1 * 5u, 7) * 9u;
+  const uint32_t t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = rotl32(s3, 11);
+  return result;
+}
+
 napi_value DropoutMask(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 4);
@@ -1065,22 +1078,8 @@ napi_value DropoutMask(napi_env env, napi_callback_info info) {
     const double limit = p * 9007199254740992.0;
     const float keepF = static_cast<float>(keep);
     for (size_t i = 0; i < n; i++) {
-      const uint32_t hi = (rotl32(s1 * 5u, 7) * 9u) >> 5;
-      uint32_t t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = rotl32(s3, 11);
-      const uint32_t lo = (rotl32(s1 * 5u, 7) * 9u) >> 6;
-      t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = rotl32(s3, 11);
+      const uint32_t hi = xoshiroNext(s0, s1, s2, s3) >> 5;  // 27 bits
+      const uint32_t lo = xoshiroNext(s0, s1, s2, s3) >> 6;  // 26 bits
       out[i] = static_cast<double>(hi) * 67108864.0 + static_cast<double>(lo) < limit ? 0.0f : keepF;
     }
     st[0] = static_cast<int32_t>(s0);

@@ -103,10 +103,7 @@ function convOutputs(c: ConvCase): Fwd {
 }
 
 function runOn(data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array }, shapes: { x: number[]; w: number[]; y: number[] }, f: Fwd): Float32Array[] {
-  const res = tf.tidy(() => f(tf.tensor4d(data.x, shapes.x as [number, number, number, number]), tf.tensor4d(data.w, shapes.w as [number, number, number, number]), tf.tensor1d(data.b), tf.tensor4d(data.dy, shapes.y as [number, number, number, number])));
-  const out = res.map((r) => r.dataSync() as Float32Array);
-  tf.dispose(res);
-  return out;
+  return tidyValues(() => f(tf.tensor4d(data.x, shapes.x as [number, number, number, number]), tf.tensor4d(data.w, shapes.w as [number, number, number, number]), tf.tensor1d(data.b), tf.tensor4d(data.dy, shapes.y as [number, number, number, number])));
 }
 
 for (const c of convCases()) {

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index';
 import { registeredTrainingKernels } from '../../src/backend/wasm/index';
 import { Rng } from '../../src/util/rng';
-import { convCases, type ConvCase } from './conv-cases';
+import { convCases, tidyValues, type ConvCase } from './conv-cases';
 
 function randn(rng: Rng, shape: number[]): Float32Array {
   return rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
@@ -30,9 +30,7 @@ async function both(inputs: { data: Float32Array; shape: number[] }[], f: (...xs
   const out: Float32Array[][] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend({ backend, log: false, native: false });
-    const res = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))));
-    out.push(res.map((r) => r.dataSync() as Float32Array));
-    tf.dispose(res);
+    out.push(tidyValues(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape)))));
   }
   return [out[0] as Float32Array[], out[1] as Float32Array[]];
 }

@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
-import { buildConfig, PRESETS, type PresetName } from './config/presets';
-import { ConfigError, validateConfig, type TrainConfig } from './config/schema';
-import { mergeConfig } from './config/merge';
+import { buildConfig, PRESETS, scaleFor, type PresetName } from './config/presets';
+import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL } from './constants';
+import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
+import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
@@ -71,7 +72,7 @@ interface TrainFlags {
 
 /** Resolve preset + JSON file + flags into one validated config. */
 export function configFromFlags(f: TrainFlags): TrainConfig {
-  let cfg: TrainConfig = buildConfig(f.preset, {}, f.data === 'fashion-mnist' ? 'fashion-mnist' : 'toy2d');
+  let cfg: TrainConfig = buildConfig(f.preset, {}, scaleFor(f.data ?? ''));
   if (f.config) {
     let fileCfg: unknown;
     try {
@@ -79,35 +80,36 @@ export function configFromFlags(f: TrainFlags): TrainConfig {
     } catch (e) {
       throw new Error(`--config ${f.config}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    cfg = mergeConfig(cfg, fileCfg);
+    try {
+      cfg = validateConfig(mergeUntyped(cfg, fileCfg));
+    } catch (e) {
+      throw new Error(`--config ${f.config}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
-  const o: Record<string, unknown> = {};
+  const o: ConfigOverride = {};
   if (f.name) o.name = f.name;
   if (f.seed !== undefined) o.seed = f.seed;
   if (f.steps !== undefined) o.steps = f.steps;
   if (f.batch !== undefined) o.batchSize = f.batch;
   if (f.data) o.data = dataConfigFromArg(f.data, cfg.data);
-  const opt: Record<string, unknown> = {};
-  if (f.optimizer) opt.kind = f.optimizer;
-  if (f.lr !== undefined) opt.lr = f.lr;
-  if (Object.keys(opt).length) o.optimizer = { ...cfg.optimizer, ...opt };
+  if (f.optimizer || f.lr !== undefined) o.optimizer = { ...cfg.optimizer, ...(f.optimizer ? { kind: f.optimizer } : {}), ...(f.lr !== undefined ? { lr: f.lr } : {}) };
   if (f.weighting) o.weighting = f.weighting;
-  const model: Record<string, unknown> = {};
+  const model: DeepPartial<ModelConfig> = {};
   if (f.embedding === 'positional') model.embedding = { kind: 'positional', dim: cfg.model.embedding.dim };
   if (f.embedding === 'fourier' || f.fourierScale !== undefined) {
-    const scale = f.fourierScale ?? (cfg.model.embedding.kind === 'fourier' ? cfg.model.embedding.scale : 16);
+    const scale = f.fourierScale ?? (cfg.model.embedding.kind === 'fourier' ? cfg.model.embedding.scale : FOURIER_SCALE.ct);
     if (f.embedding === 'positional') throw new Error('--fourier-scale applies to --embedding fourier only');
     model.embedding = { kind: 'fourier', scale, dim: cfg.model.embedding.dim };
   }
   if (f.dropout !== undefined) model.dropout = f.dropout;
   if (Object.keys(model).length) o.model = model;
   if (f.teacher === 'none') o.teacher = { kind: 'none' };
-  if (f.teacher === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' };
+  if (f.teacher === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' };
   if (f.distance) o.distance = { kind: f.distance };
-  if (f.curriculum === 'ct') o.curriculum = cfg.curriculum.kind === 'ct' ? cfg.curriculum : { kind: 'ct', s0: 2, s1: 150 };
-  if (f.curriculum === 'ict') o.curriculum = cfg.curriculum.kind === 'ict' ? cfg.curriculum : { kind: 'ict', s0: 10, s1: 1280 };
+  if (f.curriculum === 'ct') o.curriculum = cfg.curriculum.kind === 'ct' ? cfg.curriculum : { kind: 'ct', ...CT_CURRICULUM };
+  if (f.curriculum === 'ict') o.curriculum = cfg.curriculum.kind === 'ict' ? cfg.curriculum : { kind: 'ict', ...ICT_CURRICULUM };
   if (f.noiseSampler === 'uniform') o.noiseSampler = { kind: 'uniform' };
-  if (f.noiseSampler === 'lognormal') o.noiseSampler = cfg.noiseSampler.kind === 'lognormal' ? cfg.noiseSampler : { kind: 'lognormal', pMean: -1.1, pStd: 2.0 };
+  if (f.noiseSampler === 'lognormal') o.noiseSampler = cfg.noiseSampler.kind === 'lognormal' ? cfg.noiseSampler : { kind: 'lognormal', ...ICT_LOGNORMAL };
   if (f.emaRate !== undefined) o.emaRate = f.emaRate;
   return validateConfig(mergeConfig(cfg, o));
 }

@@ -4,10 +4,14 @@
  */
 // formulas: pure functions of numbers
 export { karrasSigmas, type KarrasOptions } from './schedules/karras';
-export { ctCurriculum, ictCurriculum, ctTeacherEma, type CtCurriculumOptions, type IctCurriculumOptions, type CtTeacherEmaOptions } from './schedules/curriculum';
+export { ctCurriculum, ictCurriculum, curriculumSize, type CtCurriculumOptions, type IctCurriculumOptions, type CurriculumSpec } from './schedules/curriculum';
+export { teacherEma, type TeacherEmaSpec } from './schedules/teacher-ema';
+export { gridSize, teacherEmaAt } from './training/ct-step';
 export { lognormalNoiseProbs, uniformNoiseProbs, type LognormalOptions } from './schedules/noise-levels';
 export { pseudoHuberC, distance, type DistanceKind } from './losses/distance';
-export { consistencyScalings, consistencyScalingsTensor, SIGMA_DATA, SIGMA_MIN, SIGMA_MAX, RHO, type Scalings, type ScalingOptions } from './consistency/scalings';
+export * from './constants';
+export { isImageData, IMAGE_DATA_KINDS, type ImageDataKind } from './config/data-kind';
+export { consistencyScalings, consistencyScalingsTensor, type Scalings, type ScalingOptions } from './consistency/scalings';
 export { ictWeight, lossWeight, type WeightingKind } from './consistency/weighting';
 export { consistencyFunction } from './consistency/model';
 export { erf } from './util/erf';

@@ -10,7 +10,9 @@ describe('package root', () => {
     assert.equal(s[2], 80);
     assert.equal(ctlab.ctCurriculum(0, 10), 2);
     assert.equal(ctlab.ictCurriculum(400, 400), 1281);
-    assert.equal(ctlab.ctTeacherEma(0, 10), 0.81);
+    assert.equal(ctlab.teacherEma({ kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, 2), 0.81);
+    assert.equal(ctlab.teacherEmaAt(ctlab.ctPreset(), 0), 0.81);
+    assert.equal(ctlab.SIGMA_MAX, 80);
     const p = ctlab.lognormalNoiseProbs(ctlab.karrasSigmas(11));
     assert.equal(p.length, 10);
     assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-12);

@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './presets';
-export { mergeConfig } from './merge';
+export { mergeConfig, mergeUntyped, type DeepPartial } from './merge';
+export * from './data-kind';

@@ -14,8 +14,20 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function mergeConfig<T>(base: T, override: unknown): T {
+/** Deep partial of T: what an override may give (a misspelled field fails to compile). */
+export type DeepPartial<T> = T extends readonly (infer E)[] ? readonly E[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** A typed override merged onto a baseline (validate the result: an override can switch a union's kind half-way). */
+export function mergeConfig<T extends object>(base: T, override: DeepPartial<T>): T {
   return mergeValue(base, override, '') as T;
+}
+
+/**
+ * An override read from a file or another untyped source merged onto a baseline: the result is
+ * `unknown` until `validateConfig` has checked it.
+ */
+export function mergeUntyped(base: object, override: unknown): unknown {
+  return mergeValue(base, override, '');
 }
 
 function mergeValue(base: unknown, override: unknown, at: string): unknown {

@@ -7,6 +7,8 @@
 import type { ConfigOverride, TrainConfig } from './schema';
 import { validateConfig } from './schema';
 import { mergeConfig } from './merge';
+import { isImageData } from './data-kind';
+import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_DROPOUT, ICT_LOGNORMAL, PAPER_NOISE, TWO_STEP_SIGMA } from '../constants';
 
 /** The scale shared by both 2D presets (not from the papers: sized to train in about a minute here). */
 export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {
@@ -16,14 +18,14 @@ export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teache
     steps: 2000,
     batchSize: 256,
     data: { kind: 'toy2d', name: 'eight-gaussians', trainSize: 20000, testSize: 2000 },
-    model: { kind: 'mlp', hidden: 128, depth: 3, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0 },
-    noise: { sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5, rho: 7 }, // CM/iCT constants
+    model: { kind: 'mlp', hidden: 128, depth: 3, embedding: { kind: 'fourier', scale: FOURIER_SCALE.ct, dim: 32 }, dropout: 0 },
+    noise: { ...PAPER_NOISE }, // CM/iCT constants
     optimizer: { kind: 'radam', lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, // RAdam as CM C10 and iCT; lr for toy scale
     emaRate: 0.995, // sampling EMA; short runs need a short horizon (iCT C10 uses 0.99993 over 400k steps)
     checkpointEvery: 250,
     evalEvery: 500,
     logEvery: 10,
-    twoStepSigma: 0.821, // iCT's CIFAR-10 value (ict-facts §3); model-specific
+    twoStepSigma: TWO_STEP_SIGMA, // iCT's CIFAR-10 value (ict-facts §3); model-specific
   };
 }
 
@@ -37,7 +39,7 @@ export function fashionMnistScale(): Omit<TrainConfig, 'weighting' | 'distance' 
     steps: 6000,
     batchSize: 32,
     data: { kind: 'fashion-mnist', size: 16, trainSize: 60000, testSize: 10000 },
-    model: { kind: 'unet', channels: [32, 64], numResBlocks: 1, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0, groups: 8 },
+    model: { kind: 'unet', channels: [32, 64], numResBlocks: 1, embedding: { kind: 'fourier', scale: FOURIER_SCALE.ct, dim: 32 }, dropout: 0, groups: 8 },
     optimizer: { kind: 'radam', lr: 4e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     emaRate: 0.999,
     checkpointEvery: 200,
@@ -49,18 +51,23 @@ export function fashionMnistScale(): Omit<TrainConfig, 'weighting' | 'distance' 
 export const SCALES = { toy2d: toyScale, 'fashion-mnist': fashionMnistScale } as const;
 export type ScaleName = keyof typeof SCALES;
 
+/** The preset scale a data set (config `data` or a `--data` name) trains at: images the U-Net scale, points the 2D one. */
+export function scaleFor(data: { readonly kind: string } | string): ScaleName {
+  return isImageData(data) ? 'fashion-mnist' : 'toy2d';
+}
+
 /** Original consistency training (CM, CIFAR-10 CT config of OAI-C10). */
 export function ctPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
   const scale = SCALES[scaleName]();
   return validateConfig({
     ...scale,
     name: 'ct',
-    model: { ...scale.model, embedding: { kind: 'fourier', scale: 16, dim: 32 }, dropout: 0 },
+    model: { ...scale.model, embedding: { kind: 'fourier', scale: FOURIER_SCALE.ct, dim: 32 }, dropout: 0 },
     weighting: 'uniform', // λ ≡ 1
     // CM's best CT used LPIPS: on images the LPIPS-style distance on the shipped classifier; on 2D, squared ℓ2
     distance: scaleName === 'toy2d' ? { kind: 'l2' } : { kind: 'lpips' },
-    teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, // μ0 = 0.9 (OAI-C10)
-    curriculum: { kind: 'ct', s0: 2, s1: 150 },
+    teacher: { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' }, // μ0 = 0.9, s0 = 2 (OAI-C10)
+    curriculum: { kind: 'ct', ...CT_CURRICULUM },
     noiseSampler: { kind: 'uniform' },
   });
 }
@@ -71,12 +78,12 @@ export function ictPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
   return validateConfig({
     ...scale,
     name: 'ict',
-    model: { ...scale.model, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, dropout: 0.3 }, // iCT Sec. 3.1
+    model: { ...scale.model, embedding: { kind: 'fourier', scale: FOURIER_SCALE.ict, dim: 32 }, dropout: ICT_DROPOUT }, // iCT Sec. 3.1
     weighting: 'ict', // λ = 1/(σ_{i+1} − σ_i)
     distance: { kind: 'pseudo-huber' }, // c = 0.00054·√d
     teacher: { kind: 'none' }, // θ⁻ = stopgrad(θ)
-    curriculum: { kind: 'ict', s0: 10, s1: 1280 },
-    noiseSampler: { kind: 'lognormal', pMean: -1.1, pStd: 2.0 },
+    curriculum: { kind: 'ict', ...ICT_CURRICULUM },
+    noiseSampler: { kind: 'lognormal', ...ICT_LOGNORMAL },
   });
 }
 
@@ -84,7 +91,7 @@ export const PRESETS = { ct: ctPreset, ict: ictPreset } as const;
 export type PresetName = keyof typeof PRESETS;
 
 /** A preset (at a scale) with an override merged on top, validated. */
-export function buildConfig(preset: PresetName, override: ConfigOverride | Record<string, unknown> = {}, scale: ScaleName = 'toy2d'): TrainConfig {
+export function buildConfig(preset: PresetName, override: ConfigOverride = {}, scale: ScaleName = 'toy2d'): TrainConfig {
   const make = PRESETS[preset];
   if (!make) throw new Error(`preset: expected one of ${Object.keys(PRESETS).join(', ')}, got '${String(preset)}'`);
   if (!SCALES[scale]) throw new Error(`scale: expected one of ${Object.keys(SCALES).join(', ')}, got '${String(scale)}'`);

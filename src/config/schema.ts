@@ -3,6 +3,8 @@
  * any training starts. Errors name the field and what it expected.
  */
 import { z } from 'zod';
+import { isImageData } from './data-kind';
+import type { DeepPartial } from './merge';
 
 const positive = z.number().finite().positive();
 const positiveInt = z.number().int().positive();
@@ -144,8 +146,7 @@ export type DistanceConfig = z.infer<typeof distanceSchema>;
 export type OptimizerConfig = z.infer<typeof optimizerSchema>;
 
 /** Deep partial of the config: what an override (an ablation arm, CLI flags, a JSON file) may give. */
-export type ConfigOverride = { [K in keyof TrainConfig]?: TrainConfig[K] extends object ? DeepPartial<TrainConfig[K]> : TrainConfig[K] };
-type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type ConfigOverride = DeepPartial<TrainConfig>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -178,7 +179,7 @@ export function validateConfig(input: unknown): TrainConfig {
   const cfg = parsed.data;
   const problems: string[] = [];
   // Combinations that no schema field alone can refuse.
-  const imageData = cfg.data.kind === 'fashion-mnist';
+  const imageData = isImageData(cfg.data);
   if (imageData !== (cfg.model.kind === 'unet')) {
     problems.push(`config.model.kind: '${cfg.model.kind}' does not fit data '${cfg.data.kind}' (points need 'mlp', images need 'unet')`);
   }

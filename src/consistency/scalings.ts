@@ -4,6 +4,7 @@
  * Source: OAI-CM `get_scalings_for_boundary_condition`, OAI-C10 `get_distiller_fn`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { SIGMA_DATA, SIGMA_MIN } from '../constants';
 
 export interface ScalingOptions {
   /** σ_data: the data's standard deviation the scalings assume (CM/iCT: 0.5). */
@@ -18,10 +19,6 @@ export interface Scalings {
   cIn: number;
 }
 
-export const SIGMA_DATA = 0.5; // CM/iCT σ_data (OAI-CM KarrasDenoiser default)
-export const SIGMA_MIN = 0.002; // CM/iCT σ_min
-export const SIGMA_MAX = 80; // CM/iCT σ_max
-export const RHO = 7; // Karras grid exponent ρ
 
 function resolve(opts: ScalingOptions): { sd: number; smin: number } {
   const sd = opts.sigmaData ?? SIGMA_DATA;

@@ -4,6 +4,7 @@
  * ablation's baseline arm (runs are keyed by config hash).
  */
 import type { PresetName } from '../config/presets';
+import type { ConfigOverride } from '../config/schema';
 
 export interface Arm {
   /** Short label, used in tables and run directory names. */
@@ -11,7 +12,7 @@ export interface Arm {
   /** Start from this preset instead of the baseline (used by the "all together" ablation). */
   preset?: PresetName;
   /** Config override merged onto the preset (any config field). */
-  override: Record<string, unknown>;
+  override: ConfigOverride;
 }
 
 export interface Ablation {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildConfig, SCALES, type ScaleName } from '../config/presets';
 import { mergeConfig } from '../config/merge';
-import type { TrainConfig } from '../config/schema';
+import type { ConfigOverride, TrainConfig } from '../config/schema';
 import { dataConfigFromArg } from '../data/source';
 import { validateConfig } from '../config/schema';
 import { runPaths, writeJson } from '../training/run-dir';
@@ -22,7 +22,7 @@ export interface AblationScale {
   steps: number;
   seeds: number;
   /** Extra override applied to every arm (e.g. a smaller model for CI). */
-  common?: Record<string, unknown>;
+  common?: ConfigOverride;
   /** Images: samples drawn for the FID/KID evaluation after training (default {@link IMAGE_ABLATION}.evalN). */
   evalN?: number;
 }

@@ -2,6 +2,7 @@
  * Distances d(x, y) between the student's and the teacher's outputs, one value per example
  * (CM Sec. 5 and iCT Sec. 3.3). Each reduces over all non-batch dimensions.
  */
+import { PSEUDO_HUBER_C_PER_SQRT_DIM } from '../constants';
 import * as tf from '@tensorflow/tfjs';
 
 export type DistanceKind = 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
@@ -12,7 +13,7 @@ export type DistanceKind = 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
  */
 export function pseudoHuberC(dim: number): number {
   if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`pseudoHuberC: dim must be a positive integer, got ${dim}`);
-  return 0.00054 * Math.sqrt(dim);
+  return PSEUDO_HUBER_C_PER_SQRT_DIM * Math.sqrt(dim);
 }
 
 /** Per-example distance: x, y [B, ...] -> [B]. Call inside a tidy or gradient function. */

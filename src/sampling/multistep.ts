@@ -3,6 +3,7 @@
  *   x ← f_θ(σ_0·z, σ_0);  for each later τ (descending): x̂ = x + √(τ² − σ_min²)·z, x ← f_θ(x̂, τ).
  * The σ list is explicit and validated (users of the official code trip over its `ts` indices).
  */
+import { SIGMA_MAX, SIGMA_MIN } from '../constants';
 import * as tf from '@tensorflow/tfjs';
 import { consistencyFunction } from '../consistency/model';
 import type { ScalingOptions } from '../consistency/scalings';
@@ -42,8 +43,8 @@ export function validateSigmas(sigmas: readonly number[], sigmaMin: number, sigm
 
 /** Draw n samples of dimension `net.dataDim` (row-major [n, d]) with the given weights. */
 export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], opts: SampleOptions): Float32Array {
-  const sigmaMin = opts.sigmaMin ?? 0.002;
-  const sigmaMax = opts.sigmaMax ?? 80;
+  const sigmaMin = opts.sigmaMin ?? SIGMA_MIN;
+  const sigmaMax = opts.sigmaMax ?? SIGMA_MAX;
   validateSigmas(opts.sigmas, sigmaMin, sigmaMax);
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new RangeError(`n: expected a positive integer, got ${opts.n}`);
   const d = net.dataDim;

@@ -1,6 +1,7 @@
 /**
  * Discretization curricula N(k): how many grid points the CT loss uses at training step k of K.
  */
+import { CT_CURRICULUM, ICT_CURRICULUM } from '../constants';
 
 function checkStep(fn: string, k: number, totalSteps: number): void {
   if (!Number.isInteger(totalSteps) || totalSteps < 1) {
@@ -21,8 +22,8 @@ export interface CtCurriculumOptions {
  * (OAI-CM `create_ema_and_scales_fn`, "progressive" adaptive schedule). N(0) = s0, N(K) = s1 + 1.
  */
 export function ctCurriculum(k: number, totalSteps: number, opts: CtCurriculumOptions = {}): number {
-  const s0 = opts.s0 ?? 2;
-  const s1 = opts.s1 ?? 150;
+  const s0 = opts.s0 ?? CT_CURRICULUM.s0;
+  const s1 = opts.s1 ?? CT_CURRICULUM.s1;
   checkStep('ctCurriculum', k, totalSteps);
   if (!Number.isInteger(s0) || s0 < 2 || !Number.isInteger(s1) || s1 < s0) {
     throw new RangeError(`ctCurriculum: need integers 2 <= s0 <= s1, got s0=${s0}, s1=${s1}`);
@@ -41,8 +42,8 @@ export interface IctCurriculumOptions {
  * K' = ⌊K / (log2⌊s1/s0⌋ + 1)⌋. Defaults give 8 stages: 11, 21, 41, ..., 1281.
  */
 export function ictCurriculum(k: number, totalSteps: number, opts: IctCurriculumOptions = {}): number {
-  const s0 = opts.s0 ?? 10;
-  const s1 = opts.s1 ?? 1280;
+  const s0 = opts.s0 ?? ICT_CURRICULUM.s0;
+  const s1 = opts.s1 ?? ICT_CURRICULUM.s1;
   checkStep('ictCurriculum', k, totalSteps);
   if (!Number.isInteger(s0) || s0 < 1 || !Number.isInteger(s1) || s1 < s0) {
     throw new RangeError(`ictCurriculum: need integers 1 <= s0 <= s1, got s0=${s0}, s1=${s1}`);
@@ -54,22 +55,10 @@ export function ictCurriculum(k: number, totalSteps: number, opts: IctCurriculum
   return Math.min(s0 * 2 ** stage, s1) + 1;
 }
 
-export interface CtTeacherEmaOptions extends CtCurriculumOptions {
-  mu0?: number; // μ0; 0.9 in CM on CIFAR-10 (OAI-C10), 0.95 on ImageNet-64 (OAI-CM launch.sh)
-  /**
-   * 'code' (default): μ(k) = exp(s0·ln μ0 / (N(k) − 1)), as OAI-CM and OAI-C10 compute it.
-   * 'paper': μ(k) = exp(s0·ln μ0 / N(k)), as the CM paper is usually quoted (e.g. Kinyugo's port);
-   * its exact typography is UNCONFIRMED (ict-facts.md §2).
-   */
-  form?: 'code' | 'paper';
-}
+/** A curriculum as the config writes it (`config.curriculum`). */
+export type CurriculumSpec = ({ kind: 'ct' } & Required<CtCurriculumOptions>) | ({ kind: 'ict' } & Required<IctCurriculumOptions>);
 
-/** Original CT's teacher EMA rate μ(k) (CM Sec. 5 / OAI-CM `create_ema_and_scales_fn`). */
-export function ctTeacherEma(k: number, totalSteps: number, opts: CtTeacherEmaOptions = {}): number {
-  const s0 = opts.s0 ?? 2;
-  const mu0 = opts.mu0 ?? 0.9;
-  if (!(mu0 > 0 && mu0 < 1)) throw new RangeError(`ctTeacherEma: mu0 must be in (0, 1), got ${mu0}`);
-  const n = ctCurriculum(k, totalSteps, opts);
-  const denom = (opts.form ?? 'code') === 'code' ? n - 1 : n;
-  return Math.exp((s0 * Math.log(mu0)) / denom);
+/** N(k) of a curriculum spec: {@link ctCurriculum} or {@link ictCurriculum}. */
+export function curriculumSize(spec: CurriculumSpec, k: number, totalSteps: number): number {
+  return spec.kind === 'ct' ? ctCurriculum(k, totalSteps, spec) : ictCurriculum(k, totalSteps, spec);
 }

@@ -1,3 +1,4 @@
 export * from './karras';
 export * from './curriculum';
 export * from './noise-levels';
+export * from './teacher-ema';

@@ -2,7 +2,7 @@
  * The Karras et al. (2022) noise grid as CM and iCT write it, ascending:
  * σ_i = (σ_min^{1/ρ} + (i−1)/(N−1)·(σ_max^{1/ρ} − σ_min^{1/ρ}))^ρ, i = 1..N  (CM Sec. 5, iCT Sec. 2).
  */
-import { RHO, SIGMA_MAX, SIGMA_MIN } from '../consistency/scalings';
+import { RHO, SIGMA_MAX, SIGMA_MIN } from '../constants';
 
 export interface KarrasOptions {
   sigmaMin?: number; // 0.002 in CM/iCT

@@ -12,7 +12,8 @@ import { distance } from '../losses/distance';
 import type { PerceptualDistance } from '../losses/lpips';
 import type { Network } from '../models/types';
 import { karrasSigmas } from '../schedules/karras';
-import { ctCurriculum, ictCurriculum } from '../schedules/curriculum';
+import { curriculumSize } from '../schedules/curriculum';
+import { teacherEma } from '../schedules/teacher-ema';
 import { lognormalNoiseProbs, uniformNoiseProbs } from '../schedules/noise-levels';
 import { Rng } from '../util/rng';
 
@@ -20,15 +21,12 @@ const STEP_STREAM = 0x57e9;
 
 /** N(k) of the configured curriculum. */
 export function gridSize(cfg: TrainConfig, k: number): number {
-  const c = cfg.curriculum;
-  return c.kind === 'ct' ? ctCurriculum(k, cfg.steps, c) : ictCurriculum(k, cfg.steps, c);
+  return curriculumSize(cfg.curriculum, k, cfg.steps);
 }
 
-/** Teacher rate μ(k) = exp(s0·ln μ0 / (N(k) − 1)) ('code') or / N(k) ('paper'); 0 when there is no EMA teacher. */
-export function teacherRate(cfg: TrainConfig, n: number): number {
-  const t = cfg.teacher;
-  if (t.kind === 'none') return 0;
-  return Math.exp((t.s0 * Math.log(t.mu0)) / (t.form === 'code' ? n - 1 : n));
+/** The teacher EMA μ(k) a run of this config uses at step k: μ of its own curriculum's N(k) (0 without an EMA teacher). */
+export function teacherEmaAt(cfg: TrainConfig, k: number): number {
+  return teacherEma(cfg.teacher, gridSize(cfg, k));
 }
 
 /** Cache of (grid, cumulative pair probabilities) per N: the grid changes only at curriculum stages. */

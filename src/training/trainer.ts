@@ -2,7 +2,6 @@
  * The consistency-training loop: every axis of the config, atomic checkpoints, resume, metrics as
  * JSONL, evaluation of the sampling EMA, and a clean stop on non-finite loss or SIGINT/SIGTERM.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -24,8 +23,12 @@ import {
   saveCheckpoint,
   type CheckpointTensor,
 } from './checkpoint';
-import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable, teacherRate } from './ct-step';
-import { appendMetric, gitInfo, runPaths, truncateMetrics, writeJson, type MetricRecord } from './run-dir';
+import { teacherEma } from '../schedules/teacher-ema';
+import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from './ct-step';
+import { appendMetric, configHash, gitInfo, readRunConfig, readRunJson, runPaths, truncateMetrics, writeJson, writeRunJson, type MetricRecord } from '../run/run-dir';
+
+/** Moved to src/run/run-dir.ts (run directories are keyed by it); re-exported for old imports. */
+export { configHash } from '../run/run-dir';
 
 export interface TrainOptions {
   /** Run directory (created). */
@@ -67,11 +70,6 @@ export class NonFiniteLossError extends Error {
     );
     this.name = 'NonFiniteLossError';
   }
-}
-
-/** A stable hash of the config, stored in checkpoints so a resume refuses a changed config. */
-export function configHash(cfg: TrainConfig): string {
-  return createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
 }
 
 /** Model state: student θ, teacher θ⁻ (EMA teacher only), sampling EMA, optimizer. */
@@ -180,7 +178,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     throw new Error(`${opts.outDir} already holds a run (checkpoint at step ${existing[0]?.step}); pass --resume to continue it or choose another --out`);
   }
   if (opts.resume && fs.existsSync(paths.config)) {
-    const saved = JSON.parse(fs.readFileSync(paths.config, 'utf8')) as TrainConfig;
+    const saved = readRunConfig(opts.outDir);
     if (configHash(saved) !== hash) {
       throw new Error(`${opts.outDir}: --resume with a config that differs from the run's config.json; resume with the same settings (or none: ctlab train --resume --out ${opts.outDir})`);
     }
@@ -210,7 +208,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
 
   const git = gitInfo();
   const t0 = Date.now();
-  const priorWall = step > 0 && fs.existsSync(paths.run) ? Number((JSON.parse(fs.readFileSync(paths.run, 'utf8')) as { wallSec?: number }).wallSec ?? 0) : 0;
+  const priorWall = step > 0 && fs.existsSync(paths.run) ? readRunJson(opts.outDir).wallSec : 0;
   const runInfo = (status: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     status,
     command: opts.command ?? process.argv.join(' '),
@@ -229,7 +227,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     updatedAt: new Date().toISOString(),
     ...extra,
   });
-  writeJson(paths.run, runInfo('running'));
+  writeRunJson(opts.outDir, runInfo('running'));
 
   const log = (rec: MetricRecord): void => {
     appendMetric(paths.metrics, rec);
@@ -240,7 +238,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     saveCheckpoint(file, { step, meta: { configHash: hash, iterations: state.optimizer.iterations }, tensors: await toCheckpointTensors(state) });
     pruneCheckpoints(paths.checkpoints, opts.keepCheckpoints ?? 2);
     lastCheckpoint = file;
-    writeJson(paths.run, runInfo('running', { lastCheckpoint: path.basename(file) }));
+    writeRunJson(opts.outDir, runInfo('running', { lastCheckpoint: path.basename(file) }));
   };
   const evaluate = (): EvalResult => {
     const r = evaluateRun(cfg, state.net, state.ema, data.test, data.shape);
@@ -278,7 +276,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
     while (step < stopAt) {
       const n = gridSize(cfg, step);
-      const mu = teacherRate(cfg, n);
+      const mu = teacherEma(cfg.teacher, n);
       const draw = drawStep(cfg, step, data.train, dim, table.at(n), maskShapes);
       const teacherWeights = state.teacher ?? state.student;
       const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, teacherWeights, draw, dataShape, perceptual);
@@ -328,12 +326,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       lastEval = evaluate();
       // the final checkpoint exists already (step === cfg.steps)
     }
-    writeJson(paths.run, runInfo(completed ? 'completed' : stopRequested ? `stopped (${stopRequested})` : 'stopped', lastCheckpoint ? { lastCheckpoint: path.basename(lastCheckpoint) } : {}));
+    writeRunJson(opts.outDir, runInfo(completed ? 'completed' : stopRequested ? `stopped (${stopRequested})` : 'stopped', lastCheckpoint ? { lastCheckpoint: path.basename(lastCheckpoint) } : {}));
     if (stopRequested) process.stderr.write(`ctlab: ${stopRequested} received; checkpoint written at step ${step}. Resume with --resume.\n`);
     return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, backend };
   } catch (e) {
     progress.stop();
-    writeJson(paths.run, runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }));
+    writeRunJson(opts.outDir, runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }));
     throw e;
   } finally {
     process.off('SIGINT', sigint);

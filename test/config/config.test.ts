@@ -6,6 +6,7 @@ import {
   ctPreset,
   ictPreset,
   mergeConfig,
+  mergeUntyped,
   PRESETS,
   toyScale,
   validateConfig,
@@ -183,7 +184,7 @@ test('switching teacher / curriculum / sampler kinds replaces whole objects', ()
 });
 
 test('buildConfig does not mutate its override; undefined override values are ignored', () => {
-  const override = { optimizer: { lr: 2e-3 }, model: { embedding: { kind: 'positional', dim: 16 } } };
+  const override = { optimizer: { lr: 2e-3 }, model: { embedding: { kind: 'positional' as const, dim: 16 } } };
   const copy = structuredClone(override);
   buildConfig('ict', override);
   assert.deepEqual(override, copy);
@@ -194,8 +195,9 @@ test('buildConfig does not mutate its override; undefined override values are ig
 
 test('mergeConfig: arrays and scalars replace, objects merge', () => {
   const base = { a: [1, 2, 3], b: { x: 1, y: { z: 2 } }, c: 'k' };
-  const m = mergeConfig(base, { a: [9], b: { y: { w: 3 } }, c: 'q' });
+  const m = mergeUntyped(base, { a: [9], b: { y: { w: 3 } }, c: 'q' }); // a key the base lacks: only an untyped override can bring it
   assert.deepEqual(m, { a: [9], b: { x: 1, y: { z: 2, w: 3 } }, c: 'q' });
+  assert.deepEqual(mergeConfig(base, { a: [9], b: { y: { z: 5 } } }), { a: [9], b: { x: 1, y: { z: 5 } }, c: 'k' });
   assert.deepEqual(base, { a: [1, 2, 3], b: { x: 1, y: { z: 2 } }, c: 'k' }, 'base untouched');
   assert.notEqual(mergeConfig(base, {}).b, base.b, 'result is a copy');
 });
@@ -207,9 +209,21 @@ test('buildConfig: unknown preset, and a bad override, are refused', () => {
     (e: unknown) => e instanceof ConfigError && /config\.optimizer\.lr/.test(e.message),
   );
   assert.throws(
+    // @ts-expect-error: an unknown field is a compile error for typed overrides; at run time zod refuses it too
     () => buildConfig('ct', { bogus: true }),
     (e: unknown) => e instanceof ConfigError && /bogus/.test(e.message),
   );
+});
+
+test('typed overrides: a misspelled or mistyped field fails to compile (each line below must stay an error for tsc)', () => {
+  // @ts-expect-error: 'weigthing' is not a config field
+  assert.throws(() => buildConfig('ict', { weigthing: 'uniform' }), /weigthing/);
+  // @ts-expect-error: 'cosine' is not a weighting
+  assert.throws(() => buildConfig('ict', { weighting: 'cosine' }), /config\.weighting/);
+  // @ts-expect-error: nested fields are checked too (model.dropuot)
+  assert.throws(() => buildConfig('ict', { model: { dropuot: 0.1 } }), /dropuot/);
+  // a correct override compiles and applies
+  assert.equal(buildConfig('ict', { weighting: 'uniform', model: { dropout: 0.1 } }).model.dropout, 0.1);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -431,6 +445,7 @@ test('the brief\'s assert.throws style works with ConfigError', () => {
     (e: unknown) => e instanceof ConfigError && /config\.optimizer\.lr/.test(e.message) && /-1/.test(e.message),
   );
   assert.throws(
+    // @ts-expect-error: a string batch size fails to compile; at run time zod names the field
     () => buildConfig('ict', { batchSize: 'x' }),
     (e: unknown) => e instanceof ConfigError && /config\.batchSize/.test(e.message) && /"x"/.test(e.message),
   );

@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import {
-  consistencyScalings,
-  consistencyScalingsTensor,
-  RHO,
-  SIGMA_DATA,
-  SIGMA_MAX,
-  SIGMA_MIN,
-} from '../../src/consistency/scalings';
+import { consistencyScalings, consistencyScalingsTensor } from '../../src/consistency/scalings';
+import { RHO, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN } from '../../src/constants';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);

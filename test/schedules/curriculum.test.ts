@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ctCurriculum, ctTeacherEma, ictCurriculum } from '../../src/schedules/curriculum';
+import { ctCurriculum, curriculumSize, ictCurriculum } from '../../src/schedules/curriculum';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);
@@ -125,46 +125,8 @@ test('ictCurriculum errors', () => {
   assert.throws(() => ictCurriculum(0, 100, { s0: 10, s1: 5 }), /need integers 1 <= s0 <= s1/);
 });
 
-// ---- CT teacher EMA: 'code' exp(s0 ln μ0/(N − 1)) vs 'paper' exp(s0 ln μ0/N) ----
-
-test("ctTeacherEma at k = 0 (N = 2): code form 0.81, paper form 0.9", () => {
-  close(ctTeacherEma(0, 1000), 0.81, 1e-15, 'default (code)');
-  close(ctTeacherEma(0, 1000, { form: 'code' }), Math.exp((2 * Math.log(0.9)) / 1), 1e-15, 'code');
-  close(ctTeacherEma(0, 1000, { form: 'code' }), 0.81, 1e-15, 'code');
-  close(ctTeacherEma(0, 1000, { form: 'paper' }), 0.9, 1e-15, 'paper');
-});
-
-test('ctTeacherEma at k = K (N = 151)', () => {
-  // python3: exp(2*log(0.9)/150) = 0.9985961794038429, exp(2*log(0.9)/151) = 0.9986054697436056
-  close(ctTeacherEma(1000, 1000), Math.exp((2 * Math.log(0.9)) / 150), 1e-15);
-  close(ctTeacherEma(1000, 1000, { form: 'code' }), 0.9985961794038429, 1e-15);
-  close(ctTeacherEma(1000, 1000, { form: 'paper' }), 0.9986054697436056, 1e-15);
-  // half way: N = 107 (see ctCurriculum above)
-  close(ctTeacherEma(500, 1000), Math.exp((2 * Math.log(0.9)) / 106), 1e-15);
-  close(ctTeacherEma(500, 1000, { form: 'paper' }), Math.exp((2 * Math.log(0.9)) / 107), 1e-15);
-});
-
-test('ctTeacherEma with ImageNet-64 settings (s0 = 2, s1 = 200, mu0 = 0.95)', () => {
-  close(ctTeacherEma(0, 10, { s1: 200, mu0: 0.95 }), 0.95 * 0.95, 1e-15);
-  close(ctTeacherEma(10, 10, { s1: 200, mu0: 0.95 }), Math.exp((2 * Math.log(0.95)) / 200), 1e-15);
-});
-
-test('ctTeacherEma is non-decreasing in k and stays in (0, 1)', () => {
-  let prev = 0;
-  for (let k = 0; k <= 2000; k++) {
-    const mu = ctTeacherEma(k, 2000);
-    assert.ok(mu >= prev && mu > 0 && mu < 1, `k=${k}: ${mu}`);
-    prev = mu;
-  }
-});
-
-test('ctTeacherEma errors', () => {
-  assert.throws(() => ctTeacherEma(-1, 100), /k must be an integer/);
-  assert.throws(() => ctTeacherEma(101, 100), /k must be an integer/);
-  assert.throws(() => ctTeacherEma(2.5, 100), /k must be an integer/);
-  assert.throws(() => ctTeacherEma(0, 100, { s0: 1 }), /need integers 2 <= s0 <= s1/);
-  assert.throws(() => ctTeacherEma(0, 100, { s0: 20, s1: 10 }), /need integers 2 <= s0 <= s1/);
-  for (const mu0 of [0, 1, -0.1, 1.5, Number.NaN]) {
-    assert.throws(() => ctTeacherEma(0, 100, { mu0 }), /mu0 must be in \(0, 1\)/, `mu0=${mu0}`);
-  }
+test('curriculumSize dispatches on the spec kind', () => {
+  assert.equal(curriculumSize({ kind: 'ct', s0: 2, s1: 150 }, 500, 1000), ctCurriculum(500, 1000));
+  assert.equal(curriculumSize({ kind: 'ict', s0: 10, s1: 1280 }, 500, 1000), ictCurriculum(500, 1000));
+  assert.equal(curriculumSize({ kind: 'ict', s0: 10, s1: 1280 }, 0, 2000), 11);
 });

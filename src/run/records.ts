@@ -1,0 +1,252 @@
+/**
+ * Schemas of every file a run directory (and an ablation's runs root) holds, and of the typed
+ * summaries `ctlab report` derives from them. Browser-safe core: zod, src/config/* and
+ * src/constants.ts only (no node:*); reading and writing files is src/run/run-dir.ts.
+ *
+ *   <run>/config.json       the resolved config: {@link trainConfigSchema} (src/config/schema.ts)
+ *   <run>/run.json          provenance and status: {@link runJsonSchema}
+ *   <run>/metrics.jsonl     one {@link metricRecordSchema} per line (training logs, evaluations)
+ *   <run>/eval.json         the evaluation after training: {@link evalFileSchema} (points or images)
+ *   <run>/job.json          what the ablation runner asked this worker to do: {@link jobSchema}
+ *   <runs>/<data>/ablation-plan.json   arms × seeds → run directories: {@link ablationPlanSchema}
+ */
+import { z } from 'zod';
+import { trainConfigSchema, validateConfig, type TrainConfig } from '../config/schema';
+
+export { trainConfigSchema, validateConfig, type TrainConfig };
+
+/** A number that JSON may have written as null (JSON.stringify(NaN) is null): read back as NaN. */
+const num = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+
+// ---------------------------------------------------------------- run.json
+
+/** The backend record (src/backend's BackendInfo): the fields readers use; the rest is kept as written. */
+export const backendRecordSchema = z.looseObject({
+  name: z.string(),
+  threads: z.number(),
+});
+
+/** run.json: written by the trainer at start, at every checkpoint and at the end. */
+export const runJsonSchema = z.looseObject({
+  /** 'running', 'completed', 'stopped', 'stopped (SIGINT)', 'failed', ... */
+  status: z.string(),
+  command: z.string(),
+  commit: z.string(),
+  dirty: z.boolean(),
+  seed: z.number(),
+  configHash: z.string(),
+  backend: backendRecordSchema,
+  node: z.string(),
+  tfjs: z.string(),
+  data: z.string(),
+  params: z.number(),
+  step: z.number(),
+  totalSteps: z.number(),
+  wallSec: z.number(),
+  updatedAt: z.string(),
+  lastCheckpoint: z.string().nullable().optional(),
+  error: z.string().optional(),
+});
+export type RunJson = z.infer<typeof runJsonSchema>;
+
+// ---------------------------------------------------------------- metrics.jsonl
+
+/** A training log line: mean loss since the previous one, grid size N(k), teacher μ(k), speed. */
+export const trainMetricSchema = z.looseObject({
+  step: z.number(),
+  kind: z.literal('train'),
+  loss: num,
+  N: z.number(),
+  mu: z.number(),
+  lr: z.number().optional(),
+  stepsPerSec: z.number(),
+  numTensors: z.number(),
+});
+export type TrainMetric = z.infer<typeof trainMetricSchema>;
+
+/** An in-training evaluation (src/metrics/evaluate.ts): SWD and MMD² of 1- and 2-step samples. */
+export const evalMetricSchema = z.looseObject({
+  step: z.number(),
+  kind: z.literal('eval'),
+  n: z.number(),
+  swd1: num,
+  swd2: num,
+  mmd1: num,
+  mmd2: num,
+  twoStepSigma: z.number(),
+});
+export type EvalMetric = z.infer<typeof evalMetricSchema>;
+
+/** One line of metrics.jsonl. */
+export const metricRecordSchema = z.discriminatedUnion('kind', [trainMetricSchema, evalMetricSchema]);
+export type MetricRecord = z.infer<typeof metricRecordSchema>;
+
+// ---------------------------------------------------------------- eval.json
+
+const imageScoreSchema = z.object({ fid: num, kid: num });
+export type ImageScoreRecord = z.infer<typeof imageScoreSchema>;
+
+/** Points (`ctlab eval` on 2D data): SWD and MMD² of 1-step and multistep samples against held-out points. */
+export const pointsEvalSchema = z.looseObject({
+  kind: z.literal('points').default('points'),
+  run: z.string(),
+  step: z.number(),
+  n: z.number(),
+  requestedN: z.number().optional(),
+  seed: z.number(),
+  oneStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num }),
+  multiStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num }),
+});
+export type PointsEval = z.infer<typeof pointsEvalSchema>;
+
+/** Images (`ctlab eval` on Fashion-MNIST): FID/KID per feature net of 1- and 2-step samples, floor and ceiling. */
+export const imageEvalSchema = z.looseObject({
+  kind: z.literal('images').default('images'),
+  run: z.string(),
+  step: z.number(),
+  n: z.number(),
+  /** What --n asked for (eval caps n at the data's sizes); absent when --n was not given. */
+  requestedN: z.number().optional(),
+  seed: z.number(),
+  sigmas: z.object({ oneStep: z.array(z.number()), twoStep: z.array(z.number()) }),
+  scores: z.record(
+    z.string(),
+    z.object({ oneStep: imageScoreSchema, twoStep: imageScoreSchema, floor: imageScoreSchema, ceiling: imageScoreSchema }),
+  ),
+  /** Sample grids written beside it (paths as written; readers look in <run>/samples/ by file name). */
+  grids: z.object({ oneStep: z.string(), twoStep: z.string() }).partial().optional(),
+});
+export type ImageEval = z.infer<typeof imageEvalSchema>;
+
+/**
+ * eval.json, either kind. Files written before the `kind` field existed are told apart by their
+ * shape (`scores`: images; `oneStep`/`multiStep`: points), so they read as they were written.
+ */
+export const evalFileSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !('kind' in v) ? { ...v, kind: 'scores' in v ? 'images' : 'points' } : v),
+  z.discriminatedUnion('kind', [pointsEvalSchema, imageEvalSchema]),
+);
+export type EvalFile = PointsEval | ImageEval;
+
+// ---------------------------------------------------------------- ablation plans and jobs
+
+/** One (ablation, arm, seed) of a plan and the run directory that holds it. */
+export const planEntrySchema = z.object({
+  ablation: z.string(),
+  arm: z.string(),
+  seed: z.number().int(),
+  /** As written by `ctlab ablate` (absolute or relative); readers take its last three parts, <data>/<arm-hash>/seed<k>, under the runs root. */
+  dir: z.string(),
+});
+export type PlanEntry = z.infer<typeof planEntrySchema>;
+
+/** <runs>/<data>/ablation-plan.json: every entry `ctlab ablate` planned on one data set (merged across invocations). */
+export const ablationPlanSchema = z.object({
+  data: z.string(),
+  steps: z.number().int(),
+  seeds: z.number().int(),
+  command: z.string(),
+  skipped: z.array(z.string()),
+  entries: z.array(planEntrySchema),
+});
+export type AblationPlan = z.infer<typeof ablationPlanSchema>;
+
+/** <run>/job.json: what one worker of `ctlab ablate` does (train to the end, then evaluate images). */
+export const jobSchema = z.object({
+  ablation: z.string(),
+  arm: z.string(),
+  seed: z.number().int(),
+  config: trainConfigSchema,
+  dir: z.string(),
+  /** Images: evaluate (FID/KID with both shipped feature nets) with this many samples after training. */
+  evalN: z.number().int().optional(),
+});
+export type Job = z.infer<typeof jobSchema>;
+
+// ---------------------------------------------------------------- summaries and verdicts
+
+/** Mean, 95% Student-t half-width and count over seeds; the values themselves, so any text can be rebuilt. */
+export const meanCiSchema = z.object({ mean: num, halfWidth: num, n: z.number().int(), values: z.array(num) });
+export type MeanCiRecord = z.infer<typeof meanCiSchema>;
+
+/**
+ * A seed-paired comparison of the paper's preferred arm with another (lower is better):
+ * diff = worse − best. 'agrees' / 'disagrees' / 'inconclusive' from the 95% interval (2+ pairs);
+ * 'same direction' / 'opposite direction' from the sign alone (1 pair); 'too few seeds' (0 pairs).
+ */
+export const verdictSchema = z.object({
+  metric: z.string(),
+  data: z.string(),
+  steps: z.number().int(),
+  best: z.string(),
+  worse: z.string(),
+  diff: meanCiSchema,
+  outcome: z.enum(['agrees', 'disagrees', 'inconclusive', 'same direction', 'opposite direction', 'too few seeds']),
+});
+export type Verdict = z.infer<typeof verdictSchema>;
+export type VerdictOutcome = Verdict['outcome'];
+
+/** Whether a verdict points the paper's way (significantly, or by sign with one seed). */
+export function verdictAgrees(v: Pick<Verdict, 'outcome'>): boolean {
+  return v.outcome === 'agrees' || v.outcome === 'same direction';
+}
+
+/** One (data set, arm) row of an ablation summary: per metric mean ± interval over seeds. */
+export const summaryRowSchema = z.object({
+  data: z.string(),
+  arm: z.string(),
+  image: z.boolean(),
+  /** Column label ("SWD 1-step", "FID 1-step (fmnist-strided)", ...) → statistics. */
+  metrics: z.record(z.string(), meanCiSchema),
+  n: z.number().int(),
+  steps: z.number().int(),
+  wallMean: z.number().nullable(),
+  incomplete: z.number().int(),
+});
+export type SummaryRow = z.infer<typeof summaryRowSchema>;
+
+/** <out>/<ablation>/summary.json: what summary.{csv,md} show, as data (notebooks and the README table read it). */
+export const ablationSummarySchema = z.object({
+  ablation: z.string(),
+  title: z.string(),
+  paper: z.string(),
+  paperBest: z.string(),
+  paperWorse: z.array(z.string()),
+  rows: z.array(summaryRowSchema),
+  /** Per data set: the 1-step and 2-step verdicts (one per arm compared with the paper's). */
+  verdicts: z.array(z.object({ data: z.string(), image: z.boolean(), metricLabel: z.string(), oneStep: z.array(verdictSchema), twoStep: z.array(verdictSchema) })),
+  skipped: z.array(z.string()),
+});
+export type AblationSummary = z.infer<typeof ablationSummarySchema>;
+
+// ---------------------------------------------------------------- errors
+
+/** A run file that does not match its schema: names the file and each bad field. */
+export class RecordError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
+    this.name = 'RecordError';
+  }
+}
+
+function describeAt(root: unknown, path: readonly PropertyKey[]): string {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return 'nothing';
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v === undefined ? 'nothing' : JSON.stringify(v);
+}
+
+/** Validate `value` read from `file` against `schema`; throws {@link RecordError} naming the file and fields. */
+export function parseRecord<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new RecordError(
+    file,
+    r.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}${i.code === 'unrecognized_keys' ? '' : ` (got ${describeAt(value, i.path)})`}`),
+  );
+}

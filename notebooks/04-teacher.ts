@@ -17,16 +17,40 @@ import * as ctlab from '../dist/src/index';
 import * as nb from '../dist/src/notebook/index';
 
 // %% [markdown]
-// μ(k) over the 2,000 training steps of the presets (`ctlab.ctTeacherEma`, both forms), against iCT's 0:
+// μ(k) as each arm of the teacher ablation trained with it. An arm's config is the baseline preset `ict` with the
+// arm's override (`ctlab.findAblation('teacher')`, `ctlab.buildConfig`), and `ctlab.teacherEmaAt(cfg, k)` is the μ
+// the trainer uses at step k, from that config's own curriculum N(k). So the `ema` arm runs CT's μ0 = 0.9 on iCT's
+// exponential curriculum, whose N(0) = 11 gives μ(0) ≈ 0.979, not on CT's (N(0) = 2, μ(0) = 0.81). Original CT's
+// recipe (the `ct` preset, both forms of the formula) is drawn for reference. The Fashion-MNIST runs train 1,000
+// steps instead of 2,000: about the same curves over k/K. Left μ(k); right 1 − μ(k) on a log scale, where the
+// curves near 1 come apart (the `none` arm's μ = 0 is its line at 1).
 
 // %%
-const K = ctlab.buildConfig('ct').steps;
-const ks = Array.from({ length: K + 1 }, (_, k) => k);
-await nb.showFigure(ctlab.report.lineFigure([
-  { name: 'CT, μ0 = 0.9 (code: N(k) − 1)', x: ks, y: ks.map((k) => ctlab.ctTeacherEma(k, K, { mu0: 0.9, s0: 2, s1: 150, form: 'code' })) },
-  { name: 'CT, μ0 = 0.9 (paper: N(k))', x: ks, y: ks.map((k) => ctlab.ctTeacherEma(k, K, { mu0: 0.9, s0: 2, s1: 150, form: 'paper' })), dash: 'dash' },
-  { name: 'iCT: no EMA teacher (μ = 0)', x: ks, y: ks.map(() => 0) },
-], { title: `Teacher EMA rate μ(k) over ${K} steps`, xTitle: 'training step k', yTitle: 'μ(k)', width: 700, height: 400 }));
+const arms = ctlab.findAblation('teacher').arms.map((arm) => {
+  const cfg = ctlab.buildConfig(arm.preset ?? 'ict', arm.override);
+  return { label: `arm ${arm.name} (${cfg.curriculum.kind} curriculum)`, cfg };
+});
+const reference = [
+  { label: 'CT recipe (ct preset)', cfg: ctlab.buildConfig('ct') },
+  { label: 'CT recipe, paper form', cfg: ctlab.buildConfig('ct', { teacher: { kind: 'ema', ...ctlab.CT_TEACHER_EMA, form: 'paper' } }) },
+];
+const describe = (cfg: ctlab.TrainConfig) => {
+  const t = cfg.teacher.kind === 'ema' ? `μ0 = ${cfg.teacher.mu0}, s0 = ${cfg.teacher.s0}, ÷ ${cfg.teacher.form === 'code' ? 'N(k) − 1' : 'N(k)'}` : 'no EMA teacher';
+  return `${t}; ${cfg.curriculum.kind} curriculum (s0, s1) = (${cfg.curriculum.s0}, ${cfg.curriculum.s1})`;
+};
+const ks = (cfg: ctlab.TrainConfig) => Array.from({ length: cfg.steps + 1 }, (_, k) => k);
+const runs = [...arms, ...reference];
+for (const { label, cfg } of runs) {
+  console.log(`${label}: ${describe(cfg)}: μ(0) = ${ctlab.teacherEmaAt(cfg, 0).toFixed(4)}, μ(K) = ${ctlab.teacherEmaAt(cfg, cfg.steps).toFixed(4)}, K = ${cfg.steps}`);
+}
+const dash = (i: number) => (i < arms.length ? undefined : i === arms.length ? ('dot' as const) : ('dash' as const));
+const opts = { xTitle: 'training step k', width: 620, height: 420 };
+await nb.showFigures([
+  ctlab.report.lineFigure(runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
+    { ...opts, title: 'Teacher EMA rate μ(k) per arm', yTitle: 'μ(k)' }),
+  ctlab.report.lineFigure(runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => 1 - ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
+    { ...opts, title: 'The same as 1 − μ(k), log scale', yTitle: '1 − μ(k)', logY: true }),
+]);
 
 // %% [markdown]
 // ## Results of this kit

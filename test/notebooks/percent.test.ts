@@ -232,3 +232,12 @@ test('every committed notebook has a .ts source and its cell sources are that so
     }
   }
 });
+
+test('no notebook cell both imports and awaits (tslab rejects await in a cell with an import)', () => {
+  for (const f of readdirSync(NB_DIR).filter((f) => /^\d\d-.*\.ts$/.test(f))) {
+    parsePercent(readFileSync(join(NB_DIR, f), 'utf8'), f).forEach((c, i) => {
+      if (c.kind !== 'code' || !/^import\b/m.test(c.source)) return;
+      assert.doesNotMatch(c.source, /\bawait\b/, `${f}, cell ${i}: an import and an await in one cell`);
+    });
+  }
+});

@@ -13,17 +13,20 @@ import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
-import { sampleDistances } from './metrics/evaluate';
-import { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';
+import { isImageData } from './config/data-kind';
+import type { ImageRunEval } from './metrics/image-run-eval';
 import { writeTable } from './report/table';
 import { sampleConsistency } from './sampling/multistep';
-import { gitInfo, readRunConfig, runPaths, writeJson } from './training/run-dir';
+import { evaluateRunDir } from './run/evaluate';
+import { exportRecords, gitInfo, readJob, readRunConfig, readRunJson, runPaths, writeJson } from './run/run-dir';
 import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
 import { ABLATIONS, findAblation } from './experiments/ablations';
-import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobs, scaleOf } from './experiments/runner';
-import { buildReports, savePlan } from './experiments/report';
+import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
+import { buildReports } from './experiments/report';
+import { savePlan } from './run/run-dir';
+import { buildQuickstartReport } from './quickstart';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -125,7 +128,7 @@ function writeCsv(file: string, points: Float32Array, dim: number): void {
 /** results/images-style folder: FID/KID table per feature net beside floor and ceiling, grids, provenance. */
 function writeImageResults(out: string, run: string, cfg: TrainConfig, step: number, ev: ImageRunEval, grids: { oneStep: string; twoStep: string }, evalMs: number): void {
   fs.mkdirSync(out, { recursive: true });
-  const info = JSON.parse(fs.readFileSync(runPaths(run).run, 'utf8')) as { commit: string; backend: { name: string; threads: number }; wallSec: number; status: string };
+  const info = readRunJson(run);
   const rows = Object.entries(ev.scores).flatMap(([net, s]) => [
     { 'feature net': net, what: `model, 1-step (σ = ${ev.sigmas.oneStep.join(', ')})`, FID: s.oneStep.fid, KID: s.oneStep.kid },
     { 'feature net': net, what: `model, 2-step (σ = ${ev.sigmas.twoStep.join(', ')})`, FID: s.twoStep.fid, KID: s.twoStep.kid },
@@ -139,7 +142,7 @@ function writeImageResults(out: string, run: string, cfg: TrainConfig, step: num
     notes: [
       cut,
       `FID and KID use the kit's own Fashion-MNIST classifiers (data/feature-nets/), not Inception: the numbers are not comparable with published FIDs. ${ev.n} samples per row; the floor compares ${ev.n} training images with the same reference. KID is the unbiased cubic-kernel MMD² (20 subsets).`,
-      `Provenance: trained by \`${(JSON.parse(fs.readFileSync(runPaths(run).run, 'utf8')) as { command: string }).command}\` (commit ${info.commit}, backend ${info.backend.name} with ${info.backend.threads} thread(s), seed ${cfg.seed}, training wall ${Math.round(info.wallSec)} s); evaluated by \`ctlab ${process.argv.slice(2).join(' ')}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''} in ${Math.round(evalMs / 1000)} s.`,
+      `Provenance: trained by \`${info.command}\` (commit ${info.commit}, backend ${info.backend.name} with ${info.backend.threads} thread(s), seed ${cfg.seed}, training wall ${Math.round(info.wallSec)} s); evaluated by \`ctlab ${process.argv.slice(2).join(' ')}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''} in ${Math.round(evalMs / 1000)} s.`,
     ],
   });
   fs.copyFileSync(grids.oneStep, path.join(out, 'samples-1step.png'));
@@ -257,33 +260,10 @@ program
   .option('--out <dir>', 'images: also write a results folder (table with floor and ceiling, sample grids, provenance)')
   .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string; out?: string }) => {
     const t0 = Date.now();
-    const cfg = readRunConfig(f.run);
-    await initBackend(f.backend ? { backend: f.backend } : {});
-    const data = loadDataset(cfg.data, cfg.seed);
-    const { net, weights, step } = loadRunWeights(f.run, cfg, data.shape);
-    const multi = f.sigmas ?? [cfg.noise.sigmaMax, cfg.twoStepSigma];
-    if (data.shape.length === 3) {
-      const nets = f.featureNet.split(',').map((s) => s.trim()).filter(Boolean);
-      const ev = await evaluateImageRun(cfg, net, weights, data, { ...(f.n ? { n: f.n } : {}), nets, twoStep: multi, seed: f.seed });
-      const [h, w, c] = ev.shape;
-      const grids = { oneStep: path.join(f.run, 'samples', `grid-1step-step${step}.png`), twoStep: path.join(f.run, 'samples', `grid-2step-step${step}.png`) };
-      fs.mkdirSync(path.dirname(grids.oneStep), { recursive: true });
-      writeImageGrid(grids.oneStep, ev.samples.oneStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
-      writeImageGrid(grids.twoStep, ev.samples.twoStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
-      const result = { run: f.run, step, n: ev.n, ...(f.n !== undefined ? { requestedN: f.n } : {}), seed: f.seed, sigmas: ev.sigmas, scores: ev.scores, grids };
-      writeJson(path.join(f.run, 'eval.json'), result);
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-      if (f.out) writeImageResults(f.out, f.run, cfg, step, ev, grids, Date.now() - t0);
-      return;
-    }
-    const n = f.n ?? data.test.length / data.dim;
-    const common = { n, seed: f.seed, shape: data.shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
-    const test = data.test.subarray(0, n * data.dim);
-    const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
-    const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), test, data.dim);
-    const result = { run: f.run, step, n, seed: f.seed, oneStep: { sigmas: [cfg.noise.sigmaMax], ...one }, multiStep: { sigmas: multi, ...many } };
-    writeJson(path.join(f.run, 'eval.json'), result);
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    const nets = f.featureNet.split(',').map((s) => s.trim()).filter(Boolean);
+    const r = await evaluateRunDir(f.run, { ...(f.n !== undefined ? { n: f.n } : {}), ...(f.sigmas ? { sigmas: f.sigmas } : {}), seed: f.seed, nets, ...(f.backend ? { backend: f.backend } : {}) });
+    process.stdout.write(JSON.stringify(r.record, null, 2) + '\n');
+    if (f.out && r.image) writeImageResults(f.out, f.run, r.config, r.step, r.image.eval, r.image.grids, Date.now() - t0);
   });
 
 program
@@ -316,7 +296,7 @@ program
   .option('--no-progress', 'no progress bar')
   .action(async (name: string, f: { data: string; seeds?: number; steps?: number; evalN?: number; workers: number; runs: string; out: string; config?: string; report: boolean; progress: boolean }) => {
     const ablations = name === 'all' ? [...ABLATIONS] : [findAblation(name)];
-    const image = scaleOf(f.data) !== 'toy2d';
+    const image = isImageData(f.data);
     dataConfigFromArg(f.data, buildConfig('ict').data); // validates the name
     const defaults = image ? IMAGE_ABLATION : POINTS_ABLATION;
     const steps = f.steps ?? defaults.steps;
@@ -337,6 +317,27 @@ program
     if (r.failures.length) process.exitCode = 1;
   });
 
+program
+  .command('job', { hidden: true })
+  .description("one worker of `ctlab ablate`: train the job's run (resuming it), then evaluate it when the job asks (images)")
+  .argument('<job.json>', 'the job file `ctlab ablate` wrote into the run directory')
+  .addOption(threadsOption())
+  .option('--no-progress', 'no progress bar')
+  .action(async (file: string, f: { progress: boolean }) => {
+    await runJobHere(readJob(file), { command: `ctlab job ${process.argv.slice(3).join(' ')}`.trim(), progress: f.progress });
+  });
+
+const records = program.command('records').description('the small per-run records (config.json, run.json, metrics.jsonl, eval.json) behind the committed tables');
+records
+  .command('export')
+  .description('copy the records of every run under --runs (and its ablation plans) into --out, e.g. results/runs/ablations; never checkpoints or samples')
+  .requiredOption('--runs <dir>', 'a runs root (runs/ablations, runs/quickstart)')
+  .requiredOption('--out <dir>', 'where the records go (results/runs/ablations, results/runs/quickstart)')
+  .action((f: { runs: string; out: string }) => {
+    const r = exportRecords(f.runs, f.out);
+    process.stdout.write(`records: ${r.runs} run(s), ${r.plans} plan(s) -> ${f.out}/ (${r.files.length} files)\n`);
+  });
+
 /** Where the results summary goes: --summary, else results/README.md beside the default --out. */
 function summaryOf(out: string, summary?: string): { summaryPath?: string } {
   if (summary) return { summaryPath: summary };
@@ -349,8 +350,16 @@ program
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
   .option('--summary <file.md>', 'also write the technique table here (default results/README.md when --out is results/ablations)')
-  .action(async (f: { runs: string; out: string; summary?: string }) => {
-    const rep = await buildReports(f.runs, f.out, { command: `ctlab report ${process.argv.slice(3).join(' ')}`.trim(), ...summaryOf(f.out, f.summary) });
+  .option('--quickstart <runs>', "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)")
+  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string }, cmd: Command) => {
+    const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
+    if (f.quickstart !== undefined) {
+      const out = cmd.getOptionValueSource('out') === 'default' ? 'results/quickstart' : f.out;
+      await buildQuickstartReport({ runs: f.quickstart, out });
+      process.stdout.write(`report: quickstart -> ${out}/\n`);
+      return;
+    }
+    const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
     process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
   });
 

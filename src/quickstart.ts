@@ -7,17 +7,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, type BackendRequest } from './backend';
 import { buildConfig, type PresetName } from './config/presets';
-import type { TrainConfig } from './config/schema';
 import { loadDataset } from './data/source';
-import { toy2d } from './data/toy2d';
+import { isToy2dName, toy2d } from './data/toy2d';
 import { EVAL_SAMPLE_SEED, evalSigmaLists, sampleDistances } from './metrics/evaluate';
 import { exportFigures, exportSkippedMessage } from './report/export';
 import { ensurePlotlyBundle, lineFigure, scatterFigure, writeFigureHtml, type Figure } from './report/plot';
 import { writeTable, type Row } from './report/table';
-import { readMetrics, runPaths, gitInfo, writeJson } from './training/run-dir';
+import type { QuickstartRecord, TrainConfig } from './run/records';
+import { gitInfo, quickstartRecordFile, readEvalMetrics, readQuickstartRecord, readRunConfig, readRunJson, runPaths, tryReadRunJson, writeJson, writeQuickstartRecord } from './run/run-dir';
+import { listCheckpoints } from './training/checkpoint';
 import { loadRunWeights, train } from './training/trainer';
 import { sampleConsistency } from './sampling/multistep';
 import { Rng } from './util/rng';
+
+export const QUICKSTART_PRESETS: readonly PresetName[] = ['ct', 'ict'];
 
 export interface QuickstartOptions {
   steps?: number;
@@ -43,6 +46,7 @@ function toXY(points: Float32Array): { x: number[]; y: number[] } {
   return { x, y };
 }
 
+/** Train original CT and iCT (resuming or reusing finished runs), record how, then write the table and plots. */
 export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]> {
   const t0 = Date.now();
   const out = opts.out ?? 'results/quickstart';
@@ -51,29 +55,88 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]
   const dataName = opts.data ?? 'eight-gaussians';
   const seed = opts.seed ?? 0;
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
-  fs.mkdirSync(out, { recursive: true });
-
-  const rows: Row[] = [];
-  const figs: { fig: Figure; outBase: string }[] = [];
-  const curves: { name: string; x: number[]; y: number[] }[] = [];
-  const notes: string[] = [];
-  let test: Float32Array | null = null;
-  let cfgForFloor: TrainConfig | null = null;
-
-  for (const preset of ['ct', 'ict'] as PresetName[]) {
+  const reused: string[] = [];
+  let evalSamples = 0;
+  for (const preset of QUICKSTART_PRESETS) {
     const cfg = buildConfig(preset, { steps, seed, data: { kind: 'toy2d', name: dataName, trainSize: 20000, testSize: 2000 }, evalEvery: Math.max(1, Math.floor(steps / 8)) });
-    cfgForFloor = cfg;
     const dir = path.join(runsDir, preset);
-    const status = fs.existsSync(runPaths(dir).run) ? (JSON.parse(fs.readFileSync(runPaths(dir).run, 'utf8')) as { status?: string; configHash?: string }) : null;
+    const status = tryReadRunJson(dir);
     if (status?.status !== 'completed') {
       process.stderr.write(`quickstart: training ${preset} (${steps} steps) into ${dir}\n`);
       await train(cfg, { outDir: dir, resume: status !== null, progress: opts.progress !== false, command: opts.command ?? 'ctlab quickstart' });
     } else {
       process.stderr.write(`quickstart: ${dir} already completed; reusing it\n`);
+      reused.push(preset);
     }
-    const runInfo = JSON.parse(fs.readFileSync(runPaths(dir).run, 'utf8')) as { wallSec: number; commit: string };
+    evalSamples = cfg.data.kind === 'toy2d' ? cfg.data.testSize : 0;
+  }
+  const git = gitInfo();
+  const record: QuickstartRecord = {
+    command: opts.command ?? 'ctlab quickstart',
+    commit: git.commit,
+    dirty: git.dirty,
+    backend: `${backend.name} (${backend.threads} thread(s))`,
+    seed,
+    data: dataName,
+    stepsPerRun: steps,
+    evalSamples,
+    wallSec: Math.round(((Date.now() - t0) / 1000) * 10) / 10,
+    date: new Date().toISOString(),
+    runs: runsDir,
+    reused,
+  };
+  writeQuickstartRecord(quickstartRecordFile(runsDir), record);
+  const rows = await buildQuickstartReport({ runs: runsDir, out });
+  process.stdout.write(fs.readFileSync(path.join(out, 'table.md'), 'utf8'));
+  process.stdout.write(`\nquickstart: wrote ${out}/ in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  return rows;
+}
+
+/**
+ * The quickstart's table (final 1- and 2-step SWD and MMD² of each run, from its metrics.jsonl;
+ * floor and ceiling recomputed from the data) and its SWD-over-training curve, from the records of
+ * `runs` alone (<runs>/quickstart.json, <runs>/{ct,ict}/): `ctlab report --quickstart results/runs/quickstart`.
+ * The scatter plots of samples need the runs' checkpoints; without them they are left as they are.
+ */
+export async function buildQuickstartReport(opts: { runs: string; out: string }): Promise<Row[]> {
+  const rec = readQuickstartRecord(quickstartRecordFile(opts.runs));
+  fs.mkdirSync(opts.out, { recursive: true });
+  const rows: Row[] = [];
+  const figs: { fig: Figure; outBase: string }[] = [];
+  const curves: { name: string; x: number[]; y: number[] }[] = [];
+  const notes: string[] = [];
+  let test: Float32Array | null = null;
+  let lastCfg: TrainConfig | null = null;
+  let scattersSkipped = false;
+  for (const preset of QUICKSTART_PRESETS) {
+    const dir = path.join(opts.runs, preset);
+    const cfg = readRunConfig(dir);
+    lastCfg = cfg;
+    const info = readRunJson(dir);
+    const evals = readEvalMetrics(dir);
+    const last = evals[evals.length - 1];
+    if (info.status !== 'completed' || !last) throw new Error(`quickstart report: ${dir} has not completed (status ${info.status})`);
     const data = loadDataset(cfg.data, cfg.seed);
     test = data.test;
+    rows.push({
+      method: preset === 'ct' ? 'original CT (CM)' : 'iCT',
+      preset,
+      steps: last.step,
+      'SWD 1-step': last.swd1,
+      'SWD 2-step': last.swd2,
+      'MMD² 1-step': last.mmd1,
+      'MMD² 2-step': last.mmd2,
+      'train wall s': Math.round(info.wallSec * 10) / 10,
+    });
+    if (rec.reused?.includes(preset)) notes.push(`${preset}: reused a completed run from ${path.join(rec.runs ?? opts.runs, preset)} (trained earlier; its wall time is from that run)`);
+    curves.push({ name: `${preset} 1-step`, x: evals.map((r) => r.step), y: evals.map((r) => r.swd1) });
+    curves.push({ name: `${preset} 2-step`, x: evals.map((r) => r.step), y: evals.map((r) => r.swd2) });
+    if (listCheckpoints(runPaths(dir).checkpoints).length === 0) {
+      scattersSkipped = true;
+      continue;
+    }
+    // the samples themselves (scatter plots): the same draws as the final evaluation
+    await initBackend({});
     const { net, weights, step } = loadRunWeights(dir, cfg, data.shape);
     const n = data.test.length / 2;
     const lists = evalSigmaLists(cfg);
@@ -82,22 +145,10 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]
     const s2 = sampleConsistency(net, weights, { ...common, sigmas: lists.twoStep });
     weights.forEach((w) => w.dispose());
     net.dispose();
-    const d1 = sampleDistances(s1, data.test, 2);
-    const d2 = sampleDistances(s2, data.test, 2);
-    rows.push({
-      method: preset === 'ct' ? 'original CT (CM)' : 'iCT',
-      preset,
-      steps: step,
-      'SWD 1-step': d1.swd,
-      'SWD 2-step': d2.swd,
-      'MMD² 1-step': d1.mmd,
-      'MMD² 2-step': d2.mmd,
-      'train wall s': Math.round(runInfo.wallSec * 10) / 10,
-    });
-    if (status?.status === 'completed') notes.push(`${preset}: reused a completed run from ${dir} (trained earlier; its wall time is from that run)`);
     const pts1 = toXY(s1);
     const pts2 = toXY(s2);
     const ref = toXY(data.test);
+    const dataName = cfg.data.kind === 'toy2d' ? cfg.data.name : rec.data;
     figs.push({
       fig: scatterFigure(
         [
@@ -107,68 +158,52 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]
         ],
         { title: `${preset === 'ct' ? 'Original CT' : 'iCT'} on ${dataName}, ${step} steps`, equalAxes: true, width: 560, height: 520 },
       ),
-      outBase: path.join(out, `samples-${preset}`),
+      outBase: path.join(opts.out, `samples-${preset}`),
     });
-    const evals = readMetrics(runPaths(dir).metrics).filter((r) => r.kind === 'eval');
-    curves.push({ name: `${preset} 1-step`, x: evals.map((r) => r.step), y: evals.map((r) => Number(r.swd1)) });
-    curves.push({ name: `${preset} 2-step`, x: evals.map((r) => r.step), y: evals.map((r) => Number(r.swd2)) });
   }
+  if (scattersSkipped) process.stderr.write(`quickstart report: no checkpoints under ${opts.runs}; the sample scatter plots in ${opts.out} are left as they are\n`);
 
   // Reference rows: how far a fresh sample of the data itself is (the floor), and pure Gaussian noise.
-  if (test && cfgForFloor) {
+  if (test && lastCfg) {
     const n = test.length / 2;
-    const fresh = toy2d(dataName as Parameters<typeof toy2d>[0], n, 424242);
+    if (!isToy2dName(rec.data)) throw new Error(`quickstart report: ${rec.data} is not a toy 2D set`);
+    const fresh = toy2d(rec.data, n, 424242);
     const floor = sampleDistances(fresh, test, 2);
-    const noise = new Rng(31337).fillNormal(new Float32Array(2 * n), 0, cfgForFloor.noise.sigmaData);
+    const noise = new Rng(31337).fillNormal(new Float32Array(2 * n), 0, lastCfg.noise.sigmaData);
     const ceil = sampleDistances(noise, test, 2);
     rows.push({ method: 'floor: fresh data sample', preset: '-', steps: null, 'SWD 1-step': floor.swd, 'SWD 2-step': floor.swd, 'MMD² 1-step': floor.mmd, 'MMD² 2-step': floor.mmd, 'train wall s': null });
     rows.push({ method: 'ceiling: N(0, σ_data² I) noise', preset: '-', steps: null, 'SWD 1-step': ceil.swd, 'SWD 2-step': ceil.swd, 'MMD² 1-step': ceil.mmd, 'MMD² 2-step': ceil.mmd, 'train wall s': null });
   }
 
-  const git = gitInfo();
-  const wallSec = (Date.now() - t0) / 1000;
-  const provenance = {
-    command: opts.command ?? 'ctlab quickstart',
-    commit: git.commit,
-    dirty: git.dirty,
-    backend: `${backend.name} (${backend.threads} thread(s))`,
-    seed,
-    data: dataName,
-    stepsPerRun: steps,
-    evalSamples: test ? test.length / 2 : 0,
-    wallSec: Math.round(wallSec * 10) / 10,
-    date: new Date().toISOString(),
-  };
-  writeTable(rows, path.join(out, 'table'), {
-    title: `Quickstart: original CT vs iCT on ${dataName} (${steps} steps each, seed ${seed})`,
+  const { runs: _runs, reused: _reused, ...provenance } = rec;
+  writeTable(rows, path.join(opts.out, 'table'), {
+    title: `Quickstart: original CT vs iCT on ${rec.data} (${rec.stepsPerRun} steps each, seed ${rec.seed})`,
     notes: [
       'SWD: sliced Wasserstein-2 (256 directions) between 2000 samples of the sampling EMA and 2000 held-out points; MMD²: unbiased, Gaussian kernels h ∈ {0.1, 0.2, 0.5, 1, 2}. Lower is better.',
-      `2-step sampling uses σ = (80, ${cfgForFloor?.twoStepSigma}); 0.821 is iCT's CIFAR-10 value, not tuned for this data.`,
+      `2-step sampling uses σ = (80, ${lastCfg?.twoStepSigma}); 0.821 is iCT's CIFAR-10 value, not tuned for this data.`,
       'One seed, a toy scale and a short run: these numbers are not the paper\'s FID and say little about ranking at scale.',
       ...notes,
-      `Provenance: \`${provenance.command}\`, commit ${provenance.commit}${git.dirty ? ' (dirty tree)' : ''}, backend ${provenance.backend}, seed ${seed}, total wall ${provenance.wallSec} s.`,
+      `Provenance: \`${rec.command}\`, commit ${rec.commit}${rec.dirty ? ' (dirty tree)' : ''}, backend ${rec.backend}, seed ${rec.seed}, total wall ${rec.wallSec} s.`,
     ],
   });
-  writeJson(path.join(out, 'provenance.json'), provenance);
+  writeJson(path.join(opts.out, 'provenance.json'), provenance);
 
   figs.push({
-    fig: lineFigure(curves, { title: `Sliced Wasserstein-2 to held-out data during training (${dataName})`, xTitle: 'training step', yTitle: 'SWD (lower is better)', width: 640, height: 420 }),
-    outBase: path.join(out, 'swd-vs-step'),
+    fig: lineFigure(curves, { title: `Sliced Wasserstein-2 to held-out data during training (${rec.data})`, xTitle: 'training step', yTitle: 'SWD (lower is better)', width: 640, height: 420 }),
+    outBase: path.join(opts.out, 'swd-vs-step'),
   });
-  const bundle = ensurePlotlyBundle(path.dirname(out) === '.' ? out : path.dirname(out));
+  const bundle = ensurePlotlyBundle(path.dirname(opts.out) === '.' ? opts.out : path.dirname(opts.out));
   for (const { fig, outBase } of figs) writeFigureHtml(fig, `${outBase}.html`, { bundlePath: bundle });
   // Scatter plots of 6000 points make 1 MB SVGs: PNG for those, PNG + SVG for the curves.
   const scatters = figs.filter((f) => path.basename(f.outBase).startsWith('samples-'));
   const others = figs.filter((f) => !scatters.includes(f));
   for (const [batch, formats] of [[scatters, ['png']], [others, ['png', 'svg']]] as const) {
+    if (batch.length === 0) continue;
     const exported = await exportFigures(batch, { formats: [...formats] });
     if (!exported.ok) {
       process.stderr.write(exportSkippedMessage(exported.reason) + '\n');
       break;
     }
   }
-
-  process.stdout.write(fs.readFileSync(path.join(out, 'table.md'), 'utf8'));
-  process.stdout.write(`\nquickstart: wrote ${out}/ in ${wallSec.toFixed(1)} s\n`);
   return rows;
 }

@@ -12,9 +12,8 @@ import * as path from 'node:path';
 import { DEFAULT_FEATURE_NET } from '../metrics/feature-net';
 import { scatterFigure, type Figure, type PointSeries } from '../report/plot';
 import { writeTable, type Row } from '../report/table';
-import { readRunConfig } from '../training/run-dir';
-import type { AblationPlan } from './report';
-import { readImageEval, runStatus } from './runner';
+import type { AblationPlan } from '../run/records';
+import { planEntryDir, readImageEval, readRunConfig, runStatus } from '../run/run-dir';
 
 /** The two shipped evaluators: the one the LPIPS-style distance is built on, and the independent one. */
 export const LOSS_NET = DEFAULT_FEATURE_NET;
@@ -31,9 +30,9 @@ export interface BiasRun {
   fid2: Record<string, number>;
 }
 
-/** The completed, evaluated runs of an image plan, one per run directory. */
-export function collectBiasRuns(plan: AblationPlan): BiasRun[] {
-  const dirs = [...new Set(plan.entries.map((e) => e.dir))].sort();
+/** The completed, evaluated runs of an image plan, one per run directory (under `runsRoot` when given, else where the plan says). */
+export function collectBiasRuns(plan: AblationPlan, runsRoot?: string): BiasRun[] {
+  const dirs = [...new Set(plan.entries.map((e) => (runsRoot === undefined ? e.dir : planEntryDir(runsRoot, e))))].sort();
   const out: BiasRun[] = [];
   for (const dir of dirs) {
     if (runStatus(dir) !== 'completed') continue;
@@ -125,8 +124,8 @@ export function biasFinding(runs: readonly BiasRun[]): string {
 }
 
 /** Table and scatter plot of the evaluation bias; returns the figure for static export (or null). */
-export function writeEvaluationBias(plans: readonly AblationPlan[], outRoot: string, provenance: string): { files: string[]; fig: { fig: Figure; outBase: string } | null } {
-  const runs = plans.flatMap((p) => collectBiasRuns(p).map((r) => ({ ...r, data: p.data })));
+export function writeEvaluationBias(plans: readonly AblationPlan[], outRoot: string, provenance: string, runsRoot?: string): { files: string[]; fig: { fig: Figure; outBase: string } | null } {
+  const runs = plans.flatMap((p) => collectBiasRuns(p, runsRoot).map((r) => ({ ...r, data: p.data })));
   if (runs.length === 0) return { files: [], fig: null };
   const fit = biasFit(runs);
   const rows: Row[] = runs.map((r) => ({

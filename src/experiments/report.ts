@@ -7,51 +7,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isImageData } from '../config/data-kind';
 import { exportFigures, exportSkippedMessage } from '../report/export';
 import { ensurePlotlyBundle, lineFigure, writeFigureHtml, type Figure } from '../report/plot';
-import { formatMeanCi, writeTable, type MeanCi, type Row } from '../report/table';
-import { gitInfo, readMetrics, runPaths, writeJson } from '../training/run-dir';
+import { csvTable, formatMeanCi, markdownTable, writeTable, type MeanCi, type Row } from '../report/table';
+import { ablationSummarySchema, parseRecord, verdictAgrees, type AblationPlan, type AblationSummary, type MeanCiRecord, type SummaryRow, type Verdict } from '../run/records';
+import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunJson, runStatus, writeJson } from '../run/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
-import { readImageEval, runStatus, scaleOf } from './runner';
+import { meanCiRecord, meanCiText, pairedVerdict, verdictNote, verdictsText, verdictWord } from './verdicts';
 
-export interface PlanEntry {
-  ablation: string;
-  arm: string;
-  seed: number;
-  dir: string;
-}
-
-export interface AblationPlan {
-  data: string;
-  steps: number;
-  seeds: number;
-  command: string;
-  skipped: string[];
-  entries: PlanEntry[];
-}
-
-export function planFile(runsRoot: string, data: string): string {
-  return path.join(runsRoot, data, 'ablation-plan.json');
-}
-
-/** Merge new entries into the data set's plan file (ablations may be run one at a time). */
-export function savePlan(runsRoot: string, plan: AblationPlan): void {
-  const file = planFile(runsRoot, plan.data);
-  let entries = plan.entries;
-  let skipped = plan.skipped;
-  if (fs.existsSync(file)) {
-    const old = JSON.parse(fs.readFileSync(file, 'utf8')) as AblationPlan;
-    if (old.steps === plan.steps) {
-      const key = (e: PlanEntry): string => `${e.ablation}/${e.arm}/${e.seed}`;
-      const merged = new Map(old.entries.map((e) => [key(e), e]));
-      for (const e of entries) merged.set(key(e), e);
-      entries = [...merged.values()];
-      skipped = [...new Set([...old.skipped, ...skipped])];
-    }
-  }
-  writeJson(file, { ...plan, entries, skipped });
-}
+export type { AblationPlan, PlanEntry } from '../run/records';
+export { planFile, savePlan } from '../run/run-dir';
 
 export interface ArmResult {
   arm: string;
@@ -94,28 +61,29 @@ function curve(r: ArmResult): { steps: number[]; cis: MeanCi[] } {
   return { steps, cis: steps.map((s) => formatMeanCi(r.curves.get(s) ?? [])) };
 }
 
-function collect(plan: AblationPlan, ab: Ablation): ArmResult[] {
+function collect(runsRoot: string, plan: AblationPlan, ab: Ablation): ArmResult[] {
   const out: ArmResult[] = [];
   for (const arm of ab.arms) {
     const entries = plan.entries.filter((e) => e.ablation === ab.name && e.arm === arm.name);
     if (entries.length === 0) continue;
     const r: ArmResult = { arm: arm.name, seeds: [], swd1: [], swd2: [], mmd1: [], mmd2: [], wall: [], curves: new Map(), incomplete: 0 };
     for (const e of entries) {
-      if (runStatus(e.dir) !== 'completed') {
+      const dir = planEntryDir(runsRoot, e);
+      if (runStatus(dir) !== 'completed') {
         r.incomplete++;
         continue;
       }
-      const evals = readMetrics(runPaths(e.dir).metrics).filter((m) => m.kind === 'eval');
+      const evals = readEvalMetrics(dir);
       const last = evals[evals.length - 1];
       if (!last) continue;
       r.seeds.push(e.seed);
-      r.swd1.push(Number(last.swd1));
-      r.swd2.push(Number(last.swd2));
-      r.mmd1.push(Number(last.mmd1));
-      r.mmd2.push(Number(last.mmd2));
-      r.wall.push(Number((JSON.parse(fs.readFileSync(runPaths(e.dir).run, 'utf8')) as { wallSec: number }).wallSec));
-      for (const m of evals) r.curves.set(m.step, [...(r.curves.get(m.step) ?? []), Number(m.swd1)]);
-      const ev = readImageEval(e.dir);
+      r.swd1.push(last.swd1);
+      r.swd2.push(last.swd2);
+      r.mmd1.push(last.mmd1);
+      r.mmd2.push(last.mmd2);
+      r.wall.push(readRunJson(dir).wallSec);
+      for (const m of evals) r.curves.set(m.step, [...(r.curves.get(m.step) ?? []), m.swd1]);
+      const ev = readImageEval(dir);
       if (ev) {
         r.fid ??= {};
         for (const [net, sc] of Object.entries(ev.scores)) {
@@ -123,7 +91,8 @@ function collect(plan: AblationPlan, ab: Ablation): ArmResult[] {
           f.oneStep.push(sc.oneStep.fid);
           f.twoStep.push(sc.twoStep.fid);
         }
-        if (!r.grid && ev.grids?.oneStep && fs.existsSync(ev.grids.oneStep)) r.grid = ev.grids.oneStep;
+        const grid = gridPath(dir, ev.grids?.oneStep);
+        if (!r.grid && grid) r.grid = grid;
       }
     }
     out.push(r);
@@ -131,13 +100,10 @@ function collect(plan: AblationPlan, ab: Ablation): ArmResult[] {
   return out;
 }
 
-/**
- * Paired (by seed) difference worse − best of a metric (lower is better): agrees when its 95%
- * interval is above 0. With one seed there is no interval: the direction is reported as such.
- */
-export function verdict(results: ArmResult[], best: string, worse: string[], metric: Metric): string {
+/** Seed-paired verdicts of the paper's preferred arm against each other one (lower is better), as data. */
+export function verdicts(results: ArmResult[], best: string, worse: string[], metric: Metric, ctx: { metric: string; data: string; steps: number } = { metric: '', data: '', steps: 0 }): Verdict[] {
   const b = results.find((r) => r.arm === best);
-  const parts: string[] = [];
+  const out: Verdict[] = [];
   for (const w of worse) {
     const o = results.find((r) => r.arm === w);
     if (!b || !o) continue;
@@ -148,20 +114,68 @@ export function verdict(results: ArmResult[], best: string, worse: string[], met
       const bv = values(b, metric)[i];
       if (j >= 0 && ov !== undefined && bv !== undefined) diffs.push(ov - bv);
     });
-    if (diffs.length === 1) {
-      const d = diffs[0] as number;
-      parts.push(`${d > 0 ? 'same direction' : 'opposite direction'} (1 seed, no interval: ${w} − ${best} = ${d.toPrecision(3)})`);
-      continue;
-    }
-    if (diffs.length < 2) {
-      parts.push(`${best} vs ${w}: too few paired seeds (${diffs.length})`);
-      continue;
-    }
-    const ci = formatMeanCi(diffs);
-    const word = ci.lo > 0 ? 'agrees' : ci.hi < 0 ? 'disagrees' : 'inconclusive';
-    parts.push(`${word} (${w} − ${best} = ${ci.text}, n=${ci.n})`);
+    out.push(pairedVerdict(ctx, best, w, diffs));
   }
-  return parts.join('; ') || 'not run';
+  return out;
+}
+
+/**
+ * Paired (by seed) difference worse − best of a metric (lower is better), as the prose summary.md
+ * shows: agrees when its 95% interval is above 0; with one seed only the direction.
+ */
+export function verdict(results: ArmResult[], best: string, worse: string[], metric: Metric): string {
+  return verdictsText(verdicts(results, best, worse, metric));
+}
+
+/** The column labels of a summary in table order (every metric any row has). */
+const METRIC_ORDER = [`FID 1-step (${VERDICT_NET})`, `FID 2-step (${VERDICT_NET})`, `FID 1-step (${OTHER_NET})`, `FID 2-step (${OTHER_NET})`, 'SWD 1-step', 'SWD 2-step', 'MMD² 1-step', 'MMD² 2-step'];
+
+/** summary.md rows: each metric as "mean ± hw" text (what the table has always shown). */
+export function summaryTextRows(rows: readonly SummaryRow[]): Row[] {
+  return dropEmptyColumns(
+    rows.map((r) => ({
+      data: r.data,
+      arm: r.arm,
+      ...Object.fromEntries(METRIC_ORDER.map((k) => [k, meanCiText(r.metrics[k])])),
+      n: r.n,
+      steps: r.steps,
+      'wall s (mean)': r.wallMean,
+    })),
+  );
+}
+
+/** summary.csv rows: each metric as numeric columns "<metric> mean", "<metric> half-width", "<metric> n" (re-plottable with arquero). */
+export function summaryNumericRows(rows: readonly SummaryRow[]): Row[] {
+  const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  return dropEmptyColumns(
+    rows.map((r) => ({
+      data: r.data,
+      arm: r.arm,
+      ...Object.fromEntries(
+        METRIC_ORDER.flatMap((k) => {
+          const m = r.metrics[k];
+          return [
+            [`${k} mean`, m ? finite(m.mean) : null],
+            [`${k} half-width`, m ? finite(m.halfWidth) : null],
+            [`${k} n`, m ? m.n : null],
+          ];
+        }),
+      ),
+      n: r.n,
+      steps: r.steps,
+      'wall s (mean)': r.wallMean,
+    })),
+  );
+}
+
+/** Writes <base>.json (the summary as data), <base>.csv (numeric columns) and <base>.md (text, notes). */
+function writeSummary(summary: AblationSummary, base: string, notes: string[]): string[] {
+  const file = `${base}.json`;
+  parseRecord(ablationSummarySchema, summary, file);
+  writeJson(file, summary);
+  fs.writeFileSync(`${base}.csv`, csvTable(summaryNumericRows(summary.rows)));
+  fs.writeFileSync(`${base}.md`, markdownTable(summaryTextRows(summary.rows), { title: summary.title, notes }));
+  return [`${base}.csv`, `${base}.md`, file];
 }
 
 export interface ReportResult {
@@ -171,9 +185,7 @@ export interface ReportResult {
 
 /** Rebuild every ablation table and plot from the run directories under `runsRoot`. */
 export async function buildReports(runsRoot: string, outRoot: string, opts: { command?: string; summaryPath?: string } = {}): Promise<ReportResult> {
-  const plans: AblationPlan[] = fs.existsSync(runsRoot)
-    ? fs.readdirSync(runsRoot).map((d) => planFile(runsRoot, d)).filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as AblationPlan)
-    : [];
+  const plans = readPlans(runsRoot);
   if (plans.length === 0) throw new Error(`report: no ablation plans under ${runsRoot} (run \`ctlab ablate\` first)`);
   const git = gitInfo();
   const bundle = ensurePlotlyBundle(outRoot);
@@ -186,50 +198,54 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     `Provenance: ${ps.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}`;
 
   for (const ab of ABLATIONS) {
-    const rows: Row[] = [];
+    const summary: AblationSummary = { ablation: ab.name, title: ab.title, paper: ab.paper, paperBest: ab.paperBest, paperWorse: [...ab.paperWorse], rows: [], verdicts: [], skipped: [] };
     const notes: string[] = [`Paper (iCT): ${ab.paper}.`];
-    const verdicts: Record<string, { one: string; two: string; summary: string; image: boolean }> = {};
+    /** Per data set: the README's "measured" cell. */
+    const measured = new Map<string, string>();
     let pointMetrics = false;
     let imageMetrics = false;
     for (const plan of plans) {
-      const results = collect(plan, ab);
+      const results = collect(runsRoot, plan, ab);
       if (results.length === 0) continue;
-      const image = scaleOf(plan.data) !== 'toy2d';
-      const m = (v: number[]): string | null => (v.length ? formatMeanCi(v).text : null);
+      const image = isImageData(plan.data);
       for (const r of results) {
-        const fid = (net: string, which: 'oneStep' | 'twoStep'): string | null => m(fidOf(net, which)(r));
-        rows.push({
-          data: plan.data,
-          arm: r.arm,
-          [`FID 1-step (${VERDICT_NET})`]: image ? fid(VERDICT_NET, 'oneStep') : null,
-          [`FID 2-step (${VERDICT_NET})`]: image ? fid(VERDICT_NET, 'twoStep') : null,
-          [`FID 1-step (${OTHER_NET})`]: image ? fid(OTHER_NET, 'oneStep') : null,
-          [`FID 2-step (${OTHER_NET})`]: image ? fid(OTHER_NET, 'twoStep') : null,
-          'SWD 1-step': m(r.swd1),
-          'SWD 2-step': m(r.swd2),
-          'MMD² 1-step': image ? null : m(r.mmd1),
-          'MMD² 2-step': image ? null : m(r.mmd2),
-          n: r.seeds.length,
-          steps: plan.steps,
-          'wall s (mean)': r.wall.length ? Math.round(r.wall.reduce((a, b) => a + b, 0) / r.wall.length) : null,
-        });
+        const metrics: Record<string, MeanCiRecord> = {};
+        const put = (label: string, v: number[]): void => {
+          if (v.length) metrics[label] = meanCiRecord(v);
+        };
+        if (image) {
+          for (const net of [VERDICT_NET, OTHER_NET]) {
+            put(`FID 1-step (${net})`, fidOf(net, 'oneStep')(r));
+            put(`FID 2-step (${net})`, fidOf(net, 'twoStep')(r));
+          }
+        }
+        put('SWD 1-step', r.swd1);
+        put('SWD 2-step', r.swd2);
+        if (!image) {
+          put('MMD² 1-step', r.mmd1);
+          put('MMD² 2-step', r.mmd2);
+        }
+        summary.rows.push({ data: plan.data, arm: r.arm, image, metrics, n: r.seeds.length, steps: plan.steps, wallMean: r.wall.length ? Math.round(r.wall.reduce((a, b) => a + b, 0) / r.wall.length) : null, incomplete: r.incomplete });
         if (r.incomplete) notes.push(`${plan.data}/${r.arm}: ${r.incomplete} seed(s) not completed yet; not counted.`);
         if (image && r.grid) grids.push({ from: r.grid, to: path.join(outRoot, ab.name, `${plan.data}-samples-1step-${r.arm}.png`) });
       }
+      const metric = (which: 'oneStep' | 'twoStep'): Metric => (image ? fidOf(VERDICT_NET, which) : which === 'oneStep' ? 'swd1' : 'swd2');
+      const metricLabel = image ? `FID (${VERDICT_NET})` : 'SWD';
+      const ctx = (which: 'oneStep' | 'twoStep') => ({ metric: `${which === 'oneStep' ? '1' : '2'}-step ${metricLabel}`, data: plan.data, steps: plan.steps });
+      const v = { data: plan.data, image, metricLabel, oneStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('oneStep'), ctx('oneStep')), twoStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('twoStep'), ctx('twoStep')) };
+      summary.verdicts.push(v);
       if (image) {
         imageMetrics = true;
-        const v1 = verdict(results, ab.paperBest, ab.paperWorse, fidOf(VERDICT_NET, 'oneStep'));
-        const v2 = verdict(results, ab.paperBest, ab.paperWorse, fidOf(VERDICT_NET, 'twoStep'));
-        verdicts[plan.data] = { one: v1, two: v2, image, summary: results.map((r) => `${r.arm} ${m(fidOf(VERDICT_NET, 'oneStep')(r)) ?? '–'}`).join('; ') };
-        notes.push(`${plan.data}, 1-step FID (${VERDICT_NET}): ${v1}. 2-step FID (${VERDICT_NET}): ${v2}.`);
+        measured.set(plan.data, results.map((r) => `${r.arm} ${meanCiText(meanCiRecord(fidOf(VERDICT_NET, 'oneStep')(r))) ?? '–'}`).join('; '));
       } else {
         pointMetrics = true;
-        const v1 = verdict(results, ab.paperBest, ab.paperWorse, 'swd1');
-        const v2 = verdict(results, ab.paperBest, ab.paperWorse, 'swd2');
-        verdicts[plan.data] = { one: v1, two: v2, image, summary: results.map((r) => `${r.arm} ${formatMeanCi(r.swd1, 3).text}`).join('; ') };
-        notes.push(`${plan.data}, 1-step SWD: ${v1}. 2-step SWD: ${v2}.`);
+        measured.set(plan.data, results.map((r) => `${r.arm} ${formatMeanCi(r.swd1, 3).text}`).join('; '));
       }
-      for (const s of plan.skipped.filter((x) => x.startsWith(`${ab.name}/`))) notes.push(`Not run on ${plan.data}: ${s}.`);
+      notes.push(verdictNote(v));
+      for (const s of plan.skipped.filter((x) => x.startsWith(`${ab.name}/`))) {
+        summary.skipped.push(`${plan.data}: ${s}`);
+        notes.push(`Not run on ${plan.data}: ${s}.`);
+      }
       figs.push({
         fig: lineFigure(
           results.map((r) => {
@@ -248,7 +264,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
         outBase: path.join(outRoot, ab.name, `${plan.data}-swd1-vs-step`),
       });
     }
-    if (rows.length === 0) continue;
+    if (summary.rows.length === 0) continue;
     if (pointMetrics) notes.push('Metrics, 2D: sliced Wasserstein-2 (256 directions) and unbiased MMD² between 2000 samples of the sampling EMA and 2000 held-out points, at the end of training; mean ± 95% Student-t interval over seeds. Verdicts use seed-paired differences.');
     if (imageMetrics) {
       notes.push(
@@ -256,28 +272,25 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
       );
     }
     notes.push(`${provenance(plans)}; per-run commit, backend, seed and wall time are in each run's run.json.`);
-    const t = writeTable(dropEmptyColumns(rows), path.join(outRoot, ab.name, 'summary'), { title: ab.title, notes });
-    files.push(t.csvPath, t.mdPath);
+    files.push(...writeSummary(summary, path.join(outRoot, ab.name, 'summary'), notes));
     done.push(ab.name);
-    const cell = (image: boolean, f: (v: { one: string; two: string; summary: string }) => string): string =>
-      Object.entries(verdicts).filter(([, v]) => v.image === image).map(([d, v]) => `${d}: ${f(v)}`).join(' / ') || 'not run yet';
-    const word = (v: string): string => v.split(' (')[0] ?? v;
-    const agreeing = (v: string): boolean => /^(agrees|same direction)/.test(v);
-    const differs = Object.values(verdicts).some((v) => !agreeing(v.one));
+    const cell = (image: boolean, f: (v: AblationSummary['verdicts'][number]) => string): string =>
+      summary.verdicts.filter((v) => v.image === image).map((v) => `${v.data}: ${f(v)}`).join(' / ') || 'not run yet';
+    const differs = summary.verdicts.some((v) => !(v.oneStep[0] && verdictAgrees(v.oneStep[0])));
     readmeRows.push({
       technique: `[${ab.title}](${ab.name}/summary.md)`,
       'paper (iCT)': ab.paper,
-      'measured, 2D (1-step SWD, mean ± 95%)': cell(false, (v) => v.summary),
-      'agreement, 2D (1-step / 2-step SWD)': cell(false, (v) => `${word(v.one)} / ${word(v.two)}`),
-      [`measured, Fashion-MNIST (1-step FID, ${VERDICT_NET})`]: cell(true, (v) => v.summary),
-      'agreement, Fashion-MNIST (1-step / 2-step FID)': cell(true, (v) => `${word(v.one)} / ${word(v.two)}`),
+      'measured, 2D (1-step SWD, mean ± 95%)': cell(false, (v) => measured.get(v.data) ?? ''),
+      'agreement, 2D (1-step / 2-step SWD)': cell(false, (v) => `${verdictWord(v.oneStep)} / ${verdictWord(v.twoStep)}`),
+      [`measured, Fashion-MNIST (1-step FID, ${VERDICT_NET})`]: cell(true, (v) => measured.get(v.data) ?? ''),
+      'agreement, Fashion-MNIST (1-step / 2-step FID)': cell(true, (v) => `${verdictWord(v.oneStep)} / ${verdictWord(v.twoStep)}`),
       'where it does not agree: likely why (hypothesis)': differs ? ab.smallScale : '',
     });
   }
 
-  const imagePlans = plans.filter((p) => scaleOf(p.data) !== 'toy2d');
+  const imagePlans = plans.filter((p) => isImageData(p.data));
   if (imagePlans.length) {
-    const bias = writeEvaluationBias(imagePlans, outRoot, `${provenance(imagePlans)}.`);
+    const bias = writeEvaluationBias(imagePlans, outRoot, `${provenance(imagePlans)}.`, runsRoot);
     files.push(...bias.files);
     if (bias.fig) figs.push(bias.fig);
   }

@@ -1,21 +1,29 @@
 /**
  * Runs ablation arms × seeds as normal run directories, in parallel worker processes (each one a
- * `ctlab train`), resumable: completed runs are skipped, interrupted ones resumed.
+ * `ctlab job <run>/job.json`: train, then for images evaluate in the same process through
+ * {@link evaluateRunDir}), resumable: completed runs are skipped, interrupted ones resumed, and an
+ * image evaluation is redone only when eval.json is missing or of another step or n.
  * Layout: <runs>/<data>/<arm label>-<config hash>/seed<k>/ — identical configs (every ablation's
  * baseline arm) share one directory.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isImageData } from '../config/data-kind';
 import { buildConfig, SCALES, type ScaleName } from '../config/presets';
 import { mergeConfig } from '../config/merge';
 import type { ConfigOverride, TrainConfig } from '../config/schema';
 import { dataConfigFromArg } from '../data/source';
 import { validateConfig } from '../config/schema';
-import { runPaths, writeJson } from '../training/run-dir';
-import { configHash } from '../training/trainer';
+import { evaluateRunDir } from '../run/evaluate';
+import type { Job } from '../run/records';
+import { configHash, finalEval, runPaths, runStatus, writeJob } from '../run/run-dir';
+import { train } from '../training/trainer';
 import { createProgress } from '../util/progress';
 import { BASELINE_PRESET, type Ablation, type Arm } from './ablations';
+
+export type { Job };
+export { finalEval, readImageEval, runStatus } from '../run/run-dir';
 
 export interface AblationScale {
   data: string;
@@ -29,7 +37,7 @@ export interface AblationScale {
 
 /** The preset scale an ablation data set runs at: images get the U-Net scale, everything else the 2D one. */
 export function scaleOf(data: string): ScaleName {
-  return data === 'fashion-mnist' ? 'fashion-mnist' : 'toy2d';
+  return isImageData(data) ? 'fashion-mnist' : 'toy2d';
 }
 
 /**
@@ -42,16 +50,6 @@ export const IMAGE_ABLATION = { steps: 1000, seeds: 1, evalN: 2000, common: { em
 
 /** Defaults of the 2D ablations. */
 export const POINTS_ABLATION = { steps: 2000, seeds: 3 } as const;
-
-export interface Job {
-  ablation: string;
-  arm: string;
-  seed: number;
-  config: TrainConfig;
-  dir: string;
-  /** Images: run `ctlab eval --n evalN` after training (FID/KID with both shipped feature nets). */
-  evalN?: number;
-}
 
 /** The config of one arm at one seed. */
 export function armConfig(arm: Arm, scale: AblationScale, seed: number): TrainConfig {
@@ -85,11 +83,6 @@ function data(cfg: TrainConfig): string {
   return cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind === 'csv' ? path.basename(cfg.data.path, '.csv') : cfg.data.kind;
 }
 
-/** Whether a run's data are images (evaluated by FID/KID after training). */
-export function isImageConfig(cfg: TrainConfig): boolean {
-  return cfg.data.kind === 'fashion-mnist';
-}
-
 /** All (arm, seed) jobs of some ablations; image-only arms are left out on 2D data. */
 export function planJobs(ablations: readonly Ablation[], scale: AblationScale, runsRoot: string): { jobs: Job[]; skipped: string[] } {
   const jobs: Job[] = [];
@@ -105,41 +98,11 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
         const config = armConfig(arm, scale, seed);
         const isBaseline = configHash({ ...config, name: 'arm' }) === configHash({ ...armConfig({ name: 'baseline', override: {} }, scale, seed), name: 'arm' });
         const label = isBaseline ? 'baseline' : `${ab.name}-${arm.name}`.replace(/[^A-Za-z0-9._-]/g, '_');
-        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label), ...(isImageConfig(config) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}) });
+        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label), ...(isImageData(config.data) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}) });
       }
     }
   }
   return { jobs, skipped };
-}
-
-export function runStatus(dir: string): string | null {
-  const file = runPaths(dir).run;
-  if (!fs.existsSync(file)) return null;
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { status?: string }).status ?? null;
-}
-
-/** The part of an image run's eval.json (written by `ctlab eval`) that the ablations read. */
-export interface ImageRunEvalFile {
-  step: number;
-  n: number;
-  /** What --n asked for (eval caps n at the data's sizes). */
-  requestedN?: number;
-  scores: Record<string, { oneStep: { fid: number }; twoStep: { fid: number } }>;
-  grids?: { oneStep?: string; twoStep?: string };
-}
-
-/** A run's image evaluation (eval.json with FID scores), or null when there is none. */
-export function readImageEval(dir: string): ImageRunEvalFile | null {
-  const file = path.join(dir, 'eval.json');
-  if (!fs.existsSync(file)) return null;
-  const ev = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ImageRunEvalFile>;
-  return typeof ev.scores === 'object' && ev.scores !== null ? (ev as ImageRunEvalFile) : null;
-}
-
-/** The run's image evaluation when it evaluates the final step with `n` samples requested, else null. */
-export function finalEval(dir: string, steps: number, n: number): ImageRunEvalFile | null {
-  const ev = readImageEval(dir);
-  return ev && ev.step === steps && (ev.requestedN ?? ev.n) === n ? ev : null;
 }
 
 /** A job is done when its run completed and, for images, its final evaluation is written. */
@@ -148,10 +111,31 @@ export function jobDone(job: Job): boolean {
   return job.evalN === undefined || finalEval(job.dir, job.config.steps, job.evalN) !== null;
 }
 
-function spawnCli(cli: string, args: string[], logFile: string, threads: number, what: string): Promise<void> {
+/**
+ * One job in this process: train (or resume) unless the run completed, then, for images, evaluate
+ * the final step unless eval.json already holds it with the same n. What `ctlab job` runs.
+ */
+export async function runJobHere(job: Job, opts: { command?: string; progress?: boolean } = {}): Promise<void> {
+  if (runStatus(job.dir) !== 'completed') {
+    const ckpts = runPaths(job.dir).checkpoints;
+    const resume = fs.existsSync(ckpts) && fs.readdirSync(ckpts).some((f) => f.endsWith('.bin'));
+    await train(job.config, { outDir: job.dir, resume, progress: opts.progress ?? false, command: opts.command ?? `ctlab job ${runPaths(job.dir).job}` });
+  }
+  if (job.evalN !== undefined && !finalEval(job.dir, job.config.steps, job.evalN)) {
+    const r = await evaluateRunDir(job.dir, { n: job.evalN });
+    process.stderr.write(`ctlab: evaluated ${job.dir} at step ${r.step} (n = ${r.record.n}) -> ${runPaths(job.dir).eval}\n`);
+  }
+}
+
+/** Run one job in a worker process (`ctlab job <run>/job.json`), logging to <dir>/train.log. */
+function runJob(cli: string, job: Job, threads: number): Promise<void> {
+  const what = `${job.ablation}/${job.arm} seed ${job.seed}`;
+  const logFile = path.join(job.dir, 'train.log');
+  fs.mkdirSync(job.dir, { recursive: true });
+  writeJob(job);
   const log = fs.openSync(logFile, 'a');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_THREADS: String(threads) } });
+    const child = spawn(process.execPath, [cli, 'job', runPaths(job.dir).job, '--no-progress'], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_THREADS: String(threads) } });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       fs.closeSync(log);
@@ -159,25 +143,6 @@ function spawnCli(cli: string, args: string[], logFile: string, threads: number,
       else reject(new Error(`${what} failed (${signal ?? `exit ${code}`}); see ${logFile}`));
     });
   });
-}
-
-/** Run one job in child processes (`ctlab train`, then `ctlab eval` for images), logging to <dir>/train.log. */
-async function runJob(cli: string, job: Job, threads: number): Promise<void> {
-  const what = `${job.ablation}/${job.arm} seed ${job.seed}`;
-  const logFile = path.join(job.dir, 'train.log');
-  fs.mkdirSync(job.dir, { recursive: true });
-  if (runStatus(job.dir) !== 'completed') await trainJob(cli, job, threads, logFile, what);
-  if (job.evalN !== undefined && !finalEval(job.dir, job.config.steps, job.evalN)) {
-    await spawnCli(cli, ['eval', '--run', job.dir, '--n', String(job.evalN)], path.join(job.dir, 'eval.log'), threads, `${what} (eval)`);
-  }
-}
-
-function trainJob(cli: string, job: Job, threads: number, logFile: string, what: string): Promise<void> {
-  const cfgFile = path.join(job.dir, 'requested-config.json');
-  writeJson(cfgFile, job.config);
-  const resume = fs.existsSync(runPaths(job.dir).checkpoints) && fs.readdirSync(runPaths(job.dir).checkpoints).some((f) => f.endsWith('.bin'));
-  const args = ['train', '--config', cfgFile, '--out', job.dir, '--no-progress', ...(resume ? ['--resume'] : [])];
-  return spawnCli(cli, args, logFile, threads, what);
 }
 
 export interface RunAblationsOptions {

@@ -9,6 +9,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as aq from 'arquero';
 import { findAblation } from '../experiments/ablations';
+import { summaryTextRows } from '../experiments/report';
+import { verdictNote } from '../experiments/verdicts';
+import type { AblationSummary } from '../run/records';
+import { readAblationSummary } from '../run/run-dir';
 import { exportSkippedMessage, figuresToPng, type ImageSize } from '../report/export';
 import type { Figure } from '../report/plot';
 import { formatNumber, type Row } from '../report/table';
@@ -171,8 +175,10 @@ export function repoRoot(from: string = process.cwd()): string {
 export interface AblationResults {
   name: string;
   dir: string;
-  /** summary.csv rows: one per (data, arm), metrics as "mean ± half-width" text. */
+  /** One row per (data, arm), metrics as "mean ± half-width" text (summary.md's table; from summary.json, else summary.csv). */
   rows: Row[];
+  /** summary.json: the rows and verdicts as data (null for a report written before it existed). */
+  summary: AblationSummary | null;
   /** summary.md paragraphs under the table (paper claim, verdicts, metric definitions, provenance). */
   notes: string[];
   /** PNG plots in the folder. */
@@ -185,10 +191,12 @@ export function readAblationResults(name: string, root: string = repoRoot()): Ab
   const md = join(dir, 'summary.md');
   const csv = join(dir, 'summary.csv');
   if (!existsSync(md) || !existsSync(csv)) return null;
-  const rows = readCsvRows(csv);
+  const json = join(dir, 'summary.json');
+  const summary = existsSync(json) ? readAblationSummary(json) : null;
+  const rows = summary ? summaryTextRows(summary.rows) : readCsvRows(csv);
   const notes = markdownNotes(md);
   const pngs = readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f));
-  return { name, dir, rows, notes, pngs };
+  return { name, dir, rows, summary, notes, pngs };
 }
 
 /** The note shown for an ablation that has not been run. */
@@ -221,11 +229,13 @@ export function paperVsKit(name: string, root: string = repoRoot()): string {
   const r = readAblationResults(name, root);
   const claim = `**Paper:** ${ab.paper}.`;
   if (!r) return `${claim}\n\n**This kit:** ${notRunYet(name)}.`;
-  const verdicts = r.notes.filter((n) => /\b1-step (SWD|FID \([^)]*\)):/.test(n));
-  const scale = [...new Set(r.rows.map((row) => `${String(row.data)}, ${String(row.steps)} steps, n = ${String(row.n)} seed(s) per arm`))];
+  const verdicts = r.summary ? r.summary.verdicts.map(verdictNote) : [];
+  const scale = [...new Set((r.summary?.rows ?? []).map((row) => `${row.data}, ${row.steps} steps, n = ${row.n} seed(s) per arm`))];
   const kit = verdicts.length
     ? verdicts.map((v) => `- ${v}`).join('\n')
-    : '- no verdict line in the summary (too few completed seeds?)';
+    : r.summary
+      ? '- no verdict in the summary (too few completed seeds?)'
+      : `- no summary.json in results/ablations/${name}/ yet: rebuild it with ctlab report`;
   return [
     claim,
     `**This kit** (${scale.join('; ')}), the paper's preferred arm \`${ab.paperBest}\` against ${ab.paperWorse.map((w) => `\`${w}\``).join(', ')}:`,

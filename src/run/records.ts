@@ -15,8 +15,8 @@ import { trainConfigSchema, validateConfig, type TrainConfig } from '../config/s
 
 export { trainConfigSchema, validateConfig, type TrainConfig };
 
-/** A number that JSON may have written as null (JSON.stringify(NaN) is null): read back as NaN. */
-const num = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+/** A number that may be NaN (a diverged seed), which JSON writes as null: read back as NaN. */
+const num = z.union([z.number(), z.nan(), z.null().transform(() => Number.NaN)]);
 
 // ---------------------------------------------------------------- run.json
 
@@ -162,6 +162,27 @@ export const jobSchema = z.object({
   evalN: z.number().int().optional(),
 });
 export type Job = z.infer<typeof jobSchema>;
+
+// ---------------------------------------------------------------- quickstart
+
+/** <runs>/quickstart.json (and results/quickstart/provenance.json): how `ctlab quickstart` ran its two runs. */
+export const quickstartRecordSchema = z.looseObject({
+  command: z.string(),
+  commit: z.string(),
+  dirty: z.boolean(),
+  /** "wasm (2 thread(s))" */
+  backend: z.string(),
+  seed: z.number().int(),
+  data: z.string(),
+  stepsPerRun: z.number().int(),
+  evalSamples: z.number().int(),
+  wallSec: z.number(),
+  date: z.string(),
+  /** Where the runs were, and which presets reused a run completed earlier (absent in files written before these fields). */
+  runs: z.string().optional(),
+  reused: z.array(z.string()).optional(),
+});
+export type QuickstartRecord = z.infer<typeof quickstartRecordSchema>;
 
 // ---------------------------------------------------------------- summaries and verdicts
 

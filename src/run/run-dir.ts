@@ -21,6 +21,8 @@ import {
   evalFileSchema,
   jobSchema,
   metricRecordSchema,
+  quickstartRecordSchema,
+  type QuickstartRecord,
   parseRecord,
   RecordError,
   runJsonSchema,
@@ -287,6 +289,22 @@ export function planEntryDir(runsRoot: string, entry: PlanEntry): string {
 
 export function readAblationSummary(file: string): AblationSummary {
   return readRecordFile(ablationSummarySchema, file);
+}
+
+// ---------------------------------------------------------------- quickstart
+
+/** <runs>/quickstart.json: how the quickstart ran (the table's provenance line comes from it). */
+export function quickstartRecordFile(runsDir: string): string {
+  return path.join(runsDir, 'quickstart.json');
+}
+
+export function readQuickstartRecord(file: string): QuickstartRecord {
+  return readRecordFile(quickstartRecordSchema, file);
+}
+
+export function writeQuickstartRecord(file: string, rec: QuickstartRecord): void {
+  parseRecord(quickstartRecordSchema, rec, file);
+  writeJson(file, rec);
 }
 
 // ---------------------------------------------------------------- committed records

@@ -1,133 +1,96 @@
 /**
- * One consistency-training step, the unit the benchmark times (and the leak test repeats), for any
- * `Network` (src/models/types): teacher forward f_{θ⁻}(x + σ_n z, σ_n) with the EMA weights and the
- * same dropout masks (outside the tape: stop-gradient), student forward and backward of
- * λ·pseudo-Huber(f_θ(x + σ_{n+1} z, σ_{n+1}), target) with λ = 1/(σ_{n+1} − σ_n), an Adam update
- * (src/optim, fused on wasm) and the EMA of the weights.
+ * The unit the benchmark times: the trainer's own training step (`trainStep` in
+ * src/training/ct-step.ts, the function `ctlab train` runs each step), on a model state built by the
+ * trainer's `createModelState` from a ctlab config. Nothing of the step is copied here: the draw of
+ * (x, z, σ pairs, λ, dropout masks), the teacher pass (θ⁻ = stopgrad θ, outside the tape), the
+ * student pass and its gradients, the pseudo-Huber loss with iCT's weighting, the optimizer update
+ * and the sampling EMA all come from the kit.
  *
- * Models: `benchUNet` (src/models/unet.ts, batch 32, 16x16x1, widths 32/64) and `benchMlp`
- * (src/models/mlp.ts, 2-D points, 3 x 256 SiLU, batch 512).
+ * Configs: the iCT preset with the bench's scale: `BENCH_UNET_CONFIG` (16×16×1 images, U-Net widths
+ * 32/64, GroupNorm(8), dropout 0.1, batch 32) and `BENCH_MLP_CONFIG` (2-D points, 3 × 256 SiLU,
+ * dropout 0.1, batch 512); Adam at lr 1e-4 and EMA 0.999, as bench/pytorch_step.py does. The
+ * training examples are uniform noise in [−0.5, 0.5] of the right shape (the step's cost does not
+ * depend on their values), so the bench needs no data set.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UNetNetwork, type UNetConfig, DropoutMasks } from '../src/models/unet';
-import { Mlp } from '../src/models/mlp';
-import type { Network } from '../src/models/types';
-import { createOptimizer, type Optimizer } from '../src/optim/index';
+import { buildConfig } from '../src/config/presets';
+import type { TrainConfig } from '../src/config/schema';
 import { consistencyFunction } from '../src/consistency/model';
+import { SIGMA_MAX } from '../src/constants';
+import { buildNetwork } from '../src/models/build';
+import { stepContext, trainStep } from '../src/training/ct-step';
+import { createModelState } from '../src/training/model-state';
 import { Rng } from '../src/util/rng';
 
 export interface StepRunner {
   name: string;
   numParams: number;
-  /** One full training step; returns the loss when asked (a sync read), else NaN. */
-  step(readLoss?: boolean): number;
+  /** One training step of the trainer (it reads the loss back, as the trainer does). */
+  step(): Promise<number>;
   dispose(): void;
 }
 
-export const BENCH_UNET: UNetConfig = {
-  imageChannels: 1,
-  channels: [32, 64],
-  numResBlocks: 1,
-  embedding: { kind: 'fourier', scale: 0.02, dim: 32 },
-  embDim: 128,
-  groups: 8,
-  dropout: 0.1,
-};
-export const BENCH_UNET_BATCH = 32;
 export const BENCH_UNET_SIZE = 16;
-
-export const BENCH_MLP = { dataDim: 2, hidden: 256, depth: 3, embedding: { kind: 'fourier' as const, scale: 0.02, dim: 32 }, dropout: 0.1 };
+export const BENCH_UNET_BATCH = 32;
 export const BENCH_MLP_BATCH = 512;
+const BENCH_SCALE = { optimizer: { kind: 'adam', lr: 1e-4 }, emaRate: 0.999, checkpointEvery: 1_000_000, evalEvery: 0 } as const;
 
-/** Karras-grid noise pairs σ_n < σ_{n+1} (N = 11 levels, as the first iCT stage), drawn from rng. */
-function sigmaPairs(rng: Rng, B: number): [Float32Array, Float32Array] {
-  const N = 11;
-  const [smin, smax, rho] = [0.002, 80, 7];
-  const grid = Array.from({ length: N }, (_, i) => (smin ** (1 / rho) + (i / (N - 1)) * (smax ** (1 / rho) - smin ** (1 / rho))) ** rho);
-  const lo = new Float32Array(B);
-  const hi = new Float32Array(B);
-  for (let b = 0; b < B; b++) {
-    const i = rng.int(N - 1);
-    lo[b] = grid[i] as number;
-    hi[b] = grid[i + 1] as number;
-  }
-  return [lo, hi];
+/** The U-Net step's config: the iCT preset at the image scale with the bench's net. */
+export const BENCH_UNET_CONFIG: TrainConfig = buildConfig(
+  'ict',
+  {
+    ...BENCH_SCALE,
+    name: 'bench-unet',
+    batchSize: BENCH_UNET_BATCH,
+    data: { kind: 'fashion-mnist', size: BENCH_UNET_SIZE },
+    model: { kind: 'unet', channels: [32, 64], numResBlocks: 1, groups: 8, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, dropout: 0.1 },
+  },
+  'fashion-mnist',
+);
+
+/** The MLP step's config: the iCT preset at the 2D scale with a 3 × 256 MLP. */
+export const BENCH_MLP_CONFIG: TrainConfig = buildConfig('ict', {
+  ...BENCH_SCALE,
+  name: 'bench-mlp',
+  batchSize: BENCH_MLP_BATCH,
+  model: { kind: 'mlp', hidden: 256, depth: 3, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, dropout: 0.1 },
+});
+
+function exampleShape(cfg: TrainConfig): number[] {
+  return cfg.data.kind === 'fashion-mnist' ? [cfg.data.size, cfg.data.size, 1] : [2];
 }
 
-export function networkStep(opts: {
-  name: string;
-  net: Network & { dispose(): void };
-  dataShape: number[];
-  batch: number;
-  dropout: number;
-  seed?: number;
-  emaRate?: number;
-  lr?: number;
-}): StepRunner {
-  const { net, dataShape, batch: B } = opts;
+/** A runner of the trainer's step for `cfg` on synthetic examples. */
+export function benchStep(cfg: TrainConfig, opts: { seed?: number; examples?: number } = {}): StepRunner {
   const seed = opts.seed ?? 0;
-  const init = net.init(seed);
-  const params = net.params.map((p, i) => tf.tidy(() => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), true)));
-  const ema = params.map((p) => tf.variable(p, false));
-  const opt: Optimizer = createOptimizer({ kind: 'adam', lr: opts.lr ?? 1e-4 }, params);
-  const d = dataShape.reduce((a, b) => a * b, 1);
-  const c = 0.00054 * Math.sqrt(d);
-  const rate = opts.emaRate ?? 0.999;
-  const dataRng = new Rng(seed, 1);
-  const x0 = tf.keep(tf.tensor(dataRng.fillUniform(new Float32Array(B * d)).map((v) => v - 0.5), [B, ...dataShape]));
-  const bshape = [B, ...dataShape.map(() => 1)];
-  const maskShapes = net.dropoutShapes(B);
+  const shape = exampleShape(cfg);
+  const d = shape.reduce((a, b) => a * b, 1);
+  const train = new Rng(seed, 1).fillUniform(new Float32Array((opts.examples ?? 1024) * d)).map((v) => v - 0.5);
+  const config = { ...cfg, seed };
+  const state = createModelState(config, shape);
+  const ctx = stepContext(config, train, shape);
   let k = 0;
   return {
-    name: opts.name,
-    numParams: net.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
-    step(readLoss = false) {
-      const rng = new Rng(seed, 2, k);
-      const [lo, hi] = sigmaPairs(rng, B);
-      const z = rng.fillNormal(new Float32Array(B * d));
-      const dm = new DropoutMasks(seed, k);
+    name: cfg.model.kind,
+    numParams: state.net.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
+    async step() {
+      // the bench runs past the config's step count: k stays inside the curriculum's range
+      const r = await trainStep(config, state, k % config.steps, ctx);
       k++;
-      let lossValue = NaN;
-      tf.tidy(() => {
-        const masks = opts.dropout > 0 ? dm.masks(maskShapes, opts.dropout) : null;
-        const sLo = tf.tensor1d(lo);
-        const sHi = tf.tensor1d(hi);
-        const zt = tf.tensor(z, [B, ...dataShape]);
-        const xLo = tf.add(x0, tf.mul(zt, tf.reshape(sLo, bshape)));
-        const xHi = tf.add(x0, tf.mul(zt, tf.reshape(sHi, bshape)));
-        const weight = tf.div(1, tf.sub(sHi, sLo));
-        const target = consistencyFunction(net, ema, xLo, sLo, masks); // outside the tape: stop-gradient
-        const { value, grads } = tf.variableGrads(() => {
-          const pred = consistencyFunction(net, params, xHi, sHi, masks);
-          const diff = tf.reshape(tf.sub(pred, target), [B, d]);
-          const dist = tf.sub(tf.sqrt(tf.add(tf.sum(tf.square(diff), 1), c * c)), c);
-          return tf.mean(tf.mul(dist, weight)) as tf.Scalar;
-        }, params);
-        opt.step(params.map((p) => grads[p.name] as tf.Tensor));
-        opt.emaUpdate(ema, params, rate);
-        if (readLoss) lossValue = value.dataSync()[0] as number;
-      });
-      dm.dispose();
-      return lossValue;
+      return r.loss;
     },
     dispose() {
-      opt.dispose();
-      tf.dispose([...ema, ...params, x0]);
-      net.dispose();
+      state.dispose();
     },
   };
 }
 
-export function benchUNet(opts: { batch?: number; size?: number; config?: UNetConfig; seed?: number } = {}): StepRunner {
-  const config = opts.config ?? BENCH_UNET;
-  const size = opts.size ?? BENCH_UNET_SIZE;
-  const net = new UNetNetwork({ ...config, height: size, width: size }, opts.seed ?? 0);
-  return networkStep({ name: 'unet', net, dataShape: [size, size, config.imageChannels], batch: opts.batch ?? BENCH_UNET_BATCH, dropout: config.dropout ?? 0, seed: opts.seed });
+export function benchUNet(opts: { seed?: number } = {}): StepRunner {
+  return benchStep(BENCH_UNET_CONFIG, opts);
 }
 
-export function benchMlp(opts: { batch?: number; seed?: number } = {}): StepRunner {
-  const net = new Mlp({ ...BENCH_MLP, embeddingSeed: opts.seed ?? 0 });
-  return networkStep({ name: 'mlp', net, dataShape: [BENCH_MLP.dataDim], batch: opts.batch ?? BENCH_MLP_BATCH, dropout: BENCH_MLP.dropout, seed: opts.seed });
+export function benchMlp(opts: { seed?: number } = {}): StepRunner {
+  return benchStep(BENCH_MLP_CONFIG, opts);
 }
 
 export interface Sampler {
@@ -138,22 +101,23 @@ export interface Sampler {
   dispose(): void;
 }
 
-/** 1-step sampling with the bench U-Net (no dropout, fixed weights from the seed). */
+/** 1-step sampling with the bench U-Net (no dropout, the initial weights of the seed). */
 export function benchUNetSampler(opts: { batch?: number; seed?: number } = {}): Sampler {
-  const size = BENCH_UNET_SIZE;
+  const cfg = BENCH_UNET_CONFIG;
+  const shape = exampleShape(cfg);
   const B = opts.batch ?? 256;
   const seed = opts.seed ?? 0;
-  const net = new UNetNetwork({ ...BENCH_UNET, height: size, width: size }, seed);
+  const net = buildNetwork({ ...cfg, seed }, shape);
   const weights = net.init(seed).map((w, i) => tf.tensor(w, (net.params[i] as { shape: number[] }).shape));
   const rng = new Rng(seed, 3);
-  const sigmaMax = 80;
-  const x = tf.tensor(rng.fillNormal(new Float32Array(B * size * size * BENCH_UNET.imageChannels)).map((v) => v * sigmaMax), [B, size, size, BENCH_UNET.imageChannels]);
-  const sigma = tf.fill([B], sigmaMax) as tf.Tensor1D;
+  const x = tf.tensor(rng.fillNormal(new Float32Array(B * shape.reduce((a, b) => a * b, 1))).map((v) => v * SIGMA_MAX), [B, ...shape]);
+  const sigma = tf.fill([B], SIGMA_MAX) as tf.Tensor1D;
+  const { sigmaMin, sigmaData } = cfg.noise;
   return {
     batch: B,
     numParams: net.params.reduce((a, p) => a + p.shape.reduce((q, r) => q * r, 1), 0),
     sample() {
-      const out = tf.tidy(() => consistencyFunction(net, weights, x, sigma, null));
+      const out = tf.tidy(() => consistencyFunction(net, weights, x, sigma, null, { sigmaMin, sigmaData }));
       const v = out.dataSync() as Float32Array;
       out.dispose();
       return v;

@@ -21,18 +21,18 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'wasm', threads, log: true });
   const sampling = process.argv.includes('--sample');
   const runner = sampling ? benchUNetSampler({ batch: Number(arg('sample-batch', '256')) }) : benchUNet({});
-  const call = (): void => {
+  const call = async (): Promise<void> => {
     if ('sample' in runner) runner.sample();
-    else runner.step();
+    else await runner.step();
   };
-  for (let i = 0; i < 3; i++) call();
+  for (let i = 0; i < 3; i++) await call();
   const reps = 5;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < reps; i++) call();
+  for (let i = 0; i < reps; i++) await call();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
   const calls = Number(arg('calls', '5'));
-  const profile = await tf.profile(() => {
-    for (let i = 0; i < calls; i++) call();
+  const profile = await tf.profile(async () => {
+    for (let i = 0; i < calls; i++) await call();
   });
   const byName = new Map<string, { ms: number; calls: number }>();
   let total = 0;

@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from '../src/backend/index';
 import { loadNativeAddon, nativeLoadError } from '../src/backend/native/index';
-import { benchMlp, benchUNet, benchUNetSampler, BENCH_MLP, BENCH_MLP_BATCH, BENCH_UNET, BENCH_UNET_BATCH, BENCH_UNET_SIZE } from './ct-step';
+import { benchMlp, benchUNet, benchUNetSampler, BENCH_MLP_BATCH, BENCH_MLP_CONFIG, BENCH_UNET_BATCH, BENCH_UNET_CONFIG, BENCH_UNET_SIZE } from './ct-step';
 
 type Model = 'unet' | 'mlp';
 
@@ -71,12 +71,12 @@ async function worker(): Promise<void> {
   const info = await initBackend({ backend, threads, log: false });
   if (flag('sample')) return sampleWorker(info, steps, warmup, seed);
   const runner = model === 'unet' ? benchUNet({ seed }) : benchMlp({ seed });
-  for (let i = 0; i < warmup; i++) runner.step();
+  for (let i = 0; i < warmup; i++) await runner.step();
   const before = tf.memory().numTensors;
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = process.hrtime.bigint();
-    runner.step();
+    await runner.step();
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const after = tf.memory().numTensors;
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
       tfjsPath: best === 'native' ? 'wasm+native' : 'wasm',
       threads,
       batch: sampleBatch,
-      image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, BENCH_UNET.imageChannels],
+      image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, 1],
       steps: sampleSteps,
       rounds: { tfjs: tf1, pytorch: pt1 },
     };
@@ -330,10 +330,10 @@ async function main(): Promise<void> {
     tfjsVersion: tf.version.tfjs,
     backend: backendLine,
     models: {
-      unet: { params: params.unet, batch: BENCH_UNET_BATCH, image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, BENCH_UNET.imageChannels], config: BENCH_UNET },
-      mlp: { params: params.mlp, batch: BENCH_MLP_BATCH, config: BENCH_MLP },
+      unet: { params: params.unet, batch: BENCH_UNET_BATCH, image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, 1], config: BENCH_UNET_CONFIG },
+      mlp: { params: params.mlp, batch: BENCH_MLP_BATCH, config: BENCH_MLP_CONFIG },
     },
-    step: 'teacher forward (EMA weights, shared dropout masks) + student forward/backward (pseudo-Huber, weight 1/(σ_{n+1}−σ_n)) + Adam + EMA',
+    step: "the trainer's trainStep (src/training/ct-step.ts) on the iCT preset: draw (lognormal σ pairs on N(k), dropout masks) + teacher forward (θ⁻ = stopgrad θ, shared masks) + student forward/backward (pseudo-Huber, λ = 1/(σ_{i+1}−σ_i)) + loss read-back + Adam + sampling EMA; PyTorch: bench/pytorch_step.py's loop doing the same work",
     pytorch: noTorch ? { skipped: noTorch } : { python: PYTHON },
     native: nativeMissing ? { available: false, reason: nativeMissing } : { available: true },
     rows,

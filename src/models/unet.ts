@@ -37,7 +37,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, NoiseEmbeddingSpec } from './embedding';
-import { consistencyScalingsTensor, ScalingOptions } from '../consistency/scalings';
+import type { ScalingOptions } from '../consistency/scalings';
+import { consistencyFunction } from '../consistency/model';
 import type { DropoutMasks as DropoutMasksList, Network, ParamSpec as NetworkParamSpec } from './types';
 import { groupNorm, groupNormSilu } from './groupnorm';
 
@@ -406,10 +407,7 @@ export class UNet {
     if (opts.training && cfg.dropout > 0 && !opts.dropout) throw new Error('UNet: training with dropout needs opts.dropout (DropoutMasks)');
     return tf.tidy(() => {
       const masks = opts.training && cfg.dropout > 0 && opts.dropout ? opts.dropout.masks(this.net.dropoutShapes(x.shape[0]), cfg.dropout) : null;
-      const { cSkip, cOut, cIn } = consistencyScalingsTensor(sigma, cfg.scalings);
-      const col = (t: tf.Tensor1D): tf.Tensor => tf.reshape(t, [-1, 1, 1, 1]);
-      const F = this.net.apply(weights, tf.mul(x, col(cIn)), sigma, masks);
-      return tf.add(tf.mul(x, col(cSkip)), tf.mul(F, col(cOut))) as tf.Tensor4D;
+      return consistencyFunction(this.net, weights, x, sigma, masks, cfg.scalings) as tf.Tensor4D; // the one CM parametrization
     });
   }
 

@@ -11,6 +11,7 @@ import { lossWeight } from '../consistency/weighting';
 import { distance } from '../losses/distance';
 import type { PerceptualDistance } from '../losses/lpips';
 import type { Network } from '../models/types';
+import type { ModelState } from './model-state';
 import { karrasSigmas } from '../schedules/karras';
 import { curriculumSize } from '../schedules/curriculum';
 import { teacherEma } from '../schedules/teacher-ema';
@@ -134,4 +135,55 @@ export function ctLossAndGrads(
     }, student as tf.Variable[]);
     return { loss: value, grads: student.map((v) => grads[v.name] as tf.Tensor) };
   });
+}
+
+/** What one step needs besides the state: the training examples and the per-run caches. */
+export interface StepContext {
+  /** Row-major training examples [n, ...dataShape]. */
+  train: Float32Array;
+  /** Shape of one example ([2] for points, [H, W, C] for images). */
+  dataShape: number[];
+  /** The (grid, pair-probability) cache of this run's noise-level sampler. */
+  table: NoiseLevelTable;
+  /** The LPIPS-style distance's feature network, when `distance.kind` is 'lpips'. */
+  perceptual: PerceptualDistance | null;
+}
+
+export interface StepResult {
+  /** The step's loss (mean over the batch of λ·d). */
+  loss: number;
+  /** N(k) and μ(k) the step used. */
+  n: number;
+  mu: number;
+  /** False when the loss was not finite: then no weight was touched. */
+  applied: boolean;
+}
+
+/** A context for a model state and its data: the noise-level cache starts empty. */
+export function stepContext(cfg: TrainConfig, train: Float32Array, dataShape: number[], perceptual: PerceptualDistance | null = null): StepContext {
+  return { train, dataShape, table: new NoiseLevelTable(cfg), perceptual };
+}
+
+/**
+ * Training step k, the one the trainer runs and the bench times: draw (x, z, σ pairs, λ, dropout
+ * masks) from Rng(seed, k), the CT loss and its gradients, then, only when the loss is finite, the
+ * optimizer update, the teacher EMA θ⁻ ← μ(k)θ⁻ + (1 − μ(k))θ (EMA teacher only) and the sampling EMA.
+ */
+export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, ctx: StepContext): Promise<StepResult> {
+  const n = gridSize(cfg, k);
+  const mu = teacherEma(cfg.teacher, n);
+  const dim = ctx.dataShape.reduce((a, b) => a * b, 1);
+  const draw = drawStep(cfg, k, ctx.train, dim, ctx.table.at(n), state.net.dropoutShapes(cfg.batchSize));
+  const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, ctx.dataShape, ctx.perceptual);
+  const value = (await loss.data())[0] as number;
+  loss.dispose();
+  if (!Number.isFinite(value)) {
+    tf.dispose(grads);
+    return { loss: value, n, mu, applied: false };
+  }
+  state.optimizer.step(grads);
+  tf.dispose(grads);
+  if (state.teacher) state.optimizer.emaUpdate(state.teacher, state.student, mu);
+  state.optimizer.emaUpdate(state.ema, state.student, cfg.emaRate);
+  return { loss: value, n, mu, applied: true };
 }

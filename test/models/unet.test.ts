@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index';
 import { createUNet, DropoutMasks, groupNorm, groupNormReference, UNetConfig, UNetNetwork } from '../../src/models/unet';
-import { BENCH_UNET, networkStep } from '../../bench/ct-step';
+import { BENCH_UNET_CONFIG, benchStep } from '../../bench/ct-step';
+import { buildNetwork } from '../../src/models/build';
+import { buildConfig } from '../../src/config/presets';
 import { Rng } from '../../src/util/rng';
 
 // one thread in this file: the tests are dominated by tiny ops (threads are tested in test/backend)
@@ -26,8 +28,8 @@ test('parameters are a pure function of the seed; the bench U-Net has 364,545', 
   assert.equal(i1.length, a.params.length);
   i1.forEach((w, k) => assert.deepEqual(w, i2[k]));
   assert.ok(i1.some((w, k) => maxAbsDiff(w, i3[k] as Float32Array) > 0));
-  const bench = new UNetNetwork({ ...BENCH_UNET, height: 16, width: 16 }, 0);
-  assert.equal(bench.numParams(), 364545);
+  const bench = buildNetwork(BENCH_UNET_CONFIG, [16, 16, 1]); // the bench's net, from its ctlab config
+  assert.equal(bench.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0), 364545);
   assert.equal(bench.dropoutShapes(32).length, 5); // one mask per ResBlock
   assert.deepEqual(bench.dropoutShapes(32)[0], [32, 16, 16, 32]);
   assert.deepEqual(bench.dropoutShapes(32)[2], [32, 8, 8, 64]);
@@ -116,15 +118,19 @@ test('U-Net forward and gradients agree on wasm and cpu (batch 2; the cpu backen
   });
 });
 
-test('tensor count stays flat over 1,000 U-Net training steps (tiny size, wasm)', async () => {
+test("tensor count stays flat over 1,000 U-Net training steps of the trainer's step (tiny size, wasm)", async () => {
   await initBackend({ backend: 'wasm', log: false });
-  const net = new UNetNetwork({ ...TINY, channels: [4], groups: 2, height: 4, width: 4 }, 0);
-  const runner = networkStep({ name: 'tiny', net, dataShape: [4, 4, 1], batch: 2, dropout: 0.2 });
-  runner.step();
+  const cfg = buildConfig(
+    'ict',
+    { steps: 1000, batchSize: 2, data: { kind: 'fashion-mnist', size: 4 }, model: { kind: 'unet', channels: [4], groups: 2, numResBlocks: 1, embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, dropout: 0.2 } },
+    'fashion-mnist',
+  );
+  const runner = benchStep(cfg, { examples: 16 });
+  await runner.step();
   const tensors = tf.memory().numTensors;
   const bytes = tf.memory().numBytes;
   let loss = NaN;
-  for (let i = 0; i < 1000; i++) loss = runner.step(i === 999);
+  for (let i = 0; i < 1000; i++) loss = await runner.step();
   assert.ok(Number.isFinite(loss), `loss ${loss}`);
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.memory().numBytes, bytes);

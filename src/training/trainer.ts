@@ -23,8 +23,8 @@ import {
   saveCheckpoint,
   type CheckpointTensor,
 } from './checkpoint';
-import { teacherEma } from '../schedules/teacher-ema';
-import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from './ct-step';
+import { stepContext, trainStep } from './ct-step';
+import { createModelState, type ModelState } from './model-state';
 import { appendMetric, configHash, gitInfo, readRunConfig, readRunJson, runPaths, truncateMetrics, writeJson, writeRunJson, type MetricRecord } from '../run/run-dir';
 
 /** Moved to src/run/run-dir.ts (run directories are keyed by it); re-exported for old imports. */
@@ -72,41 +72,7 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-/** Model state: student θ, teacher θ⁻ (EMA teacher only), sampling EMA, optimizer. */
-export interface ModelState {
-  net: Network & { dispose(): void };
-  student: tf.Variable[];
-  teacher: tf.Variable[] | null;
-  ema: tf.Variable[];
-  optimizer: Optimizer;
-  dispose(): void;
-}
-
-let varCounter = 0;
-
-export function createModelState(cfg: TrainConfig, shape: readonly number[]): ModelState {
-  const net = buildNetwork(cfg, shape);
-  const init = net.init(cfg.seed);
-  const id = varCounter++;
-  const make = (role: string, trainable: boolean): tf.Variable[] =>
-    net.params.map((p, i) => tf.tidy(() => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), trainable, `ctlab${id}/${role}/${p.name}`)));
-  const student = make('student', true);
-  const teacher = cfg.teacher.kind === 'ema' ? make('teacher', false) : null;
-  const ema = make('ema', false);
-  const optimizer = createOptimizer({ ...cfg.optimizer }, student);
-  return {
-    net,
-    student,
-    teacher,
-    ema,
-    optimizer,
-    dispose() {
-      tf.dispose([...student, ...(teacher ?? []), ...ema]);
-      optimizer.dispose();
-      net.dispose();
-    },
-  };
-}
+export { createModelState, type ModelState } from './model-state';
 
 async function toCheckpointTensors(state: ModelState): Promise<CheckpointTensor[]> {
   const out: CheckpointTensor[] = [];
@@ -256,9 +222,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   process.on('SIGTERM', sigterm);
 
   let perceptual: PerceptualDistance | null = null;
-  const table = new NoiseLevelTable(cfg);
-  const dataShape = data.shape;
-  const maskShapes = state.net.dropoutShapes(cfg.batchSize);
   const stopAt = Math.min(cfg.steps, opts.stopAfter ?? cfg.steps);
   const progress = createProgress({ label: `train ${cfg.name}`, total: cfg.steps, start: step, fields: ['loss', 'N'], enabled: opts.progress !== false });
   let lossSum = 0;
@@ -274,22 +237,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
       process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
     }
+    const ctx = stepContext(cfg, data.train, data.shape, perceptual);
     while (step < stopAt) {
-      const n = gridSize(cfg, step);
-      const mu = teacherEma(cfg.teacher, n);
-      const draw = drawStep(cfg, step, data.train, dim, table.at(n), maskShapes);
-      const teacherWeights = state.teacher ?? state.student;
-      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, teacherWeights, draw, dataShape, perceptual);
-      const value = (await loss.data())[0] as number;
-      loss.dispose();
-      if (!Number.isFinite(value)) {
-        tf.dispose(grads);
-        throw new NonFiniteLossError(step + 1, value, lastCheckpoint);
-      }
-      state.optimizer.step(grads);
-      tf.dispose(grads);
-      if (state.teacher) state.optimizer.emaUpdate(state.teacher, state.student, mu);
-      state.optimizer.emaUpdate(state.ema, state.student, cfg.emaRate);
+      const { loss: value, n, mu, applied } = await trainStep(cfg, state, step, ctx);
+      if (!applied) throw new NonFiniteLossError(step + 1, value, lastCheckpoint);
       step++;
       lastLoss = value;
       lossSum += value;

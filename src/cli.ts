@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
 import { buildConfig, PRESETS, scaleFor, type PresetName } from './config/presets';
-import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL } from './constants';
+import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
 import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
 import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
@@ -42,7 +42,7 @@ function sigmaList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const out = parts.map(Number);
   if (parts.some((p) => p === '') || out.some((v) => !Number.isFinite(v))) {
-    throw new InvalidArgumentError(`--sigmas: expected comma-separated numbers in descending order, e.g. 80,0.821; got '${value}'`);
+    throw new InvalidArgumentError(`--sigmas: expected comma-separated numbers in descending order, e.g. ${SIGMA_MAX},${TWO_STEP_SIGMA}; got '${value}'`);
   }
   return out;
 }

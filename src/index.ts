@@ -34,7 +34,11 @@ export { loadDataset, type Dataset } from './data/source';
 // training, sampling, evaluation
 export { train, createModelState, loadRunWeights, NonFiniteLossError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, CheckpointError } from './training/checkpoint';
-export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './training/run-dir';
+export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './run/run-dir';
+export { readRunJson, tryReadRunJson, readEval, readImageEval, readEvalMetrics, readPlan, readPlans, readJob, readAblationSummary, readQuickstartRecord, runStatus, finalEval, exportRecords, listRunDirs, planEntryDir } from './run/run-dir';
+export { runJsonSchema, metricRecordSchema, trainMetricSchema, evalMetricSchema, evalFileSchema, pointsEvalSchema, imageEvalSchema, ablationPlanSchema, jobSchema, verdictSchema, ablationSummarySchema, quickstartRecordSchema, parseRecord, RecordError, verdictAgrees } from './run/records';
+export type { RunJson, TrainMetric, EvalMetric, EvalFile, PointsEval, ImageEval, AblationPlan, PlanEntry, Job, Verdict, VerdictOutcome, AblationSummary, SummaryRow, MeanCiRecord, QuickstartRecord } from './run/records';
+export { evaluateRunDir, type EvaluateRunOptions, type EvaluateRunResult } from './run/evaluate';
 export { sampleConsistency, validateSigmas, type SampleOptions } from './sampling/multistep';
 export { slicedWasserstein } from './metrics/sliced-wasserstein';
 export { mmd, mmdSquared } from './metrics/mmd';

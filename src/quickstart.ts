@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, type BackendRequest } from './backend';
+import { TWO_STEP_SIGMA } from './constants';
 import { buildConfig, type PresetName } from './config/presets';
 import { loadDataset } from './data/source';
 import { isToy2dName, toy2d } from './data/toy2d';
@@ -180,7 +181,7 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
     title: `Quickstart: original CT vs iCT on ${rec.data} (${rec.stepsPerRun} steps each, seed ${rec.seed})`,
     notes: [
       'SWD: sliced Wasserstein-2 (256 directions) between 2000 samples of the sampling EMA and 2000 held-out points; MMD²: unbiased, Gaussian kernels h ∈ {0.1, 0.2, 0.5, 1, 2}. Lower is better.',
-      `2-step sampling uses σ = (80, ${lastCfg?.twoStepSigma}); 0.821 is iCT's CIFAR-10 value, not tuned for this data.`,
+      `2-step sampling uses σ = (${lastCfg?.noise.sigmaMax}, ${lastCfg?.twoStepSigma}); ${TWO_STEP_SIGMA} is iCT's CIFAR-10 value, not tuned for this data.`,
       'One seed, a toy scale and a short run: these numbers are not the paper\'s FID and say little about ranking at scale.',
       ...notes,
       `Provenance: \`${rec.command}\`, commit ${rec.commit}${rec.dirty ? ' (dirty tree)' : ''}, backend ${rec.backend}, seed ${rec.seed}, total wall ${rec.wallSec} s.`,

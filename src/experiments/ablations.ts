@@ -5,6 +5,7 @@
  */
 import type { PresetName } from '../config/presets';
 import type { ConfigOverride } from '../config/schema';
+import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE } from '../constants';
 
 export interface Arm {
   /** Short label, used in tables and run directory names. */
@@ -57,7 +58,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperWorse: ['fourier-16'],
     smallScale: 'the paper\'s gain from scale 0.02 is small for discrete-time CT (its main use is stabilising continuous-time CT), so short runs on small data can hide it',
     arms: [
-      { name: 'fourier-16', override: { model: { embedding: { kind: 'fourier', scale: 16, dim: 32 } } } },
+      { name: 'fourier-16', override: { model: { embedding: { kind: 'fourier', scale: FOURIER_SCALE.ct, dim: 32 } } } },
       { name: 'fourier-0.02', override: {} },
       { name: 'positional', override: { model: { embedding: { kind: 'positional', dim: 32 } } } },
     ],
@@ -83,7 +84,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperWorse: ['ema'],
     smallScale: 'CT\'s μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA teacher lags far behind a student that is still moving fast',
     arms: [
-      { name: 'ema', override: { teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' } } },
+      { name: 'ema', override: { teacher: { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' } } },
       { name: 'none', override: {} },
     ],
   },
@@ -109,7 +110,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperWorse: ['ct'],
     smallScale: 'both curricula are compressed into 1-2k steps, so each grid size is trained for a few hundred steps at most, far from the regime where N\'s bias/variance trade-off shows',
     arms: [
-      { name: 'ct', override: { curriculum: { kind: 'ct', s0: 2, s1: 150 } } },
+      { name: 'ct', override: { curriculum: { kind: 'ct', ...CT_CURRICULUM } } },
       { name: 'ict', override: {} },
     ],
   },

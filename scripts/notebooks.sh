@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Executes the tslab notebooks in notebooks/ headless (what CI and `npm test` run at a tiny scale).
+# Their sources are notebooks/NN-name.ts (percent format; `npm run notebooks:sync` writes the .ipynb).
 #   bash scripts/notebooks.sh --scale tiny          run every notebook on a temp copy (CI)
 #   bash scripts/notebooks.sh --write               run in place, storing outputs (PNGs) for GitHub
 #   bash scripts/notebooks.sh notebooks/01-weighting.ipynb   only the named notebook(s)
@@ -31,6 +32,13 @@ fi
 if [ ! -x jupyter/node_modules/.bin/tslab ]; then
   echo "notebooks: installing tslab into jupyter/node_modules" >&2
   npm ci --prefix jupyter --no-audit --no-fund >&2
+fi
+# each .ipynb must be what its percent source notebooks/NN-name.ts gives, else this would run (and with
+# --write store) stale cells: `npm run notebooks:sync` rewrites them
+nbs=0; srcs=()
+for a in "$@"; do case "$a" in *.ipynb) nbs=$((nbs + 1)); if [ -f "${a%.ipynb}.ts" ]; then srcs+=("${a%.ipynb}.ts"); fi ;; esac; done
+if [ -f dist/src/notebook/percent.js ] && { [ "$nbs" = 0 ] || [ ${#srcs[@]} -gt 0 ]; }; then
+  node dist/src/notebook/percent.js --check "${srcs[@]}" >/dev/null || { echo "notebooks: an .ipynb is not what its .ts gives; run: npm run notebooks:sync" >&2; exit 1; }
 fi
 export PATH="$PWD/jupyter/node_modules/.bin:$PATH"
 export JUPYTER_PATH="$PWD/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"

@@ -47,7 +47,8 @@ export { evaluateRun, sampleDistances, type EvalResult } from './metrics/evaluat
 // images: feature nets, FID/KID, the LPIPS-style distance, grids
 export { loadFeatureNet, DEFAULT_FEATURE_NET, type FeatureNet } from './metrics/feature-net';
 export { imageFeatures, featureFidKid, fashionMnistSubset, gaussianNoiseImages } from './metrics/image-eval';
-export { frechetDistance, kid } from './metrics/frechet';
+export { frechetDistance } from './metrics/frechet';
+export { kid, kidStats, polyMmd2, type KidOptions, type KidResult } from './metrics/kid';
 export { createLpips, loadDefaultLpips } from './losses/lpips';
 export { writeImageGrid } from './data/images';
 export { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';

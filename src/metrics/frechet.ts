@@ -15,18 +15,13 @@
  * Jacobi costs O(d³) per sweep (≈ 6–10 sweeps): fine for d up to a few hundred; d = 2048 (Inception)
  * would take minutes in JS.
  *
- * KID (Bińkowski et al. 2018, "Demystifying MMD GANs", ICLR): the unbiased MMD² with the cubic
- * polynomial kernel k(x, y) = (x·y/d + 1)³, averaged over random subsets of equal size drawn
- * without replacement from each set (as clean-fid and torch-fidelity: 100 subsets of 1000 by
- * default, the size capped at the smaller set).
+ * KID, the other feature-space distance of image evaluation, is in ./kid.
  */
-import { Rng } from '../util/rng';
+/** A row-major [n, d] set of feature vectors. */
+export type Features = Float32Array | Float64Array;
 
-type Features = Float32Array | Float64Array;
-
-const KID_STREAM = 0x41d;
-
-function checkFeatures(x: Features, d: number, label: string, min: number): number {
+/** The number of rows of x (each of length d, all finite), at least `min`; errors name `label`. */
+export function checkFeatures(x: Features, d: number, label: string, min: number): number {
   if (!Number.isInteger(d) || d <= 0) throw new RangeError(`${label}: dim must be a positive integer, got ${d}`);
   if (x.length % d !== 0) throw new RangeError(`${label} has length ${x.length}, which is not a multiple of dim = ${d}`);
   const n = x.length / d;
@@ -203,114 +198,4 @@ export function frechetDistance(a: Features, b: Features, d: number): number {
   const sa = meanCov(a, d);
   const sb = meanCov(b, d);
   return frechetFromStats(sa.mu, sa.cov, sb.mu, sb.cov);
-}
-
-// ---------------------------------------------------------------------------------------------
-// KID
-
-/** Cubic polynomial kernel (x·y/d + 1)³ between row i of x and row j of y. */
-function polyKernel(x: Features, i: number, y: Features, j: number, d: number): number {
-  let dot = 0;
-  const xi = i * d;
-  const yj = j * d;
-  for (let k = 0; k < d; k++) dot += (x[xi + k] as number) * (y[yj + k] as number);
-  const t = dot / d + 1;
-  return t * t * t;
-}
-
-/** Unbiased MMD² with the cubic kernel between rows `ia` of a and `ib` of b (each ≥ 2 rows). */
-function mmd2Rows(a: Features, ia: ArrayLike<number>, b: Features, ib: ArrayLike<number>, d: number): number {
-  const m = ia.length;
-  const n = ib.length;
-  let kaa = 0;
-  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) kaa += polyKernel(a, ia[i] as number, a, ia[j] as number, d);
-  let kbb = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) kbb += polyKernel(b, ib[i] as number, b, ib[j] as number, d);
-  let kab = 0;
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) kab += polyKernel(a, ia[i] as number, b, ib[j] as number, d);
-  return (2 * kaa) / (m * (m - 1)) + (2 * kbb) / (n * (n - 1)) - (2 * kab) / (m * n);
-}
-
-function range(n: number): Uint32Array {
-  const r = new Uint32Array(n);
-  for (let i = 0; i < n; i++) r[i] = i;
-  return r;
-}
-
-/**
- * Unbiased MMD² with the KID kernel (x·y/d + 1)³ between all rows of a (m) and b (n), m, n ≥ 2:
- * Σ_{i≠j} k(a_i, a_j)/(m(m−1)) + Σ_{i≠j} k(b_i, b_j)/(n(n−1)) − 2 Σ_{i,j} k(a_i, b_j)/(mn).
- * Can be slightly negative.
- */
-export function polyMmd2(a: Features, b: Features, d: number): number {
-  const m = checkFeatures(a, d, 'polyMmd2: first set', 2);
-  const n = checkFeatures(b, d, 'polyMmd2: second set', 2);
-  return mmd2Rows(a, range(m), b, range(n), d);
-}
-
-export interface KidOptions {
-  /** Rows per subset (default 1000; capped at the smaller set's size). */
-  subsetSize?: number;
-  /** Number of subsets averaged (default 100). */
-  subsets?: number;
-  /** Seed of the subset draws (default 0). */
-  seed?: number;
-}
-
-export interface KidResult {
-  /** Mean over subsets of the unbiased MMD² (the KID). */
-  mean: number;
-  /** Standard deviation over subsets (divisor = number of subsets, as np.std in torch-fidelity). */
-  std: number;
-  /** The per-subset values. */
-  values: Float64Array;
-  /** The subset size used. */
-  subsetSize: number;
-}
-
-/** `count` distinct indices of 0..n−1 (partial Fisher-Yates), in draw order. */
-export function sampleWithoutReplacement(n: number, count: number, rng: Rng, scratch: Uint32Array): Uint32Array {
-  for (let i = 0; i < n; i++) scratch[i] = i;
-  for (let i = 0; i < count; i++) {
-    const j = i + rng.int(n - i);
-    const t = scratch[i] as number;
-    scratch[i] = scratch[j] as number;
-    scratch[j] = t;
-  }
-  return scratch.slice(0, count);
-}
-
-/**
- * KID between feature sets a and b (rows of length d) with its spread over subsets; a pure function
- * of (a, b, d, options). Each subset draws `subsetSize` rows of a and of b without replacement.
- */
-export function kidStats(a: Features, b: Features, d: number, opts: KidOptions = {}): KidResult {
-  const na = checkFeatures(a, d, 'kid: first set', 2);
-  const nb = checkFeatures(b, d, 'kid: second set', 2);
-  const subsets = opts.subsets ?? 100;
-  const wanted = opts.subsetSize ?? 1000;
-  if (!Number.isInteger(subsets) || subsets <= 0) throw new RangeError(`kid: subsets must be a positive integer, got ${subsets}`);
-  if (!Number.isInteger(wanted) || wanted < 2) throw new RangeError(`kid: subsetSize must be an integer ≥ 2, got ${wanted}`);
-  const m = Math.min(wanted, na, nb);
-  const rng = new Rng(opts.seed ?? 0, KID_STREAM);
-  const sa = new Uint32Array(na);
-  const sb = new Uint32Array(nb);
-  const values = new Float64Array(subsets);
-  for (let s = 0; s < subsets; s++) {
-    const ia = sampleWithoutReplacement(na, m, rng, sa);
-    const ib = sampleWithoutReplacement(nb, m, rng, sb);
-    values[s] = mmd2Rows(a, ia, b, ib, d);
-  }
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= subsets;
-  let ss = 0;
-  for (const v of values) ss += (v - mean) * (v - mean);
-  const std = Math.sqrt(ss / subsets);
-  return { mean, std, values, subsetSize: m };
-}
-
-/** KID: the mean over subsets of the unbiased cubic-kernel MMD² (see `kidStats`). */
-export function kid(a: Features, b: Features, d: number, opts: KidOptions = {}): number {
-  return kidStats(a, b, d, opts).mean;
 }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { readEval, readRunJson } from '../../src/run/run-dir';
 import { CLI, tempDir } from '../helpers';
 
 function ctlab(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -65,7 +66,7 @@ describe('ctlab CLI', () => {
     let r = ctlab(['train', '--data', good, '--config', cfgFile, '--steps', '20', '--out', out, '--no-progress', '--threads', '2']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /done: .* at step 20/);
-    assert.equal((JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { backend: { threads: number } }).backend.threads, 2, '--threads reaches the backend');
+    assert.equal(readRunJson(out).backend.threads, 2, '--threads reaches the backend');
     r = ctlab(['sample', '--run', out, '--n', '50', '--sigmas', '80,0.821', '--no-progress', '--out', path.join(dir, 's.csv')]);
     assert.equal(r.status, 0, r.stderr);
     const lines = fs.readFileSync(path.join(dir, 's.csv'), 'utf8').trim().split('\n');
@@ -73,9 +74,12 @@ describe('ctlab CLI', () => {
     assert.equal(lines.length, 51);
     r = ctlab(['eval', '--run', out, '--n', '30']);
     assert.equal(r.status, 0, r.stderr);
-    const ev = JSON.parse(r.stdout) as { oneStep: { swd: number }; multiStep: { sigmas: number[] } };
+    const ev = readEval(out);
+    assert.equal(ev?.kind, 'points');
+    if (ev?.kind !== 'points') return;
     assert.ok(ev.oneStep.swd > 0);
     assert.deepEqual(ev.multiStep.sigmas, [80, 0.821]);
+    assert.equal(r.stdout.trim(), fs.readFileSync(path.join(out, 'eval.json'), 'utf8').trim(), 'prints what it wrote');
 
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, 'x,y\n0.1,0.2\n0.3,0.4\n0.5,oops\n');

@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ABLATIONS, findAblation } from '../../src/experiments/ablations';
-import { verdict, type ArmResult } from '../../src/experiments/report';
+import { verdict, verdicts, type ArmResult } from '../../src/experiments/report';
+import { verdictWord } from '../../src/experiments/verdicts';
+import { verdictAgrees } from '../../src/run/records';
+import { readAblationSummary, readEval } from '../../src/run/run-dir';
 import { planJobs } from '../../src/experiments/runner';
 import { CLI, tempDir } from '../helpers';
 
@@ -82,8 +85,13 @@ describe('image ablations', () => {
     assert.match(r.stdout, /ablate: 2 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
     const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 3);
-    assert.match(csv[0] as string, /^data,arm,FID 1-step \(fmnist-strided\),FID 2-step \(fmnist-strided\),FID 1-step \(fmnist-cnn\),FID 2-step \(fmnist-cnn\),SWD 1-step,SWD 2-step,n,steps,/);
+    // numeric columns: one seed, so no half-width column (empty everywhere)
+    assert.match(csv[0] as string, /^data,arm,FID 1-step \(fmnist-strided\) mean,FID 1-step \(fmnist-strided\) n,FID 2-step \(fmnist-strided\) mean,FID 2-step \(fmnist-strided\) n,FID 1-step \(fmnist-cnn\) mean,.*SWD 1-step mean,SWD 1-step n,SWD 2-step mean,SWD 2-step n,n,steps,/);
     assert.doesNotMatch(csv[0] as string, /MMD/);
+    const summary = readAblationSummary(path.join(out, 'teacher', 'summary.json'));
+    assert.equal(summary.verdicts[0]?.oneStep[0]?.diff.n, 1);
+    assert.match(summary.verdicts[0]?.oneStep[0]?.outcome ?? '', /^(same|opposite) direction$/);
+    assert.match(fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8'), /\|fashion-mnist\|ema\|\d+\.\d+ \(n=1\)\|/, 'summary.md keeps the text cells');
     const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
     assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − none = /);
     for (const a of ['ema', 'none']) assert.ok(fs.existsSync(path.join(out, 'teacher', `fashion-mnist-samples-1step-${a}.png`)), a);
@@ -91,13 +99,15 @@ describe('image ablations', () => {
     // an eval.json of another size is redone, the training is not
     const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('teacher-ema-')) as string;
     const evalFile = path.join(runs, 'fashion-mnist', emaDir, 'seed0', 'eval.json');
-    const ev = JSON.parse(fs.readFileSync(evalFile, 'utf8')) as { n: number };
-    assert.equal((ev as { requestedN?: number }).requestedN, 40);
+    const ev = readEval(path.dirname(evalFile));
+    assert.equal(ev?.kind, 'images');
+    assert.equal(ev?.requestedN, 40);
+    assert.match(fs.readFileSync(path.join(path.dirname(evalFile), 'train.log'), 'utf8'), /evaluated .* at step 3 \(n = 40\)/, 'the worker evaluates in its own process');
     fs.writeFileSync(evalFile, JSON.stringify({ ...ev, n: 7, requestedN: 7 }));
     r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 1 run\(s\) trained or evaluated, 1 already complete/);
-    assert.equal((JSON.parse(fs.readFileSync(evalFile, 'utf8')) as { n: number }).n, 40);
+    assert.equal(readEval(path.dirname(evalFile))?.n, 40);
   });
 });
 
@@ -110,6 +120,13 @@ describe('verdicts', () => {
     assert.match(verdict([best, arm('ct', [5], [0.3])], 'ict', ['ct'], 'swd1'), /too few paired seeds \(0\)/);
     assert.equal(verdict([arm('ict', [0], [0.1]), arm('ct', [0], [0.3])], 'ict', ['ct'], 'swd1'), 'same direction (1 seed, no interval: ct − ict = 0.200)');
     assert.match(verdict([arm('ict', [0], [0.3]), arm('ct', [0], [0.1])], 'ict', ['ct'], 'swd1'), /^opposite direction \(1 seed/);
+    const [v] = verdicts([best, arm('ct', [0, 1, 2], [0.3, 0.32, 0.29])], 'ict', ['ct'], 'swd1', { metric: '1-step SWD', data: 'eight-gaussians', steps: 100 });
+    assert.equal(v?.outcome, 'agrees');
+    assert.equal(v?.diff.n, 3);
+    assert.ok(Math.abs((v?.diff.mean ?? 0) - 0.193333) < 1e-5);
+    assert.ok(v !== undefined && verdictAgrees(v));
+    assert.equal(verdictWord(v ? [v] : []), 'agrees');
+    assert.equal(verdictWord([]), 'not run');
   });
 });
 
@@ -127,8 +144,8 @@ describe('ctlab ablate and ctlab report', () => {
     assert.match(r.stdout, /ablate: 4 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
     const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 3);
-    assert.match(csv[0] as string, /^data,arm,SWD 1-step,SWD 2-step,/);
-    assert.match(csv[1] as string, /^eight-gaussians,ema,.*,2,20,/);
+    assert.match(csv[0] as string, /^data,arm,SWD 1-step mean,SWD 1-step half-width,SWD 1-step n,SWD 2-step mean,/);
+    assert.match(csv[1] as string, /^eight-gaussians,ema,[0-9.e-]+,[0-9.e-]+,2,.*,2,20,/);
     const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
     assert.match(md, /removing the EMA teacher/);
     assert.match(md, /eight-gaussians, 1-step SWD: (agrees|disagrees|inconclusive)/);

@@ -136,14 +136,14 @@ export function normalizeSvg(svg: string): string {
   const uid = /\bid="defs-([0-9a-z]+)"/.exec(out)?.[1];
   if (uid) {
     const ids = new Set<string>();
-    for (const m of out.matchAll(/\bid="([^"]*)"/g)) if (m[1].includes(uid)) ids.add(m[1]);
+    for (const [, id] of out.matchAll(/\bid="([^"]*)"/g)) if (id?.includes(uid)) ids.add(id);
     for (const id of ids) {
       const fixed = id.split(uid).join('fig');
       out = out.split(`"${id}"`).join(`"${fixed}"`).split(`#${id})`).join(`#${fixed})`).split(`#${id}"`).join(`#${fixed}"`);
     }
   }
   return out.replace(/<([A-Za-z_][\w:.-]*)((?:\s+[^\s=/>]+="[^"]*")*)(\s*\/?)>/g, (_m, name: string, attrs: string, end: string) => {
-    const list = [...attrs.matchAll(/\s+([^\s=/>]+)="([^"]*)"/g)].map((a) => [a[1], a[2]] as const);
+    const list = [...attrs.matchAll(/\s+([^\s=/>]+)="([^"]*)"/g)].map((a) => [a[1] as string, a[2] as string] as const);
     list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return `<${name}${list.map(([k, v]) => ` ${k}="${v}"`).join('')}${end.trim()}>`;
   });

@@ -114,7 +114,7 @@ export const PALETTE: readonly string[] = [
 function withAlpha(hex: string, alpha: number): string {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
   if (!m) return hex;
-  return `rgba(${parseInt(m[1], 16)},${parseInt(m[2], 16)},${parseInt(m[3], 16)},${alpha})`;
+  return `rgba(${parseInt(m[1] as string, 16)},${parseInt(m[2] as string, 16)},${parseInt(m[3] as string, 16)},${alpha})`;
 }
 
 /** Common figure options. */
@@ -183,7 +183,7 @@ export interface LineSeries {
 export function lineFigure(series: LineSeries[], opts: FigureOptions = {}): Figure {
   const data: ScatterTrace[] = [];
   series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const color = s.color ?? (PALETTE[i % PALETTE.length] as string);
     const group = s.name ?? `series${i}`;
     if (s.lo && s.hi) {
       if (s.lo.length !== s.x.length || s.hi.length !== s.x.length) {

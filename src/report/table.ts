@@ -134,7 +134,7 @@ const T975: readonly number[] = [
 /** t(0.975, df): the table above for df <= 30, the normal 1.96 beyond (about 3% low at df = 31). */
 export function tQuantile975(df: number): number {
   if (!Number.isInteger(df) || df < 1) throw new RangeError(`tQuantile975: df must be a positive integer, got ${df}`);
-  return df <= T975.length ? T975[df - 1] : 1.96;
+  return df <= T975.length ? (T975[df - 1] as number) : 1.96;
 }
 
 /** Mean with a 95% Student-t confidence interval; see {@link formatMeanCi}. */

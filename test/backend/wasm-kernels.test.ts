@@ -259,7 +259,10 @@ function resizeNearestGradRef(dy: Float32Array, n: number, h: number, w: number,
       for (let x = 0; x < W; x++) {
         const iy = Math.min(h - 1, halfPixel ? Math.floor((y + 0.5) * sy) : Math.floor(y * sy));
         const ix = Math.min(w - 1, halfPixel ? Math.floor((x + 0.5) * sx) : Math.floor(x * sx));
-        for (let ch = 0; ch < c; ch++) out[((b * h + iy) * w + ix) * c + ch] += dy[((b * H + y) * W + x) * c + ch] as number;
+        for (let ch = 0; ch < c; ch++) {
+          const o = ((b * h + iy) * w + ix) * c + ch;
+          out[o] = (out[o] as number) + (dy[((b * H + y) * W + x) * c + ch] as number);
+        }
       }
   return out;
 }

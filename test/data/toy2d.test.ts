@@ -84,7 +84,8 @@ test('eight-gaussians: 8 equally likely modes at angles k*pi/4 on one circle', (
     const a = Math.atan2(y, x);
     const k = Math.round(a / (Math.PI / 4));
     if (Math.abs(a - (k * Math.PI) / 4) > 0.35) offAngle++; // mode std / radius = 0.1 rad
-    counts[((k % 8) + 8) % 8]++;
+    const mode = ((k % 8) + 8) % 8;
+    counts[mode] = (counts[mode] as number) + 1;
     const r = Math.hypot(x, y);
     radii.push(r);
     rSum += r;
@@ -130,7 +131,8 @@ test('rings: 4 concentric circles with radii 1:2:3:4 and mass proportional to ra
   for (const v of r) {
     const k = Math.round(v / unit);
     if (Math.abs(v / unit - k) > 0.3) off++; // noise 0.08 ring units
-    counts[Math.min(k, 5)]++;
+    const ring = Math.min(k, 5);
+    counts[ring] = (counts[ring] as number) + 1;
   }
   assert.ok(off < 0.01 * n, `${off} points between rings`);
   assert.ok((counts[0] as number) + (counts[5] as number) < 0.005 * n, 'points inside ring 1 or outside ring 4');

@@ -94,8 +94,8 @@ test('figuresToPng returns PNG bytes; layout size is the default size', { timeou
   const res = await figuresToPng([sized, scatterFig]);
   assert.ok(res.ok, res.ok ? '' : res.reason);
   assert.equal(res.pngs.length, 2);
-  assert.deepEqual(pngSize(res.pngs[0]), { width: 320, height: 200 });
-  assert.deepEqual(pngSize(res.pngs[1]), { width: 700, height: 450 });
+  assert.deepEqual(pngSize(res.pngs[0] as Buffer), { width: 320, height: 200 });
+  assert.deepEqual(pngSize(res.pngs[1] as Buffer), { width: 700, height: 450 });
 });
 
 test('a missing or broken chromium is reported, not thrown', { timeout: 120_000 }, async () => {

@@ -20,9 +20,9 @@ test('scatterFigure: one marker trace per series, equal axes on request', () => 
   );
   assert.equal(fig.data.length, 2);
   const [a, b] = fig.data;
-  assert.ok(a.type === 'scatter' && a.mode === 'markers');
+  assert.ok(a?.type === 'scatter' && a.mode === 'markers');
   assert.equal(a.marker?.color, '#1f77b4');
-  assert.equal(b.marker?.color, '#000000');
+  assert.equal(b?.marker?.color, '#000000');
   assert.equal(fig.layout.title?.text, 'Samples');
   assert.equal(fig.layout.yaxis?.scaleanchor, 'x');
   assert.equal(fig.layout.xaxis?.title?.text, 'x');
@@ -35,12 +35,12 @@ test('lineFigure: band trace under each curve with lo/hi, log axes', () => {
   );
   assert.equal(fig.data.length, 3);
   const band = fig.data[0];
-  assert.ok(band.type === 'scatter' && band.fill === 'toself' && band.showlegend === false);
+  assert.ok(band?.type === 'scatter' && band.fill === 'toself' && band.showlegend === false);
   assert.deepEqual(band.x, [1, 2, 3, 3, 2, 1]);
   assert.deepEqual(band.y, [4, 3, 2, 0, 1, 2]);
   assert.equal(band.fillcolor, 'rgba(31,119,180,0.2)');
   const line = fig.data[1];
-  assert.ok(line.type === 'scatter' && line.mode === 'lines' && line.line?.color === '#1f77b4');
+  assert.ok(line?.type === 'scatter' && line.mode === 'lines' && line.line?.color === '#1f77b4');
   assert.equal(fig.layout.yaxis?.type, 'log');
   assert.throws(() => lineFigure([{ x: [1, 2], y: [1, 2], lo: [1], hi: [1, 2] }]), RangeError);
 });
@@ -49,7 +49,7 @@ test('barFigure: grouped bars with error bars', () => {
   const fig = barFigure([{ x: ['a', 'b'], y: [1, 2], err: [0.1, 0.2], name: 'fid' }]);
   assert.equal(fig.layout.barmode, 'group');
   const bar = fig.data[0];
-  assert.equal(bar.type, 'bar');
+  assert.ok(bar?.type === 'bar');
   assert.deepEqual(bar.error_y, { type: 'data', array: [0.1, 0.2], visible: true });
 });
 

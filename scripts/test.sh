@@ -14,6 +14,8 @@ case "${CTLAB_NATIVE:-}" in
   *) node scripts/build-native.js || echo "test: the native build failed; the native kernel tests will fail (CTLAB_NATIVE=0 tests without them)" >&2 ;;
 esac
 npx tsc -p tsconfig.json
+npx eslint .  # typescript-eslint type-checked rules (eslint.config.mjs)
+npx prettier --check .  # formatting (.prettierrc.json, .prettierignore)
 npx tsc -p notebooks/tsconfig.json  # the notebook sources (notebooks/NN-name.ts) against the build
 # two test files run at once: one thread each unless the caller says otherwise (tests of 2 threads
 # ask for them explicitly)

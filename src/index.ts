@@ -49,7 +49,8 @@ export { loadFeatureNet, DEFAULT_FEATURE_NET, type FeatureNet } from './metrics/
 export { imageFeatures, featureFidKid, fashionMnistSubset, gaussianNoiseImages } from './metrics/image-eval';
 export { frechetDistance } from './metrics/frechet';
 export { kid, kidStats, polyMmd2, type KidOptions, type KidResult } from './metrics/kid';
-export { createLpips, loadDefaultLpips } from './losses/lpips';
+export { createLpips, type PerceptualDistance } from './losses/lpips';
+export { loadDefaultLpips, loadLpips } from './losses/lpips-weights';
 export { writeImageGrid } from './data/images';
 export { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';
 

@@ -40,11 +40,8 @@
  * [tap 3], conv 3×3 (256→256) ReLU [tap 4]. VGG16: 3×3 pad 1 convs 64,64 | 128,128 | 256×3 | 512×3 |
  * 512×3 with ReLU, 2×2 maxpool between the groups, taps relu1_2, relu2_2, relu3_3, relu4_3, relu5_3.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '../training/checkpoint';
-import { DEFAULT_FEATURE_NET, FeatureNet, loadFeatureNet, prepareImages } from '../metrics/feature-net';
+import * as tf from '@tensorflow/tfjs-core';
+import { prepareImages, type FeatureNet } from '../metrics/features';
 
 /** LPIPS's ScalingLayer constants (lpips/pretrained_networks.py / lpips.py, version 0.1). */
 export const LPIPS_SHIFT = [-0.03, -0.088, -0.188] as const;
@@ -131,16 +128,10 @@ export function createLpips(net: FeatureNet, opts: CreateLpipsOptions = {}): Per
   };
 }
 
-/** The kit's default LPIPS-like distance: a shipped classifier's layers, uniform weights (NOT learned). */
-export async function loadDefaultLpips(name: string = DEFAULT_FEATURE_NET): Promise<PerceptualDistance> {
-  const net = await loadFeatureNet(name);
-  return createLpips(net, { ownsNet: true });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Real LPIPS backbones
 
-interface BackboneConv {
+export interface BackboneConv {
   k: number;
   stride: number;
   pad: number;
@@ -151,7 +142,7 @@ interface BackboneConv {
   tap: boolean;
 }
 
-function backboneLayout(net: LpipsBackboneName): BackboneConv[] {
+export function backboneLayout(net: LpipsBackboneName): BackboneConv[] {
   if (net === 'alexnet') {
     return [
       { k: 11, stride: 4, pad: 2, cin: 3, cout: 64, tap: true },
@@ -254,41 +245,5 @@ export class LpipsBackbone implements FeatureNet {
     for (const c of this.convs) tf.dispose([c.w, c.b]);
     this.convs = [];
     tf.dispose([this.shift, this.scale]);
-  }
-}
-
-/** Contents of lpips.json. */
-export interface LpipsConfig {
-  net: LpipsBackboneName;
-  weights?: string;
-  resize?: number | null;
-}
-
-/** Load real LPIPS weights (backbone + lin heads) from a folder in the format described above. */
-export function loadLpips(dir: string): PerceptualDistance {
-  const cfgFile = path.join(dir, 'lpips.json');
-  if (!fs.existsSync(cfgFile)) throw new Error(`loadLpips: ${cfgFile} not found (see src/losses/lpips.ts for the format)`);
-  const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as LpipsConfig;
-  if (cfg.net !== 'alexnet' && cfg.net !== 'vgg16') throw new Error(`${cfgFile}: "net" must be "alexnet" or "vgg16", got ${JSON.stringify(cfg.net)}`);
-  const file = path.join(dir, cfg.weights ?? 'lpips.bin');
-  const ck = loadCheckpoint(file);
-  const byName = new Map(ck.tensors.map((t) => [t.name, t]));
-  const get = (name: string, shape: number[]): Float32Array => {
-    const t = byName.get(name);
-    if (!t) throw new Error(`${file}: no tensor '${name}'`);
-    if (!tf.util.arraysEqual(t.shape, shape)) throw new Error(`${file}: tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
-    return t.data;
-  };
-  const layout = backboneLayout(cfg.net);
-  const convs = layout.map((c, i) => ({ w: get(`conv${i + 1}.w`, [c.k, c.k, c.cin, c.cout]), b: get(`conv${i + 1}.b`, [c.cout]) }));
-  const lins = LPIPS_CHANNELS[cfg.net].map((c, l) => get(`lin${l}.w`, [c]));
-  const resize = cfg.resize === undefined ? 224 : cfg.resize;
-  if (resize !== null && !(Number.isInteger(resize) && resize > 0)) throw new Error(`${cfgFile}: "resize" must be a positive integer or null, got ${JSON.stringify(resize)}`);
-  const backbone = new LpipsBackbone(cfg.net, convs, resize);
-  try {
-    return createLpips(backbone, { weights: lins, ownsNet: true, name: `lpips(${cfg.net}, learned weights)` });
-  } catch (e) {
-    backbone.dispose();
-    throw e;
   }
 }

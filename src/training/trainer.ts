@@ -14,7 +14,8 @@ import { buildNetwork } from '../models/build';
 import type { Network } from '../models/types';
 import { createOptimizer, type Optimizer } from '../optim';
 import { createProgress } from '../util/progress';
-import { loadLpips, loadDefaultLpips, type PerceptualDistance } from '../losses/lpips';
+import type { PerceptualDistance } from '../losses/lpips';
+import { loadDefaultLpips, loadLpips } from '../losses/lpips-weights';
 import {
   checkpointFileName,
   listCheckpoints,

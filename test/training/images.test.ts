@@ -11,7 +11,7 @@ import { loadDataset } from '../../src/data/source';
 import * as tf from '@tensorflow/tfjs';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from '../../src/training/ct-step';
 import { createModelState } from '../../src/training/trainer';
-import { loadDefaultLpips } from '../../src/losses/lpips';
+import { loadDefaultLpips } from '../../src/losses/lpips-weights';
 import { CLI, tempDir } from '../helpers';
 
 /** A tiny image config: 8×8 Fashion-MNIST, a 2-level U-Net of 8/16 channels. */

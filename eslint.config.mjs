@@ -32,7 +32,11 @@ export default defineConfig(
       // node:test's test()/describe()/it() return promises the runner itself awaits and reports
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+          ],
+        },
       ],
       // Shapes and index lists go into messages as `[${shape}]` (Array's own join: "2,3,4"), and the
       // `never` of an exhaustive switch's default is printed for callers from JavaScript
@@ -40,6 +44,8 @@ export default defineConfig(
       // Off: with noUncheckedIndexedAccess the kit writes an index it knows is in range as
       // `xs[i] as number`, naming the element type, rather than `xs[i]!` (some 550 places)
       '@typescript-eslint/non-nullable-type-assertion-style': 'off',
+      // `process.env.X || fallback` treats an empty variable as unset, on purpose; ?? would not
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
     },
   },
   {

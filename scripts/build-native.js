@@ -51,8 +51,24 @@ for (const f of sources) if (!fs.existsSync(f)) done(false, `${path.relative(roo
 
 /** Load the built addon in a fresh process: it must link and answer. */
 function loads() {
-  const r = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(out)}); const v = m.versions(); process.stdout.write('oneDNN ' + v.onednn + ' (' + v.onednnRuntime + '), ' + v.openblas.split(' ').slice(0, 2).join(' '))`], { encoding: 'utf8' });
-  return r.status === 0 ? { ok: true, what: r.stdout } : { ok: false, what: (r.stderr || '').trim().split('\n').find((l) => /Error/.test(l)) || `exit ${r.status}` };
+  const r = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const m = require(${JSON.stringify(out)}); const v = m.versions(); process.stdout.write('oneDNN ' + v.onednn + ' (' + v.onednnRuntime + '), ' + v.openblas.split(' ').slice(0, 2).join(' '))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  return r.status === 0
+    ? { ok: true, what: r.stdout }
+    : {
+        ok: false,
+        what:
+          (r.stderr || '')
+            .trim()
+            .split('\n')
+            .find((l) => /Error/.test(l)) || `exit ${r.status}`,
+      };
 }
 
 if (!force && fs.existsSync(out) && fs.statSync(out).mtimeMs >= newest(sources)) {

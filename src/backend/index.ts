@@ -21,7 +21,16 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { defaultThreads, wasmSetup as wasmTrainingSetup } from './wasm/index';
 import { registerCpuFixes } from './cpu/kernels';
-import { NATIVE_HINT, loadNativeAddon, nativeInfo, nativeLoadError, nativeRequestFromEnv, registerNativeKernels, unregisterNativeKernels, type NativeInfo } from './native/index';
+import {
+  NATIVE_HINT,
+  loadNativeAddon,
+  nativeInfo,
+  nativeLoadError,
+  nativeRequestFromEnv,
+  registerNativeKernels,
+  unregisterNativeKernels,
+  type NativeInfo,
+} from './native/index';
 
 export type { NativeInfo } from './native/index';
 
@@ -76,7 +85,7 @@ function message(e: unknown): string {
 
 /** Hook for extra kernel registration on wasm (the training kernels); replaced by backend/wasm. */
 export type WasmSetup = (threads: number | undefined) => Promise<number>;
-let wasmSetup: WasmSetup = async () => 1;
+let wasmSetup: WasmSetup = () => Promise.resolve(1);
 export function setWasmSetup(setup: WasmSetup): void {
   wasmSetup = setup;
 }
@@ -127,6 +136,7 @@ async function tryLoad(name: BackendAttempt['name'], threads: number | undefined
     case 'tensorflow-gpu':
     case 'tensorflow': {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package named at run time, loaded for its side effect
       require(pkg); // registers the 'tensorflow' backend; throws when the package or libtensorflow is absent
       if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the backend did not initialise`);
       return 1;
@@ -167,8 +177,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const nativeBy = opts.native === undefined ? (nativeMode === 'auto' ? 'default' : 'env:CTLAB_NATIVE') : 'option';
   if (current && (current.requested === requested || requested === 'auto') && opts.threads === undefined && nativeMode === currentNativeMode) return current;
 
-  const order: BackendAttempt['name'][] =
-    requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: BackendAttempt['name'][] = requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
   const attempts: BackendAttempt[] = [];
   const threads = opts.threads ?? threadsFromEnv();
   // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says
@@ -203,7 +212,9 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
         process.stderr.write(describeBackend(current) + '\n');
         if (name === 'wasm' && !native.active && nativeMode === 'auto' && !hintPrinted) {
           hintPrinted = true;
-          process.stderr.write(`ctlab: native CPU kernels not in use (${native.reason}); training runs on the wasm kernels; for the faster native path: ${NATIVE_HINT}\n`);
+          process.stderr.write(
+            `ctlab: native CPU kernels not in use (${native.reason}); training runs on the wasm kernels; for the faster native path: ${NATIVE_HINT}\n`,
+          );
         }
       }
       return current;
@@ -212,10 +223,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
       attempts.push({ name, ok: false, error: message(e) });
     }
   }
-  throw new Error(
-    `no TF.js backend could be started (${requested} requested): ` +
-      attempts.map((a) => `${a.name}: ${a.error ?? 'ok'}`).join('; '),
-  );
+  throw new Error(`no TF.js backend could be started (${requested} requested): ` + attempts.map((a) => `${a.name}: ${a.error ?? 'ok'}`).join('; '));
 }
 
 /** Whether native kernels are active now (see `BackendInfo.native`). */
@@ -233,7 +241,9 @@ export function describeBackend(info: BackendInfo): string {
   const skipped = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.error})`);
   return (
     `ctlab: backend ${info.name}, ${info.wasmThreads} thread(s)` +
-    (info.native.active ? ` + native kernels on ${info.native.threads ?? '?'} thread(s) (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})` : '') +
+    (info.native.active
+      ? ` + native kernels on ${info.native.threads ?? '?'} thread(s) (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})`
+      : '') +
     (info.requestedBy !== 'default' ? ` [forced by ${info.requestedBy}]` : '') +
     (skipped.length ? `; not used: ${skipped.join('; ')}` : '')
   );

@@ -16,18 +16,7 @@ import * as path from 'node:path';
 export const CIFAR_RECORD_BYTES = 3073;
 export const CIFAR_SIDE = 32;
 
-export const CIFAR10_CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-] as const;
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
 
 /** The standard batch file names of cifar-10-batches-bin/. */
 export const CIFAR10_FILES = {
@@ -62,10 +51,7 @@ export function parseCifarBatch(buf: Uint8Array, source = '<input>'): CifarBatch
   if (buf.length === 0) throw new CifarError(source, 'empty file, expected 3073-byte CIFAR-10 records');
   if (buf.length % CIFAR_RECORD_BYTES !== 0) {
     const hint = buf.length % 3074 === 0 ? ' (it is a multiple of 3074: a CIFAR-100 batch, with 2 label bytes per record?)' : '';
-    throw new CifarError(
-      source,
-      `size ${buf.length} bytes is not a multiple of ${CIFAR_RECORD_BYTES} (1 label byte + 3072 pixel bytes per record)${hint}`,
-    );
+    throw new CifarError(source, `size ${buf.length} bytes is not a multiple of ${CIFAR_RECORD_BYTES} (1 label byte + 3072 pixel bytes per record)${hint}`);
   }
   const n = buf.length / CIFAR_RECORD_BYTES;
   const plane = CIFAR_SIDE * CIFAR_SIDE;

@@ -144,18 +144,7 @@ export function readIdxLabels(file: string): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Fashion-MNIST
 
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-] as const;
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
 
 /** Where Debian's `dataset-fashion-mnist` package installs the files. */
 export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
@@ -167,11 +156,7 @@ export const FASHION_MNIST_FILES = {
 } as const;
 
 export type FashionMnistSplit = keyof typeof FASHION_MNIST_FILES;
-export type FashionMnistFileName =
-  | 'train-images-idx3-ubyte.gz'
-  | 'train-labels-idx1-ubyte.gz'
-  | 't10k-images-idx3-ubyte.gz'
-  | 't10k-labels-idx1-ubyte.gz';
+export type FashionMnistFileName = 'train-images-idx3-ubyte.gz' | 'train-labels-idx1-ubyte.gz' | 't10k-images-idx3-ubyte.gz' | 't10k-labels-idx1-ubyte.gz';
 
 export const FASHION_MNIST_FILE_NAMES: readonly FashionMnistFileName[] = [
   FASHION_MNIST_FILES.train.images,

@@ -6,7 +6,7 @@
 import type { DataConfig } from '../config/schema';
 import { Rng } from '../util/rng';
 import { readPointsCsv } from './csv';
-import { describeToy2d, isToy2dName, TOY2D_NAMES, toy2d, type Points2D } from './toy2d';
+import { describeToy2d, isToy2dName, TOY2D_NAMES, toy2d } from './toy2d';
 import { loadFashionMnist } from './idx';
 import { resizeImages, shuffleIndices, toModelRange } from './images';
 

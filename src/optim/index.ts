@@ -9,7 +9,8 @@
  * for all variables) used when the backend has the `CtlabAdamStep` / `CtlabEmaStep` kernels
  * registered (src/backend/wasm registers them for wasm). `fused: false` forces the tf-op path.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_KERNEL, EMA_KERNEL, type FusedAdamAttrs } from '../kernels';
 
 export type OptimizerKind = 'adam' | 'radam';
 
@@ -48,23 +49,7 @@ export interface Optimizer {
   dispose(): void;
 }
 
-export const ADAM_KERNEL = 'CtlabAdamStep';
-export const EMA_KERNEL = 'CtlabEmaStep';
-
-/** Attributes of the fused Adam/RAdam kernel: per-step scalars computed in float64 here. */
-export interface FusedAdamAttrs {
-  [key: string]: number | boolean;
-  n: number;
-  beta1: number;
-  beta2: number;
-  /** p ← p − stepSize·m/(sqrt(v)·vScale + eps) when `adaptive`, else p ← p − stepSize·m. */
-  stepSize: number;
-  /** Multiplies sqrt(v) before eps is added (Adam: 1/sqrt(1−β2^t); RAdam: 1/sqrt(1−β2^t) too). */
-  vScale: number;
-  eps: number;
-  weightDecay: number;
-  adaptive: boolean;
-}
+export { ADAM_KERNEL, EMA_KERNEL, type FusedAdamAttrs } from '../kernels';
 
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -131,9 +116,7 @@ export function createOptimizer(config: OptimizerConfig, vars: readonly tf.Varia
         if (cfg.weightDecay !== 0) g = tf.add(g, tf.mul(p, cfg.weightDecay));
         const mi = tf.add(tf.mul(m[i] as tf.Tensor, cfg.beta1), tf.mul(g, 1 - cfg.beta1));
         const vi = tf.add(tf.mul(v[i] as tf.Tensor, cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
-        const upd = s.adaptive
-          ? tf.div(tf.mul(mi, s.stepSize), tf.add(tf.mul(tf.sqrt(vi), s.vScale), s.eps))
-          : tf.mul(mi, s.stepSize);
+        const upd = s.adaptive ? tf.div(tf.mul(mi, s.stepSize), tf.add(tf.mul(tf.sqrt(vi), s.vScale), s.eps)) : tf.mul(mi, s.stepSize);
         p.assign(tf.sub(p, upd));
         newM.push(tf.keep(mi));
         newV.push(tf.keep(vi));
@@ -258,12 +241,7 @@ export function createOptimizer(config: OptimizerConfig, vars: readonly tf.Varia
  * EMA of weights: target ← rate·target + (1 − rate)·source (new buffers). rate = 0 copies source.
  * Uses the fused kernel when the backend has it and `fused` is not false.
  */
-export function emaUpdate(
-  target: readonly tf.Variable[],
-  source: readonly tf.Variable[],
-  rate: number,
-  fused = true,
-): void {
+export function emaUpdate(target: readonly tf.Variable[], source: readonly tf.Variable[], rate: number, fused = true): void {
   if (target.length !== source.length) throw new RangeError(`emaUpdate: ${target.length} targets, ${source.length} sources`);
   if (!(rate >= 0 && rate <= 1)) throw new RangeError(`emaUpdate: rate must lie in [0, 1], got ${rate}`);
   target.forEach((x, i) => {

@@ -98,12 +98,13 @@ function resolveSize(fig: Figure, size: ImageSize = {}): { width: number; height
 
 /** First line of an error plus, for launch errors, chromium's exit status and first stderr line. */
 function shortError(err: unknown): string {
+  // eslint-disable-next-line no-control-regex -- strips the ANSI colour codes (ESC [ ... m) of playwright's messages
   const msg = (err instanceof Error ? err.message : String(err)).replace(/\u001b\[[0-9;]*m/g, '');
   const lines = msg.split('\n').map((l) => l.trim());
   const parts = [lines.find((l) => l !== '') ?? msg];
   const exit = /process did exit: (exitCode=[^,]*, signal=[^>]*)>/.exec(msg);
   if (exit) parts.push(`chromium exited (${exit[1]})`);
-  const stderr = lines.find((l) => /\[err\]/.test(l));
+  const stderr = lines.find((l) => l.includes('[err]'));
   if (stderr) parts.push(stderr.replace(/^.*\[err\]\s*/, ''));
   return parts.join('; ').slice(0, 400);
 }
@@ -195,19 +196,14 @@ export interface ExportOptions extends ImageSize, RendererOptions {
 }
 
 /** Outcome of {@link exportFigures}; on failure `files` lists what was written before it. */
-export type ExportResult =
-  | { ok: true; files: string[]; launchMs: number; renderMs: number }
-  | { ok: false; reason: string; files: string[] };
+export type ExportResult = { ok: true; files: string[]; launchMs: number; renderMs: number } | { ok: false; reason: string; files: string[] };
 
 /**
  * Writes `<outBase>.png` / `<outBase>.svg` for each figure, in one chromium session. Size per
  * figure: opts.width/height, else the figure's layout size, else 700 × 450; PNG pixels × scale.
  * Never throws for a missing chromium or a figure plotly rejects: see the result's `reason`.
  */
-export async function exportFigures(
-  figs: { fig: Figure; outBase: string }[],
-  opts: ExportOptions = {},
-): Promise<ExportResult> {
+export async function exportFigures(figs: { fig: Figure; outBase: string }[], opts: ExportOptions = {}): Promise<ExportResult> {
   const formats = opts.formats ?? ['png', 'svg'];
   const opened = await openRenderer(opts);
   if (!opened.ok) return { ok: false, reason: opened.reason, files: [] };

@@ -103,10 +103,12 @@ export interface Figure {
 }
 
 /** Plotly's default colour cycle, assigned explicitly so bands match their lines. */
-export const PALETTE: readonly string[] = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
-  '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
-];
+export const PALETTE: readonly string[] = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/** The palette's colour for series `i` (cycling). */
+function paletteColor(i: number): string {
+  return PALETTE[i % PALETTE.length] as string;
+}
 
 /** `#rrggbb` with alpha as `rgba(...)`. */
 function withAlpha(hex: string, alpha: number): string {
@@ -158,7 +160,7 @@ export function scatterFigure(series: PointSeries[], opts: FigureOptions & { equ
     x: s.x,
     y: s.y,
     ...(s.name !== undefined ? { name: s.name } : {}),
-    marker: { color: s.color ?? PALETTE[i % PALETTE.length], size: s.size ?? 4, opacity: s.opacity ?? 0.6 },
+    marker: { color: s.color ?? paletteColor(i), size: s.size ?? 4, opacity: s.opacity ?? 0.6 },
   }));
   const layout = baseLayout(opts);
   if (opts.equalAxes) layout.yaxis = { ...layout.yaxis, scaleanchor: 'x', scaleratio: 1 };
@@ -181,7 +183,7 @@ export interface LineSeries {
 export function lineFigure(series: LineSeries[], opts: FigureOptions = {}): Figure {
   const data: ScatterTrace[] = [];
   series.forEach((s, i) => {
-    const color = s.color ?? (PALETTE[i % PALETTE.length] as string);
+    const color = s.color ?? paletteColor(i);
     const group = s.name ?? `series${i}`;
     if (s.lo && s.hi) {
       if (s.lo.length !== s.x.length || s.hi.length !== s.x.length) {
@@ -229,7 +231,7 @@ export function barFigure(series: BarSeries[], opts: FigureOptions = {}): Figure
     x: s.x,
     y: s.y,
     ...(s.name !== undefined ? { name: s.name } : {}),
-    marker: { color: s.color ?? PALETTE[i % PALETTE.length] },
+    marker: { color: s.color ?? paletteColor(i) },
     ...(s.err ? { error_y: { type: 'data', array: s.err, visible: true } } : {}),
   }));
   return { data, layout: { ...baseLayout(opts), barmode: 'group' } };

@@ -93,12 +93,7 @@ export function markdownTable(rows: readonly Row[], opts: TableOptions = {}): st
       align[name] = values.every((v) => v === null || typeof v === 'number') ? 'r' : 'l';
       // a column of whole numbers (steps, seeds) prints them whole; otherwise all get `digits` digits
       const whole = values.every((v) => typeof v !== 'number' || (Number.isInteger(v) && Math.abs(v) < 1e15));
-      format[name] = (v) =>
-        v === null
-          ? ''
-          : typeof v === 'number'
-            ? whole ? String(v) : formatSig(v, digits)
-            : v.replace(/\r?\n/g, '<br>');
+      format[name] = (v) => (v === null ? '' : typeof v === 'number' ? (whole ? String(v) : formatSig(v, digits)) : v.replace(/\r?\n/g, '<br>'));
     }
     parts.push(aq.toMarkdown(table, { format, align }).trimEnd());
   }
@@ -126,9 +121,8 @@ export function writeTable(rows: readonly Row[], outBase: string, opts: TableOpt
  * scipy.stats.t.ppf(0.975, df) rounded to 3 decimals.
  */
 const T975: readonly number[] = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-  2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
-  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069,
+  2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
 /** t(0.975, df): the table above for df <= 30, the normal 1.96 beyond (about 3% low at df = 31). */

@@ -34,7 +34,15 @@ function eta(seconds: number): string {
 }
 
 export function createProgress(opts: ProgressOptions): Progress {
-  if (opts.enabled === false) return { update() {}, stop() {} };
+  if (opts.enabled === false)
+    return {
+      update() {
+        /* progress off */
+      },
+      stop() {
+        /* progress off */
+      },
+    };
   const stream = opts.stream ?? process.stderr;
   const start = opts.start ?? 0;
   const t0 = Date.now();
@@ -71,9 +79,13 @@ export function createProgress(opts: ProgressOptions): Progress {
       if (done < nextReport && done < opts.total) return;
       nextReport = done + stepSize;
       const r = rate(done);
-      const extra = Object.entries(fields).map(([k, v]) => ` ${k} ${fmt(v)}`).join('');
+      const extra = Object.entries(fields)
+        .map(([k, v]) => ` ${k} ${fmt(v)}`)
+        .join('');
       stream.write(`${opts.label} ${done}/${opts.total}${extra} | ${r.toFixed(1)}/s | ETA ${eta((opts.total - done) / r)}\n`);
     },
-    stop() {},
+    stop() {
+      /* nothing to flush: every report is one whole line */
+    },
   };
 }

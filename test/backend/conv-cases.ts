@@ -52,7 +52,13 @@ export function randn(rng: Rng, shape: number[]): Float32Array {
 }
 
 /** The geometry tfjs computes for the case (output size, padding), dilation 1 unless given. */
-export function convGeometry(xShape: number[], wShape: number[], strides: [number, number], pad: tf.backend_util.PadInfo['type'] | 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]], dilations: [number, number] = [1, 1]): tf.backend_util.Conv2DInfo {
+export function convGeometry(
+  xShape: number[],
+  wShape: number[],
+  strides: [number, number],
+  pad: tf.backend_util.PadInfo['type'] | 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]],
+  dilations: [number, number] = [1, 1],
+): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     wShape as [number, number, number, number],
@@ -80,7 +86,8 @@ function eachTap(g: tf.backend_util.Conv2DInfo, visit: Visit): void {
             const iw = ow * sw - g.padInfo.left + kw * dw;
             if (iw < 0 || iw >= W) continue;
             for (let ci = 0; ci < Ci; ci++)
-              for (let co = 0; co < Co; co++) visit(((n * H + ih) * W + iw) * Ci + ci, ((kh * KW + kw) * Ci + ci) * Co + co, ((n * Ho + oh) * Wo + ow) * Co + co);
+              for (let co = 0; co < Co; co++)
+                visit(((n * H + ih) * W + iw) * Ci + ci, ((kh * KW + kw) * Ci + ci) * Co + co, ((n * Ho + oh) * Wo + ow) * Co + co);
           }
         }
 }
@@ -114,7 +121,17 @@ export function convBackpropFilterRef(g: tf.backend_util.Conv2DInfo, x: Float32A
 }
 
 /** C = op(A)·op(B) for each batch (equal batches, or a batch of 1 broadcast), in float64. */
-export function matMulRef(a: Float32Array, b: Float32Array, batchA: number, batchB: number, m: number, k: number, n: number, ta: boolean, tb: boolean): Float64Array {
+export function matMulRef(
+  a: Float32Array,
+  b: Float32Array,
+  batchA: number,
+  batchB: number,
+  m: number,
+  k: number,
+  n: number,
+  ta: boolean,
+  tb: boolean,
+): Float64Array {
   const batch = Math.max(batchA, batchB);
   const c = new Float64Array(batch * m * n);
   for (let p = 0; p < batch; p++) {
@@ -142,10 +159,10 @@ export function tidyValues(f: () => tf.Tensor[]): Float32Array[] {
 }
 
 /** Max |got - want| <= tol · max(1, max |want|). */
-export function closeMsg(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): string | null {
+export function closeMsg(got: ArrayLike<number>, want: ArrayLike<number> & Iterable<number>, tol: number): string | null {
   if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
   let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i] as number));
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
   let worst = 0;
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs((got[i] as number) - (want[i] as number)));
   return worst <= tol * Math.max(1, scale) ? null : `max abs err ${worst} (scale ${scale}, tolerance ${tol})`;

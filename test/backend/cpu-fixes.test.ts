@@ -47,7 +47,9 @@ test('cpu ResizeNearestNeighborGrad is the adjoint of the forward resize at batc
       assert.equal(Math.floor(i / (n / c.shape[0])), Math.floor(j / (m / c.shape[0])));
       want[i] = (want[i] as number) + (dy[j] as number);
     });
-    cpu.grad.forEach((g, i) => assert.ok(Math.abs(g - (want[i] as number)) < 1e-5, `[${c.shape}] -> [${c.size}] alignCorners=${c.alignCorners}: grad ${i} = ${g}, want ${want[i]}`));
+    cpu.grad.forEach((g, i) =>
+      assert.ok(Math.abs(g - (want[i] as number)) < 1e-5, `[${c.shape}] -> [${c.size}] alignCorners=${c.alignCorners}: grad ${i} = ${g}, want ${want[i]}`),
+    );
     await initBackend({ backend: 'wasm', log: false });
     const wasm = gradOn(c, x, dy);
     wasm.grad.forEach((g, i) => assert.ok(Math.abs(g - (cpu.grad[i] as number)) < 1e-5, `wasm vs cpu, grad ${i}`));

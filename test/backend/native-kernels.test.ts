@@ -28,14 +28,26 @@ import {
 } from '../../src/backend/native/index';
 import { Rng } from '../../src/util/rng';
 import { createOptimizer } from '../../src/optim/index';
-import { caseName, closeMsg, tidyValues, convBackpropFilterRef, convBackpropInputRef, convCases, convGeometry, convRef, matMulRef, randn, type ConvCase } from './conv-cases';
+import {
+  caseName,
+  closeMsg,
+  tidyValues,
+  convBackpropFilterRef,
+  convBackpropInputRef,
+  convCases,
+  convGeometry,
+  convRef,
+  matMulRef,
+  randn,
+  type ConvCase,
+} from './conv-cases';
 
 const OFF = nativeRequestFromEnv() === 'off';
 const THREADS = [1, 2];
 const CONV_ENGINES: ConvEngine[] = ['onednn', 'onednn-blocked', 'openblas'];
 const GEMM_ENGINES: GemmEngine[] = ['auto', 'openblas', 'onednn'];
 
-function check(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-4): void {
+function check(got: ArrayLike<number>, want: ArrayLike<number> & Iterable<number>, what: string, tol = 1e-4): void {
   const msg = closeMsg(got, want, tol);
   assert.equal(msg, null, `${what}: ${msg}`);
 }
@@ -78,7 +90,7 @@ test(OFF ? 'native kernels are off (CTLAB_NATIVE=0): the wasm kernels run' : 'th
   // the vectorised loops' build: forced to the baseline one by CTLAB_NATIVE_SIMD (npm test runs these tests both ways)
   if (process.env.CTLAB_NATIVE_SIMD === 'baseline') assert.equal(info.native.simd, 'baseline');
   else assert.match(info.native.simd ?? '', /^(avx2\+fma|baseline)$/);
-  assert.equal(info.native.threads, info.threads, 'BackendInfo.threads is the native kernels\' count');
+  assert.equal(info.native.threads, info.threads, "BackendInfo.threads is the native kernels' count");
   for (const threads of THREADS) {
     setNativeThreads(threads);
     const t = addon.getThreads();
@@ -102,8 +114,19 @@ function convOutputs(c: ConvCase): Fwd {
   };
 }
 
-function runOn(data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array }, shapes: { x: number[]; w: number[]; y: number[] }, f: Fwd): Float32Array[] {
-  return tidyValues(() => f(tf.tensor4d(data.x, shapes.x as [number, number, number, number]), tf.tensor4d(data.w, shapes.w as [number, number, number, number]), tf.tensor1d(data.b), tf.tensor4d(data.dy, shapes.y as [number, number, number, number])));
+function runOn(
+  data: { x: Float32Array; w: Float32Array; b: Float32Array; dy: Float32Array },
+  shapes: { x: number[]; w: number[]; y: number[] },
+  f: Fwd,
+): Float32Array[] {
+  return tidyValues(() =>
+    f(
+      tf.tensor4d(data.x, shapes.x as [number, number, number, number]),
+      tf.tensor4d(data.w, shapes.w as [number, number, number, number]),
+      tf.tensor1d(data.b),
+      tf.tensor4d(data.dy, shapes.y as [number, number, number, number]),
+    ),
+  );
 }
 
 for (const c of convCases()) {
@@ -126,13 +149,17 @@ for (const c of convCases()) {
     await wasm(false);
     const wasmOut = runOn(data, shapes, convOutputs(c));
     wasmOut.forEach((o, i) => check(o, want[i] as Float64Array, `wasm ${names[i]}`));
-    await forEachNative(CONV_ENGINES, (e) => setConvEngine(e as ConvEngine), (label) => {
-      const got = runOn(data, shapes, convOutputs(c));
-      got.forEach((o, i) => {
-        check(o, want[i] as Float64Array, `${label} ${names[i]} vs float64`);
-        check(o, wasmOut[i] as Float32Array, `${label} ${names[i]} vs wasm`);
-      });
-    });
+    await forEachNative(
+      CONV_ENGINES,
+      (e) => setConvEngine(e as ConvEngine),
+      (label) => {
+        const got = runOn(data, shapes, convOutputs(c));
+        got.forEach((o, i) => {
+          check(o, want[i] as Float64Array, `${label} ${names[i]} vs float64`);
+          check(o, wasmOut[i] as Float32Array, `${label} ${names[i]} vs wasm`);
+        });
+      },
+    );
   });
 }
 
@@ -140,7 +167,12 @@ test('conv2d with explicit padding, and dilation 2 in the forward pass, native v
   const rng = new Rng(3);
   const xShape = [2, 7, 6, 3];
   const wShape = [3, 3, 3, 2];
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ];
   const g = convGeometry(xShape, wShape, [2, 2], pad);
   const yShape = [2, g.outHeight, g.outWidth, 2];
   const x = randn(rng, xShape);
@@ -149,14 +181,14 @@ test('conv2d with explicit padding, and dilation 2 in the forward pass, native v
   const gd = convGeometry([2, 9, 9, 3], wShape, [1, 1], 'same', [2, 2]);
   const xd = randn(rng, [2, 9, 9, 3]);
   const body = (label: string): void => {
-    const [gx, gw, yd] = tf.tidy(() => {
+    const [gx, gw, yd] = tf.tidy<Float32Array[]>(() => {
       const xt = tf.tensor4d(x, xShape as [number, number, number, number]);
       const wt = tf.tensor4d(w, wShape as [number, number, number, number]);
       const dyt = tf.tensor(dy, yShape);
       const [a, b] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, pad), dyt)))([xt, wt]);
       const d = tf.conv2d(tf.tensor4d(xd, [2, 9, 9, 3]), wt, 1, 'same', 'NHWC', 2);
       return [a as tf.Tensor, b as tf.Tensor, d].map((t) => t.dataSync() as Float32Array);
-    }) as Float32Array[];
+    });
     check(gx as Float32Array, convBackpropInputRef(g, dy, w), `${label} dx`);
     check(gw as Float32Array, convBackpropFilterRef(g, x, dy), `${label} dw`);
     check(yd as Float32Array, convRef(gd, xd, w), `${label} dilated y`);
@@ -168,19 +200,33 @@ test('conv2d with explicit padding, and dilation 2 in the forward pass, native v
 
 test('one output channel: the direct kernel (explicit padding, stride, dilation 2, bias) equals float64, and reports itself', async () => {
   const rng = new Rng(31);
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ];
   const cases = [
     { xShape: [2, 9, 8, 11], wShape: [3, 3, 11, 1], strides: 2, pad, dil: 1 },
     { xShape: [2, 9, 9, 16], wShape: [3, 3, 16, 1], strides: 1, pad: 'same' as const, dil: 2 },
     { xShape: [1, 6, 7, 9], wShape: [2, 3, 9, 1], strides: 1, pad: 'valid' as const, dil: 1 },
-  ].map((c) => ({ ...c, x: randn(rng, c.xShape), w: randn(rng, c.wShape), b: randn(rng, [1]), g: convGeometry(c.xShape, c.wShape, [c.strides, c.strides], c.pad, [c.dil, c.dil]) }));
+  ].map((c) => ({
+    ...c,
+    x: randn(rng, c.xShape),
+    w: randn(rng, c.wShape),
+    b: randn(rng, [1]),
+    g: convGeometry(c.xShape, c.wShape, [c.strides, c.strides], c.pad, [c.dil, c.dil]),
+  }));
   const body = (label: string): void => {
     const outs = tidyValues(() =>
       cases.flatMap((c) => {
         const x = tf.tensor4d(c.x, c.xShape as [number, number, number, number]);
         const w = tf.tensor4d(c.w, c.wShape as [number, number, number, number]);
         const d: [number, number] = [c.dil, c.dil];
-        return [tf.conv2d(x, w, c.strides, c.pad, 'NHWC', d), tf.fused.conv2d({ x, filter: w, bias: tf.tensor1d(c.b), strides: c.strides, pad: c.pad, dilations: d })];
+        return [
+          tf.conv2d(x, w, c.strides, c.pad, 'NHWC', d),
+          tf.fused.conv2d({ x, filter: w, bias: tf.tensor1d(c.b), strides: c.strides, pad: c.pad, dilations: d }),
+        ];
       }),
     );
     cases.forEach((c, i) => {
@@ -213,11 +259,20 @@ test('fused conv2d with an activation falls back to the wasm kernel (same result
   const w = randn(rng, [3, 3, 3, 4]);
   const b = randn(rng, [4]);
   const f = (): Float32Array =>
-    tf.tidy(() => tf.fused.conv2d({ x: tf.tensor4d(x, [2, 6, 6, 3]), filter: tf.tensor4d(w, [3, 3, 3, 4]), bias: tf.tensor1d(b), strides: 1, pad: 'same', activation: 'relu' }).dataSync() as Float32Array);
+    tf.tidy(
+      () =>
+        tf.fused
+          .conv2d({ x: tf.tensor4d(x, [2, 6, 6, 3]), filter: tf.tensor4d(w, [3, 3, 3, 4]), bias: tf.tensor1d(b), strides: 1, pad: 'same', activation: 'relu' })
+          .dataSync() as Float32Array,
+    );
   await wasm(false);
   const ref = f();
   assert.ok(ref.some((v) => v === 0) && ref.some((v) => v > 0), 'relu applied');
-  await forEachNative(['onednn'], (e) => setConvEngine(e as ConvEngine), (label) => check(f(), ref, label, 1e-5));
+  await forEachNative(
+    ['onednn'],
+    (e) => setConvEngine(e as ConvEngine),
+    (label) => check(f(), ref, label, 1e-5),
+  );
 });
 
 test('matMul and fused matMul (bias) with every transpose combination, 2-D, batched and broadcast, native vs wasm vs float64', async () => {
@@ -231,7 +286,10 @@ test('matMul and fused matMul (bias) with every transpose combination, 2-D, batc
         [[3], [3]],
         [[3], [1]],
         [[1], [4]],
-        [[2, 3], [2, 3]],
+        [
+          [2, 3],
+          [2, 3],
+        ],
       ] as [number[], number[]][])
         combos.push({ ta, tb, ba, bb });
   const inputs = combos.map(({ ta, tb, ba, bb }) => {
@@ -253,7 +311,9 @@ test('matMul and fused matMul (bias) with every transpose combination, 2-D, batc
       const out = tf.tidy(() => {
         const a = tf.tensor(inp.a, inp.aShape);
         const b = tf.tensor(inp.b, inp.bShape);
-        return [tf.matMul(a, b, ta, tb), tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias: tf.tensor1d(inp.bias) })].map((t) => t.dataSync() as Float32Array);
+        return [tf.matMul(a, b, ta, tb), tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias: tf.tensor1d(inp.bias) })].map(
+          (t) => t.dataSync() as Float32Array,
+        );
       });
       out.forEach((o, j) => {
         check(o, (wants[i] as Float64Array[])[j] as Float64Array, `${label} matMul ta=${ta} tb=${tb} a${inp.aShape} b${inp.bShape} ${j ? '+bias' : ''}`);
@@ -262,25 +322,33 @@ test('matMul and fused matMul (bias) with every transpose combination, 2-D, batc
     });
   await wasm(false);
   const ref = body('wasm');
-  await forEachNative(GEMM_ENGINES, (e) => setGemmEngine(e as GemmEngine), (label) => {
-    const got = body(label);
-    got.forEach((o, i) => o.forEach((v, j) => check(v, (ref[i] as Float32Array[])[j] as Float32Array, `${label} vs wasm, combo ${i} output ${j}`)));
-  });
+  await forEachNative(
+    GEMM_ENGINES,
+    (e) => setGemmEngine(e as GemmEngine),
+    (label) => {
+      const got = body(label);
+      got.forEach((o, i) => o.forEach((v, j) => check(v, (ref[i] as Float32Array[])[j] as Float32Array, `${label} vs wasm, combo ${i} output ${j}`)));
+    },
+  );
 });
 
 test('native kernels do not leak tensors or change the engine state', async () => {
-  await forEachNative(['onednn'], () => undefined, () => {
-    const before = tf.memory().numTensors;
-    const out = tf.tidy(() => {
-      const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
-      const w = tf.randomNormal([3, 3, 4, 6]) as tf.Tensor4D;
-      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, w]);
-      return tf.add(tf.sum(gx as tf.Tensor), tf.sum(gw as tf.Tensor));
-    });
-    assert.ok(Number.isFinite(out.dataSync()[0] as number));
-    out.dispose();
-    assert.equal(tf.memory().numTensors, before);
-  });
+  await forEachNative(
+    ['onednn'],
+    () => undefined,
+    () => {
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(() => {
+        const x = tf.randomNormal<tf.Rank.R4>([2, 8, 8, 4]);
+        const w = tf.randomNormal<tf.Rank.R4>([3, 3, 4, 6]);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')))([x, w]);
+        return tf.add(tf.sum(gx as tf.Tensor), tf.sum(gw as tf.Tensor));
+      });
+      assert.ok(Number.isFinite(out.dataSync()[0]));
+      out.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    },
+  );
 });
 
 test('concat along every axis, its gradient (SplitV) and split, small and large (copies split over threads): native row copies equal wasm exactly', async () => {
@@ -313,14 +381,18 @@ test('concat along every axis, its gradient (SplitV) and split, small and large 
         const y = tf.tensor(k.y, k.b);
         const z = tf.tensor(k.z, k.c);
         outs.push(tf.concat([x, y, z], k.axis));
-        outs.push(...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]));
+        outs.push(
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]),
+        );
       }
       for (const k of big) {
         const x = tf.tensor(k.x, k.a);
         const y = tf.tensor(k.y, k.b);
         const z = tf.tensor(k.z, k.c);
         outs.push(tf.concat([x, y, z], k.axis));
-        outs.push(...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]));
+        outs.push(
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q, r], k.axis), tf.tensor(k.dy, k.dyShape))))([x, y, z]),
+        );
       }
       outs.push(tf.concat([tf.tensor(big[0]?.x as Float32Array, [8, 32, 32, 48]), tf.tensor(big[0]?.z as Float32Array, [8, 32, 32, 48])], 0));
       outs.push(...tf.split(tf.tensor(s, [4, 9]), [2, 3, 4], 1), ...tf.split(tf.tensor(s, [4, 9]), 2, 0));
@@ -328,7 +400,11 @@ test('concat along every axis, its gradient (SplitV) and split, small and large 
     });
   await wasm(false);
   const ref = body();
-  await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+  await forEachNative(
+    ['copy'],
+    () => undefined,
+    (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)),
+  );
 });
 
 /** Nearest-neighbour resize in plain JS, written from TF's definition (independent of the kernels). */
@@ -343,7 +419,8 @@ function resizeNearestRef(x: Float32Array, [B, H, W, C]: number[], OH: number, O
   for (let b = 0; b < (B as number); b++)
     for (let i = 0; i < OH; i++)
       for (let j = 0; j < OW; j++)
-        for (let c = 0; c < (C as number); c++) y[k++] = x[((b * (H as number) + src(i, H as number, OH)) * (W as number) + src(j, W as number, OW)) * (C as number) + c] as number;
+        for (let c = 0; c < (C as number); c++)
+          y[k++] = x[((b * (H as number) + src(i, H as number, OH)) * (W as number) + src(j, W as number, OW)) * (C as number) + c] as number;
   return y;
 }
 
@@ -369,11 +446,17 @@ test('ResizeNearestNeighbor (the U-Net upsampling, fractions, alignCorners, half
     { shape: [8, 16, 16, 64], size: [32, 32], ac: false, hp: false },
   ].map((c) => ({ ...c, x: randn(rng, c.shape) }));
   const body = (): Float32Array[] =>
-    tidyValues(() => cases.map((c) => tf.image.resizeNearestNeighbor(tf.tensor4d(c.x, c.shape as [number, number, number, number]), c.size as [number, number], c.ac, c.hp)));
+    tidyValues(() =>
+      cases.map((c) => tf.image.resizeNearestNeighbor(tf.tensor4d(c.x, c.shape as [number, number, number, number]), c.size as [number, number], c.ac, c.hp)),
+    );
   const ref = cases.map((c) => resizeNearestRef(c.x, c.shape, c.size[0] as number, c.size[1] as number, c.ac, c.hp));
   await wasm(false);
   body().forEach((o, i) => check(o, ref[i] as Float32Array, `wasm case ${i}`, 0));
-  await forEachNative(['copy'], () => undefined, (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} case ${i}`, 0)));
+  await forEachNative(
+    ['copy'],
+    () => undefined,
+    (label) => body().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} case ${i}`, 0)),
+  );
   if (OFF) return;
   const addon = loadNativeAddon();
   assert.ok(addon);
@@ -433,13 +516,31 @@ test('binary op geometry: broadcasts merged into at most three groups of dimensi
 test('Add, Sub, Multiply of large float32 tensors with the U-Net broadcasts: native equals float32 arithmetic exactly; small or other broadcasts stay on wasm', async () => {
   const rng = new Rng(31);
   const cases: [number[], number[]][] = [
-    [[8, 16, 16, 32], [8, 16, 16, 32]],
-    [[8, 16, 16, 32], [8, 1, 1, 32]],
+    [
+      [8, 16, 16, 32],
+      [8, 16, 16, 32],
+    ],
+    [
+      [8, 16, 16, 32],
+      [8, 1, 1, 32],
+    ],
     [[32], [8, 16, 16, 32]],
-    [[8, 16, 16, 32], [8, 1, 1, 1]],
-    [[8, 16, 16, 32], [8, 16, 1, 32]],
-    [[8, 16, 16, 32], [8, 1, 16, 1]], // four groups: wasm
-    [[4, 4, 4, 4], [4, 1, 1, 4]], // small: wasm
+    [
+      [8, 16, 16, 32],
+      [8, 1, 1, 1],
+    ],
+    [
+      [8, 16, 16, 32],
+      [8, 16, 1, 32],
+    ],
+    [
+      [8, 16, 16, 32],
+      [8, 1, 16, 1],
+    ], // four groups: wasm
+    [
+      [4, 4, 4, 4],
+      [4, 1, 1, 4],
+    ], // small: wasm
   ];
   const ops = { add: (x: number, y: number) => x + y, sub: (x: number, y: number) => x - y, mul: (x: number, y: number) => x * y };
   const data = cases.map(([sa, sb]) => ({ sa, sb, a: randn(rng, sa), b: randn(rng, sb) }));
@@ -461,7 +562,10 @@ test('Add, Sub, Multiply of large float32 tensors with the U-Net broadcasts: nat
       return k;
     };
     return Object.fromEntries(
-      Object.entries(ops).map(([name, f]) => [name, Float32Array.from({ length: n }, (_, i) => Math.fround(f(a[idx(sa, i)] as number, b[idx(sb, i)] as number)))]),
+      Object.entries(ops).map(([name, f]) => [
+        name,
+        Float32Array.from({ length: n }, (_, i) => Math.fround(f(a[idx(sa, i)] as number, b[idx(sb, i)] as number))),
+      ]),
     ) as Record<keyof typeof ops, Float32Array>;
   });
   const body = (label: string): void =>
@@ -471,11 +575,16 @@ test('Add, Sub, Multiply of large float32 tensors with the U-Net broadcasts: nat
         const y = tf.tensor(b, sb);
         return { add: tf.add(x, y).dataSync().slice(), sub: tf.sub(x, y).dataSync().slice(), mul: tf.mul(x, y).dataSync().slice() };
       });
-      for (const name of Object.keys(ops) as (keyof typeof ops)[]) check(got[name] as Float32Array, (want[k] as Record<string, Float32Array>)[name] as Float32Array, `${label} ${name} [${sa}] with [${sb}]`, 0);
+      for (const name of Object.keys(ops) as (keyof typeof ops)[])
+        check(got[name], (want[k] as Record<string, Float32Array>)[name] as Float32Array, `${label} ${name} [${sa}] with [${sb}]`, 0);
     });
   await wasm(false);
   body('wasm');
-  await forEachNative(['binary'], () => undefined, (label) => body(label));
+  await forEachNative(
+    ['binary'],
+    () => undefined,
+    (label) => body(label),
+  );
 });
 
 test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a transposed A', () => {
@@ -496,12 +605,21 @@ test('im2col engine over several batch chunks (column buffer capped near 16 MB) 
     const g = convGeometry(xShape, wShape, c.s, c.pad);
     const yShape = [c.n, g.outHeight, g.outWidth, c.co];
     const data = { x: randn(rng, xShape), w: randn(rng, wShape), b: randn(rng, [c.co]), dy: randn(rng, yShape) };
-    const want = [convRef(g, data.x, data.w), convRef(g, data.x, data.w, data.b), convBackpropInputRef(g, data.dy, data.w), convBackpropFilterRef(g, data.x, data.dy)];
+    const want = [
+      convRef(g, data.x, data.w),
+      convRef(g, data.x, data.w, data.b),
+      convBackpropInputRef(g, data.dy, data.w),
+      convBackpropFilterRef(g, data.x, data.dy),
+    ];
     if (OFF) continue;
-    await forEachNative(CONV_ENGINES, (e) => setConvEngine(e as ConvEngine), (label) => {
-      const got = runOn(data, { x: xShape, w: wShape, y: yShape }, convOutputs(c));
-      want.forEach((wv, i) => check(got[i] as Float32Array, wv, `${label} ${caseName(c)} output ${i}`));
-    });
+    await forEachNative(
+      CONV_ENGINES,
+      (e) => setConvEngine(e as ConvEngine),
+      (label) => {
+        const got = runOn(data, { x: xShape, w: wShape, y: yShape }, convOutputs(c));
+        want.forEach((wv, i) => check(got[i] as Float32Array, wv, `${label} ${caseName(c)} output ${i}`));
+      },
+    );
   }
 });
 
@@ -534,5 +652,9 @@ test('fused Adam, RAdam (with weight decay) and EMA updates: native C loops equa
   };
   await wasm(false);
   const ref = run();
-  await forEachNative(['c'], () => undefined, (label) => run().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)));
+  await forEachNative(
+    ['c'],
+    () => undefined,
+    (label) => run().forEach((o, i) => check(o, ref[i] as Float32Array, `${label} output ${i}`, 0)),
+  );
 });

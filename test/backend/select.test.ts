@@ -23,7 +23,20 @@ function child(code: string, env: Record<string, string>): { info: BackendInfo; 
       const shared = heap !== null && typeof SharedArrayBuffer !== 'undefined' && heap instanceof SharedArrayBuffer;
       process.stdout.write(JSON.stringify({ info, extra: Array.from(y.dataSync()), shared }) + '\\n');
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..', '..'), env: { ...process.env, CTLAB_BACKEND: '', CTLAB_THREADS: '', CTLAB_WASM_THREADS: '', CTLAB_NATIVE: '', CTLAB_NATIVE_THREADS: '', OMP_WAIT_POLICY: undefined, ...env } });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..', '..', '..'),
+    env: {
+      ...process.env,
+      CTLAB_BACKEND: '',
+      CTLAB_THREADS: '',
+      CTLAB_WASM_THREADS: '',
+      CTLAB_NATIVE: '',
+      CTLAB_NATIVE_THREADS: '',
+      OMP_WAIT_POLICY: undefined,
+      ...env,
+    },
+  });
   assert.equal(r.status, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop() as string;
   return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[]; shared: boolean }), stderr: r.stderr };
@@ -91,7 +104,9 @@ test('native kernels: used on wasm where the addon is built, recorded in Backend
   assert.equal(threaded.info.wasmThreads, 2);
   assert.equal(threaded.info.native.threads, 2);
   assert.equal(threaded.shared, true, 'the threaded wasm build shares its memory');
-  threaded.extra.forEach((v, i) => assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native on the shared heap ${v} vs wasm ${off.extra[i]}`));
+  threaded.extra.forEach((v, i) =>
+    assert.ok(Math.abs(v - (off.extra[i] as number)) < 1e-4, `conv output ${i}: native on the shared heap ${v} vs wasm ${off.extra[i]}`),
+  );
   const fromEnv = child("{ backend: 'wasm' }", { CTLAB_THREADS: '1' });
   assert.equal(fromEnv.info.threads, 1, 'CTLAB_THREADS is the default thread count');
   assert.equal(fromEnv.info.native.threads, 1);

@@ -16,10 +16,10 @@ function randn(rng: Rng, shape: number[]): Float32Array {
   return rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
 }
 
-function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-4): void {
+function close(got: ArrayLike<number>, want: ArrayLike<number> & Iterable<number>, what: string, tol = 1e-4): void {
   assert.equal(got.length, want.length, `${what}: length`);
   let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i] as number));
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
   let worst = 0;
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs((got[i] as number) - (want[i] as number)));
   assert.ok(worst <= tol * Math.max(1, scale), `${what}: max abs err ${worst} (scale ${scale})`);
@@ -56,7 +56,7 @@ for (const c of cases) {
     const wt = randn(rng, wShape);
     // dy drawn for the output shape (computed on cpu first)
     await initBackend({ backend: 'cpu', log: false, native: false });
-    const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, c.s, c.pad).shape);
+    const yShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(xShape), tf.zeros<tf.Rank.R4>(wShape), c.s, c.pad).shape);
     const dy = randn(rng, yShape);
     const [ref, got] = await both(
       [
@@ -65,7 +65,7 @@ for (const c of cases) {
         { data: dy, shape: yShape },
       ],
       (xt, wtt, dyt) => {
-        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dyt as tf.Tensor)))([xt as tf.Tensor, wtt as tf.Tensor]);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dyt)))([xt, wtt]);
         const y = tf.conv2d(xt as tf.Tensor4D, wtt as tf.Tensor4D, c.s, c.pad);
         return [gx as tf.Tensor, gw as tf.Tensor, y];
       },
@@ -80,17 +80,21 @@ test('conv2d grads with explicit padding and dimRoundingMode-free shapes', async
   const rng = new Rng(3);
   const xShape: [number, number, number, number] = [2, 7, 6, 3];
   const wShape: [number, number, number, number] = [3, 3, 3, 2];
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [2, 1], [0, 2], [0, 0]];
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [2, 1],
+    [0, 2],
+    [0, 0],
+  ];
   await initBackend({ backend: 'cpu', log: false, native: false });
-  const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(wShape) as tf.Tensor4D, 2, pad).shape);
+  const yShape = tf.tidy(() => tf.conv2d(tf.zeros<tf.Rank.R4>(xShape), tf.zeros<tf.Rank.R4>(wShape), 2, pad).shape);
   const [ref, got] = await both(
     [
       { data: randn(rng, xShape), shape: xShape },
       { data: randn(rng, wShape), shape: wShape },
       { data: randn(rng, yShape), shape: yShape },
     ],
-    (xt, wtt, dyt) =>
-      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, pad), dyt as tf.Tensor)))([xt as tf.Tensor, wtt as tf.Tensor]),
+    (xt, wtt, dyt) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, pad), dyt)))([xt, wtt]),
   );
   close(got[0] as Float32Array, ref[0] as Float32Array, 'dx');
   close(got[1] as Float32Array, ref[1] as Float32Array, 'dw');
@@ -113,7 +117,7 @@ test('matMul with every transpose combination, 2-D and batched', async () => {
           { data: randn(rng, aShape), shape: aShape },
           { data: randn(rng, bShape), shape: bShape },
         ],
-        (a, b) => [tf.matMul(a as tf.Tensor, b as tf.Tensor, ta, tb)],
+        (a, b) => [tf.matMul(a, b, ta, tb)],
       );
       close(got[0] as Float32Array, ref[0] as Float32Array, `matMul ta=${ta} tb=${tb} batch=${batch}`);
     }
@@ -140,7 +144,9 @@ test('fused matMul (bias, activations) with transposes and batches (the shipped 
             { data: randn(rng, [n]), shape: [n] },
             { data: randn(rng, [n]), shape: [n] },
           ],
-          (a, b, bias, alpha) => [tf.fused.matMul({ a: a as tf.Tensor, b: b as tf.Tensor, transposeA: ta, transposeB: tb, bias, activation, preluActivationWeights: alpha, leakyreluAlpha: 0.3 })],
+          (a, b, bias, alpha) => [
+            tf.fused.matMul({ a: a, b: b, transposeA: ta, transposeB: tb, bias, activation, preluActivationWeights: alpha, leakyreluAlpha: 0.3 }),
+          ],
         );
         close(got[0] as Float32Array, ref[0] as Float32Array, `fused matMul ta=${ta} tb=${tb} batch=${batch} ${activation}`);
       }
@@ -151,13 +157,28 @@ test('fused matMul (bias, activations) with transposes and batches (the shipped 
 test('transpose of tall and wide matrices and higher ranks', async () => {
   const rng = new Rng(12);
   for (const [shape, perm] of [
-    [[300, 7], [1, 0]],
-    [[97, 13], [1, 0]],
-    [[5, 400], [1, 0]],
-    [[1, 128, 3], [2, 0, 1]],
-    [[2, 3, 4, 5], [3, 1, 2, 0]],
+    [
+      [300, 7],
+      [1, 0],
+    ],
+    [
+      [97, 13],
+      [1, 0],
+    ],
+    [
+      [5, 400],
+      [1, 0],
+    ],
+    [
+      [1, 128, 3],
+      [2, 0, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 1, 2, 0],
+    ],
   ] as [number[], number[]][]) {
-    const [ref, got] = await both([{ data: randn(rng, shape), shape }], (x) => [tf.transpose(x as tf.Tensor, perm)]);
+    const [ref, got] = await both([{ data: randn(rng, shape), shape }], (x) => [tf.transpose(x, perm)]);
     close(got[0] as Float32Array, ref[0] as Float32Array, `transpose ${shape} ${perm}`, 0);
   }
 });
@@ -168,7 +189,7 @@ test('sum and mean over outer, middle and inner axes (keepDims both ways)', asyn
   const data = randn(rng, shape);
   for (const axis of [[0], [0, 1], [0, 1, 2], [1, 2], [1], [3], [2, 3], [0, 2], undefined]) {
     for (const keepDims of [false, true]) {
-      const [ref, got] = await both([{ data, shape }], (x) => [tf.sum(x as tf.Tensor, axis, keepDims), tf.mean(x as tf.Tensor, axis, keepDims)]);
+      const [ref, got] = await both([{ data, shape }], (x) => [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)]);
       close(got[0] as Float32Array, ref[0] as Float32Array, `sum ${axis}`, 1e-5);
       close(got[1] as Float32Array, ref[1] as Float32Array, `mean ${axis}`, 1e-5);
       await initBackend({ backend: 'wasm', log: false, native: false });
@@ -180,7 +201,7 @@ test('sum and mean over outer, middle and inner axes (keepDims both ways)', asyn
   }
   // a long reduction (bias gradient of a 32x16x16 batch)
   const big = [32, 16, 16, 8];
-  const [ref, got] = await both([{ data: randn(rng, big), shape: big }], (x) => [tf.sum(x as tf.Tensor, [0, 1, 2])]);
+  const [ref, got] = await both([{ data: randn(rng, big), shape: big }], (x) => [tf.sum(x, [0, 1, 2])]);
   close(got[0] as Float32Array, ref[0] as Float32Array, 'sum of 8192 rows', 1e-4);
 });
 
@@ -218,14 +239,14 @@ test('concat along every axis and its gradient (SplitV), cast to the same dtype'
         { data: randn(rng, dyShape), shape: dyShape },
       ],
       (x, y, dy) => {
-        const c = tf.concat([x as tf.Tensor, y as tf.Tensor], axis);
-        const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], axis), dy as tf.Tensor)))([x as tf.Tensor, y as tf.Tensor]);
-        return [c, ...g, tf.cast(x as tf.Tensor, 'float32')];
+        const c = tf.concat([x, y], axis);
+        const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], axis), dy)))([x, y]);
+        return [c, ...g, tf.cast(x, 'float32')];
       },
     );
     ref.forEach((r, i) => close(got[i] as Float32Array, r, `concat axis ${axis} output ${i}`, 0));
   }
-  const parts = await both([{ data: randn(rng, [4, 9]), shape: [4, 9] }], (x) => tf.split(x as tf.Tensor, [2, 3, 4], 1));
+  const parts = await both([{ data: randn(rng, [4, 9]), shape: [4, 9] }], (x) => tf.split(x, [2, 3, 4], 1));
   parts[0].forEach((r, i) => close(parts[1][i] as Float32Array, r, `split part ${i}`, 0));
 });
 
@@ -237,13 +258,13 @@ test('avgPool gradient: non-overlapping windows (fast path) and overlapping ones
     [[2, 7, 7, 3], 3, 2, 'same'],
   ] as [[number, number, number, number], number, number, 'valid' | 'same'][]) {
     await initBackend({ backend: 'cpu', log: false, native: false });
-    const yShape = tf.tidy(() => tf.avgPool(tf.zeros(shape) as tf.Tensor4D, k, s, pad).shape);
+    const yShape = tf.tidy(() => tf.avgPool(tf.zeros<tf.Rank.R4>(shape), k, s, pad).shape);
     const [ref, got] = await both(
       [
         { data: randn(rng, shape), shape },
         { data: randn(rng, yShape), shape: yShape },
       ],
-      (x, dy) => [tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(p as tf.Tensor4D, k, s, pad), dy as tf.Tensor)))(x as tf.Tensor)],
+      (x, dy) => [tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(p as tf.Tensor4D, k, s, pad), dy)))(x)],
     );
     close(got[0] as Float32Array, ref[0] as Float32Array, `avgPool grad ${shape} k${k} s${s} ${pad}`, 1e-5);
   }
@@ -276,7 +297,7 @@ test('resizeNearestNeighbor gradient equals a float64 reference for batch > 1 (t
     [2, 4, 4, 3, 12, 8, false],
     [2, 3, 5, 2, 7, 9, false], // non-integer factor: the shipped kernel
   ] as [number, number, number, number, number, number, boolean][]) {
-    const x = tf.tensor(randn(rng, [n, h, w, c]), [n, h, w, c]) as tf.Tensor4D;
+    const x = tf.tensor<tf.Rank.R4>(randn(rng, [n, h, w, c]), [n, h, w, c]);
     const dyData = randn(rng, [n, H, W, c]);
     const dy = tf.tensor(dyData, [n, H, W, c]);
     const g = tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(p as tf.Tensor4D, [H, W], false, half), dy)))(x);

@@ -57,20 +57,26 @@ test('readCifarBatch errors name the file: bad size, CIFAR-100 hint, bad label, 
   const dir = tempDir();
   const odd = path.join(dir, 'odd.bin');
   fs.writeFileSync(odd, Buffer.alloc(3073 * 2 + 5));
-  assert.throws(() => readCifarBatch(odd), (e: unknown) => {
-    assert.ok(e instanceof CifarError);
-    assert.ok(e.message.startsWith(`${odd}: size 6151 bytes is not a multiple of 3073`), e.message);
-    return true;
-  });
+  assert.throws(
+    () => readCifarBatch(odd),
+    (e: unknown) => {
+      assert.ok(e instanceof CifarError);
+      assert.ok(e.message.startsWith(`${odd}: size 6151 bytes is not a multiple of 3073`), e.message);
+      return true;
+    },
+  );
   const c100 = path.join(dir, 'train.bin');
   fs.writeFileSync(c100, Buffer.alloc(3074 * 3));
   assert.throws(() => readCifarBatch(c100), /multiple of 3074: a CIFAR-100 batch/);
   const badLabel = path.join(dir, 'label.bin');
   fs.writeFileSync(badLabel, batch([1, 12]));
-  assert.throws(() => readCifarBatch(badLabel), (e: unknown) => {
-    assert.ok(e instanceof Error && e.message.includes(badLabel) && e.message.includes('record 1 (byte offset 3073) has label 12'), String(e));
-    return true;
-  });
+  assert.throws(
+    () => readCifarBatch(badLabel),
+    (e: unknown) => {
+      assert.ok(e instanceof Error && e.message.includes(badLabel) && e.message.includes('record 1 (byte offset 3073) has label 12'), String(e));
+      return true;
+    },
+  );
   const empty = path.join(dir, 'empty.bin');
   fs.writeFileSync(empty, '');
   assert.throws(() => readCifarBatch(empty), /empty\.bin: empty file/);

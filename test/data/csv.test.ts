@@ -71,7 +71,10 @@ test('empty input, no data rows, and a single point are errors', () => {
 });
 
 test('default source label', () => {
-  assert.throws(() => parsePointsCsv('a,b\n'), (e: unknown) => e instanceof CsvError && e.message.startsWith('<input>:1: header'));
+  assert.throws(
+    () => parsePointsCsv('a,b\n'),
+    (e: unknown) => e instanceof CsvError && e.message.startsWith('<input>:1: header'),
+  );
 });
 
 test('readPointsCsv reads a file and names its path in errors', () => {
@@ -82,7 +85,10 @@ test('readPointsCsv reads a file and names its path in errors', () => {
     assert.deepEqual(Array.from(readPointsCsv(good)), [1, 2, 3, 4]);
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'x,y\n1,2\n3,oops\n');
-    assert.throws(() => readPointsCsv(bad), (e: unknown) => e instanceof CsvError && e.message === `${bad}:3: column 'y' is 'oops', expected a finite number`);
+    assert.throws(
+      () => readPointsCsv(bad),
+      (e: unknown) => e instanceof CsvError && e.message === `${bad}:3: column 'y' is 'oops', expected a finite number`,
+    );
     assert.throws(() => readPointsCsv(join(dir, 'missing.csv')), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

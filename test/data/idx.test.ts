@@ -170,26 +170,30 @@ test('loadFashionMnist: when the files are absent, the error says how to get the
 
 const debianHasData = FASHION_MNIST_FILE_NAMES.every((f) => fs.existsSync(path.join(FASHION_MNIST_SYSTEM_DIR, f)));
 
-test('Debian dataset-fashion-mnist files: sizes, balanced classes, content checksums', { skip: !debianHasData && `${FASHION_MNIST_SYSTEM_DIR} not installed` }, () => {
-  const te = loadFashionMnist({ split: 'test' });
-  assert.deepEqual([te.n, te.h, te.w, te.c], [10000, 28, 28, 1]);
-  assert.equal(te.images.length, 10000 * 784);
-  assert.equal(te.files.images, path.join(FASHION_MNIST_SYSTEM_DIR, 't10k-images-idx3-ubyte.gz'));
-  const counts = new Array<number>(10).fill(0);
-  for (const l of te.labels) counts[l] = (counts[l] as number) + 1;
-  assert.deepEqual(counts, new Array<number>(10).fill(1000));
-  let mean = 0;
-  for (const v of te.images) mean += v;
-  mean /= te.images.length;
-  assert.ok(mean > 60 && mean < 90, `mean pixel ${mean} (Fashion-MNIST's is about 73)`);
-  const tr = loadFashionMnist({ split: 'train', dataDir: tempDir() });
-  assert.equal(tr.n, 60000);
-  assert.equal(tr.files.labels, path.join(FASHION_MNIST_SYSTEM_DIR, 'train-labels-idx1-ubyte.gz'));
-  for (const name of FASHION_MNIST_FILE_NAMES) {
-    const file = path.join(FASHION_MNIST_SYSTEM_DIR, name);
-    assert.equal(contentSha256(fs.readFileSync(file), file), FASHION_MNIST_SHA256[name], name);
-  }
-});
+test(
+  'Debian dataset-fashion-mnist files: sizes, balanced classes, content checksums',
+  { skip: !debianHasData && `${FASHION_MNIST_SYSTEM_DIR} not installed` },
+  () => {
+    const te = loadFashionMnist({ split: 'test' });
+    assert.deepEqual([te.n, te.h, te.w, te.c], [10000, 28, 28, 1]);
+    assert.equal(te.images.length, 10000 * 784);
+    assert.equal(te.files.images, path.join(FASHION_MNIST_SYSTEM_DIR, 't10k-images-idx3-ubyte.gz'));
+    const counts = new Array<number>(10).fill(0);
+    for (const l of te.labels) counts[l] = (counts[l] as number) + 1;
+    assert.deepEqual(counts, new Array<number>(10).fill(1000));
+    let mean = 0;
+    for (const v of te.images) mean += v;
+    mean /= te.images.length;
+    assert.ok(mean > 60 && mean < 90, `mean pixel ${mean} (Fashion-MNIST's is about 73)`);
+    const tr = loadFashionMnist({ split: 'train', dataDir: tempDir() });
+    assert.equal(tr.n, 60000);
+    assert.equal(tr.files.labels, path.join(FASHION_MNIST_SYSTEM_DIR, 'train-labels-idx1-ubyte.gz'));
+    for (const name of FASHION_MNIST_FILE_NAMES) {
+      const file = path.join(FASHION_MNIST_SYSTEM_DIR, name);
+      assert.equal(contentSha256(fs.readFileSync(file), file), FASHION_MNIST_SHA256[name], name);
+    }
+  },
+);
 
 /** A local HTTP server for `files` under /data/; counts requests per path. */
 async function serve(files: Record<string, Uint8Array>): Promise<{ base: string; hits: Map<string, number>; close: () => Promise<void> }> {
@@ -299,10 +303,7 @@ test('downloadFashionMnist: checksum mismatch and HTTP errors name the URL and w
       assert.ok(e.message.includes('apt-get install dataset-fashion-mnist'), e.message);
       return true;
     });
-    await assert.rejects(
-      downloadFashionMnist(tempDir(), { baseUrl: srv.base, sha256: { ...sha256, 't10k-labels-idx1-ubyte.gz': 'abc' } }),
-      /no valid SHA-256/,
-    );
+    await assert.rejects(downloadFashionMnist(tempDir(), { baseUrl: srv.base, sha256: { ...sha256, 't10k-labels-idx1-ubyte.gz': 'abc' } }), /no valid SHA-256/);
   } finally {
     await srv.close();
   }
@@ -324,17 +325,21 @@ test('downloadFashionMnist: a server sending plain IDX bytes gets them stored gz
   }
 });
 
-test('downloadFashionMnist with the default checksums accepts the Debian copies served locally', { skip: !debianHasData && `${FASHION_MNIST_SYSTEM_DIR} not installed` }, async () => {
-  const files: Record<string, Uint8Array> = {};
-  for (const name of FASHION_MNIST_FILE_NAMES) files[name] = fs.readFileSync(path.join(FASHION_MNIST_SYSTEM_DIR, name));
-  const srv = await serve(files);
-  try {
-    const dir = tempDir();
-    const r = await downloadFashionMnist(dir, { baseUrl: srv.base });
-    assert.equal(r.downloaded.length, 4);
-    assert.equal(loadFashionMnist({ dataDir: dir, split: 'test', fallbackDirs: [] }).n, 10000);
-    fs.rmSync(dir, { recursive: true, force: true });
-  } finally {
-    await srv.close();
-  }
-});
+test(
+  'downloadFashionMnist with the default checksums accepts the Debian copies served locally',
+  { skip: !debianHasData && `${FASHION_MNIST_SYSTEM_DIR} not installed` },
+  async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const name of FASHION_MNIST_FILE_NAMES) files[name] = fs.readFileSync(path.join(FASHION_MNIST_SYSTEM_DIR, name));
+    const srv = await serve(files);
+    try {
+      const dir = tempDir();
+      const r = await downloadFashionMnist(dir, { baseUrl: srv.base });
+      assert.equal(r.downloaded.length, 4);
+      assert.equal(loadFashionMnist({ dataDir: dir, split: 'test', fallbackDirs: [] }).n, 10000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    } finally {
+      await srv.close();
+    }
+  },
+);

@@ -66,8 +66,30 @@ test('nearest resize picks the pixel under each output centre; batches and chann
   assert.deepEqual(Array.from(resizeImages(new Uint8Array([1, 2]), 1, 1, 2, 1, 1, 4, 'nearest')), [1, 1, 2, 2]);
   // Two 2x2 RGB images -> 1x1 by area: per image, per channel means.
   const two = new Uint8Array([
-    0, 100, 200, 2, 100, 200, 4, 100, 200, 6, 100, 204, // image 0
-    10, 0, 1, 10, 0, 1, 10, 0, 1, 10, 0, 1, // image 1
+    0,
+    100,
+    200,
+    2,
+    100,
+    200,
+    4,
+    100,
+    200,
+    6,
+    100,
+    204, // image 0
+    10,
+    0,
+    1,
+    10,
+    0,
+    1,
+    10,
+    0,
+    1,
+    10,
+    0,
+    1, // image 1
   ]);
   assert.deepEqual(Array.from(resizeImages(two, 2, 2, 2, 3, 1, 1)), [3, 100, 201, 10, 0, 1]);
   // Same size: an equal copy.
@@ -98,7 +120,10 @@ test('shuffleIndices: a seeded permutation; gatherImages picks rows', () => {
   );
   assert.deepEqual(shuffleIndices(50, 7), p);
   assert.notDeepEqual(shuffleIndices(50, 8), p);
-  assert.notDeepEqual(Array.from(p), Array.from({ length: 50 }, (_, i) => i));
+  assert.notDeepEqual(
+    Array.from(p),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.equal(shuffleIndices(0, 1).length, 0);
   const imgs = new Uint8Array([1, 1, 2, 2, 3, 3]);
   assert.deepEqual(Array.from(gatherImages(imgs, 2, [2, 0])), [3, 3, 1, 1]);

@@ -57,12 +57,15 @@ test('different sizes: an error naming the file, or resized to `size` (area or n
   const dir = tempDir();
   writePng(path.join(dir, 'a.png'), 4, 4, 1, ramp(16, 0, 10));
   writePng(path.join(dir, 'b.png'), 2, 2, 1, [0, 100, 200, 40]);
-  assert.throws(() => readPngFolder(dir), (e: unknown) => {
-    assert.ok(e instanceof PngFolderError);
-    assert.ok(e.message.startsWith(`${path.join(dir, 'b.png')}: is 2x2 (w x h), but a.png is 4x4`), e.message);
-    assert.ok(e.message.includes('pass a size'), e.message);
-    return true;
-  });
+  assert.throws(
+    () => readPngFolder(dir),
+    (e: unknown) => {
+      assert.ok(e instanceof PngFolderError);
+      assert.ok(e.message.startsWith(`${path.join(dir, 'b.png')}: is 2x2 (w x h), but a.png is 4x4`), e.message);
+      assert.ok(e.message.includes('pass a size'), e.message);
+      return true;
+    },
+  );
   const r = readPngFolder(dir, { size: { h: 2, w: 2 } });
   assert.deepEqual([r.n, r.h, r.w, r.c], [2, 2, 2, 1]);
   // a.png rows: 0..30, 40..70, 80..110, 120..150 -> 2x2 block means 25, 45, 105, 125.
@@ -78,10 +81,13 @@ test('errors: corrupt PNG (names the file), empty folder, missing folder, a file
   writePng(path.join(dir, 'a.png'), 1, 1, 1, [5]);
   const bad = path.join(dir, 'b.png');
   fs.writeFileSync(bad, 'not a png');
-  assert.throws(() => readPngFolder(dir), (e: unknown) => {
-    assert.ok(e instanceof PngFolderError && e.message.startsWith(`${bad}: not a readable PNG`), String(e));
-    return true;
-  });
+  assert.throws(
+    () => readPngFolder(dir),
+    (e: unknown) => {
+      assert.ok(e instanceof PngFolderError && e.message.startsWith(`${bad}: not a readable PNG`), String(e));
+      return true;
+    },
+  );
   const empty = tempDir();
   fs.writeFileSync(path.join(empty, 'x.jpg'), '');
   assert.throws(() => readPngFolder(empty), new RegExp(`${empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no \\.png files`));

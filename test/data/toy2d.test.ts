@@ -25,12 +25,7 @@ function moments(p: Float32Array): { mx: number; my: number; sx: number; sy: num
  * Mean and std per axis of a raw curve x(t), y(t), t ~ U[t0, t1], plus isotropic noise, by a fine
  * midpoint rule: independent of the closed forms the implementation uses.
  */
-function curveMoments(
-  f: (t: number) => [number, number],
-  t0: number,
-  t1: number,
-  noise: number,
-): { mx: number; my: number; sx: number; sy: number } {
+function curveMoments(f: (t: number) => [number, number], t0: number, t1: number, noise: number): { mx: number; my: number; sx: number; sy: number } {
   const N = 200000;
   let sx = 0;
   let sy = 0;
@@ -53,7 +48,10 @@ test('every set: length 2n, finite, deterministic by (name, n, seed), prefix-sta
     const a = toy2d(name, 100, 7);
     assert.ok(a instanceof Float32Array);
     assert.equal(a.length, 200);
-    assert.ok(a.every((v) => Number.isFinite(v)), name);
+    assert.ok(
+      a.every((v) => Number.isFinite(v)),
+      name,
+    );
     assert.deepEqual(toy2d(name, 100, 7), a, `${name} not deterministic`);
     assert.notDeepEqual(toy2d(name, 100, 8), a, `${name}: seed has no effect`);
     assert.deepEqual(toy2d(name, 40, 7), a.subarray(0, 80), `${name}: a shorter draw is not a prefix`);
@@ -195,14 +193,14 @@ test('names: guard, descriptions, unknown names and bad n', () => {
   }
   assert.throws(
     () => toy2d('moons' as Toy2dName, 10, 0),
-    (e: unknown) =>
-      e instanceof Error &&
-      e.message.includes("'moons'") &&
-      e.message.includes('eight-gaussians, two-moons, swiss-roll, checkerboard, rings'),
+    (e: unknown) => e instanceof Error && e.message.includes("'moons'") && e.message.includes('eight-gaussians, two-moons, swiss-roll, checkerboard, rings'),
   );
   assert.throws(() => describeToy2d('nope' as Toy2dName), /unknown toy 2D data set 'nope'/);
   for (const bad of [0, -3, 2.5, Number.NaN, Infinity]) {
-    assert.throws(() => toy2d('rings', bad, 0), (e: unknown) => e instanceof RangeError && /\bn must be a positive integer/.test(e.message));
+    assert.throws(
+      () => toy2d('rings', bad, 0),
+      (e: unknown) => e instanceof RangeError && /\bn must be a positive integer/.test(e.message),
+    );
   }
   assert.throws(() => toy2d('rings', 10, 0.5), RangeError); // Rng rejects non-integer seeds
   assert.equal(toy2d('checkerboard', 1, 0).length, 2);

@@ -73,7 +73,18 @@ test('pseudo-huber is sqrt(||x - y||^2 + c^2) - c over the whole example, not pe
   const [small] = run('pseudo-huber', [[1e-3, 0]], [[0, 0]], { c: 1 });
   close(small as number, 1e-6 / 2, 1e-3, 'quadratic regime');
   // batch of two with different c behaviour per row
-  const both = run('pseudo-huber', [[3, 4], [0, 1]], [[0, 0], [0, 0]], { c: 0.5 });
+  const both = run(
+    'pseudo-huber',
+    [
+      [3, 4],
+      [0, 1],
+    ],
+    [
+      [0, 0],
+      [0, 0],
+    ],
+    { c: 0.5 },
+  );
   close(both[0] as number, Math.sqrt(25.25) - 0.5, 1e-6);
   close(both[1] as number, Math.sqrt(1.25) - 0.5, 1e-6);
 });
@@ -132,8 +143,5 @@ test('works on 4-D [B, H, W, C] inputs, reducing over H, W, C', async () => {
 
 test("'lpips' throws with a message about the feature network", async () => {
   await tf.setBackend('cpu');
-  assert.throws(
-    () => tf.tidy(() => distance('lpips', tf.zeros([2, 4]), tf.zeros([2, 4]))),
-    /feature network/,
-  );
+  assert.throws(() => tf.tidy(() => distance('lpips', tf.zeros([2, 4]), tf.zeros([2, 4]))), /feature network/);
 });

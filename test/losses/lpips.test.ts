@@ -62,7 +62,11 @@ test('LPIPS head (normalise, square, weight, average, sum) matches a float64 rec
     const got = tf.tidy(() => {
       const tx = fx.map((a, l) => tf.tensor4d(a, shapes[l] as [number, number, number, number]));
       const ty = fy.map((a, l) => tf.tensor4d(a, shapes[l] as [number, number, number, number]));
-      return lpipsFromLayers(tx, ty, w.map((v) => (v === null ? null : tf.tensor1d(v))));
+      return lpipsFromLayers(
+        tx,
+        ty,
+        w.map((v) => (v === null ? null : tf.tensor1d(v))),
+      );
     });
     const g = got.dataSync();
     got.dispose();
@@ -171,11 +175,11 @@ test('default LPIPS-like distance on the shipped classifier (uniform weights)', 
   // 16x16 inputs (the U-Net's size) are resized to 28x28 inside; gradients still reach them
   const g = tf.tidy(() => {
     const t = tf.image.resizeBilinear(tf.tensor4d(x, [8, 28, 28, 1]), [16, 16]);
-    const y = tf.reverse(t, 2) as tf.Tensor4D;
+    const y = tf.reverse<tf.Tensor4D>(t, 2);
     return tf.grad((a: tf.Tensor) => tf.sum(lp.distance(a as tf.Tensor4D, y)))(t);
   });
   assert.deepEqual(g.shape, [8, 16, 16, 1]);
-  assert.ok(g.abs().sum().dataSync()[0] as number > 0);
+  assert.ok((g.abs().sum().dataSync()[0] as number) > 0);
   g.dispose();
   lp.dispose();
 });

@@ -101,7 +101,16 @@ test('frechetFromStats: diagonal covariances give Σ(√a − √b)² + ‖Δμ�
   close(frechetFromStats([0, 0, 0], diag([1, 4, 9]), [1, 2, 2], diag([4, 1, 16])), 12, 1e-13);
   // Identical Gaussians: 0; a scaled covariance k²Σ: Tr Σ (1 − k)².
   close(frechetFromStats(M1, C1, M1, C1), 0, 1e-13);
-  close(frechetFromStats(M1, C1, M1, C1.map((v) => 4 * v)), 3.5, 1e-13);
+  close(
+    frechetFromStats(
+      M1,
+      C1,
+      M1,
+      C1.map((v) => 4 * v),
+    ),
+    3.5,
+    1e-13,
+  );
 });
 
 test('frechetFromStats: non-diagonal 2x2 by hand and 3x3 against scipy', () => {

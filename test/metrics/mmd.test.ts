@@ -27,11 +27,7 @@ test('hand-computed 2x2 sets, h = 1: biased 1 - e^-1, unbiased e^-1/2 - e^-1', (
 
 test('dim = 1, unequal sizes: X = {0}, Y = {0, 2}, h = 1: biased (1 - e^-2)/2', () => {
   // Kxx = 1; Kyy = (2 + 2e^-2)/4; Kxy = (1 + e^-2)/2 -> 1 + (1 + e^-2)/2 - (1 + e^-2).
-  close(
-    mmdSquared(new Float64Array([0]), new Float64Array([0, 2]), { dim: 1, bandwidths: [1], unbiased: false }),
-    (1 - Math.exp(-2)) / 2,
-    1e-15,
-  );
+  close(mmdSquared(new Float64Array([0]), new Float64Array([0, 2]), { dim: 1, bandwidths: [1], unbiased: false }), (1 - Math.exp(-2)) / 2, 1e-15);
 });
 
 test('unbiased MMD^2 of a set with itself is negative (e^-1/2 - 1); mmd clamps it to 0', () => {

@@ -1,11 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  evenDirections2d,
-  randomDirections,
-  slicedWasserstein,
-  wassersteinPow1d,
-} from '../../src/metrics/sliced-wasserstein';
+import { evenDirections2d, randomDirections, slicedWasserstein, wassersteinPow1d } from '../../src/metrics/sliced-wasserstein';
 import { TOY2D_NAMES, toy2d } from '../../src/data/toy2d';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {

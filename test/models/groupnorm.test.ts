@@ -71,9 +71,9 @@ function referenceGrads(x: Float64Array, shape: number[], gamma: Float64Array, b
   });
 }
 
-function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number> & Iterable<number>): number {
   let scale = 1e-3;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i] as number));
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
   let m = 0;
   for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs((got[i] as number) - (want[i] as number)));
   return m / scale;
@@ -100,12 +100,17 @@ function checkAll(label: string, plain: GnFn, withSilu: GnFn, tol = 2e-5): void 
         const bt = tf.tensor1d(Float32Array.from(beta));
         const wt = tf.tensor4d(Float32Array.from(w), c.shape);
         const y = f(xt, gt, bt, c.groups);
-        const grads = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(f(p as tf.Tensor4D, q as tf.Tensor1D, r as tf.Tensor1D, c.groups), wt)))([xt, gt, bt]);
+        const grads = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+          tf.sum(tf.mul(f(p as tf.Tensor4D, q as tf.Tensor1D, r as tf.Tensor1D, c.groups), wt)),
+        )([xt, gt, bt]);
         return [y, ...grads].map((t) => t.dataSync().slice());
       });
       ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
         const err = maxRelErr(got[i] as Float32Array, want[i] as Float64Array);
-        assert.ok(err < tol, `${label}, [${c.shape}] G=${c.groups}${silu ? ' +SiLU' : ''}: ${name} off by ${err.toExponential(2)} (relative to its largest value)`);
+        assert.ok(
+          err < tol,
+          `${label}, [${c.shape}] G=${c.groups}${silu ? ' +SiLU' : ''}: ${name} off by ${err.toExponential(2)} (relative to its largest value)`,
+        );
       });
     }
   });
@@ -122,21 +127,26 @@ test('composite GroupNorm (+ SiLU) matches float64 on the cpu backend', async ()
   checkAll('cpu composite', groupNorm, groupNormSilu);
 });
 
-test(OFF ? 'wasm without native kernels: no fused GroupNorm, the composite form matches float64' : 'fused native GroupNorm (+ SiLU) at 1 and 2 threads and the composite form on wasm match float64', async () => {
-  const info = await initBackend({ backend: 'wasm', log: false });
-  assert.equal(hasFusedGroupNorm(), info.native.active);
-  assert.equal(hasFusedGroupNorm(), !OFF, `fused GroupNorm ${OFF ? 'present with CTLAB_NATIVE=0' : `absent: ${info.native.reason}`}`);
-  checkAll('wasm composite', groupNormComposite, compositeSilu);
-  if (OFF) {
-    checkAll('wasm (composite path)', groupNorm, groupNormSilu);
-    return;
-  }
-  for (const threads of [1, 2]) {
-    setNativeThreads(threads);
-    checkAll(`native t=${threads}`, groupNorm, groupNormSilu);
-  }
-  setNativeThreads(info.native.threads ?? 1);
-});
+test(
+  OFF
+    ? 'wasm without native kernels: no fused GroupNorm, the composite form matches float64'
+    : 'fused native GroupNorm (+ SiLU) at 1 and 2 threads and the composite form on wasm match float64',
+  async () => {
+    const info = await initBackend({ backend: 'wasm', log: false });
+    assert.equal(hasFusedGroupNorm(), info.native.active);
+    assert.equal(hasFusedGroupNorm(), !OFF, `fused GroupNorm ${OFF ? 'present with CTLAB_NATIVE=0' : `absent: ${info.native.reason}`}`);
+    checkAll('wasm composite', groupNormComposite, compositeSilu);
+    if (OFF) {
+      checkAll('wasm (composite path)', groupNorm, groupNormSilu);
+      return;
+    }
+    for (const threads of [1, 2]) {
+      setNativeThreads(threads);
+      checkAll(`native t=${threads}`, groupNorm, groupNormSilu);
+    }
+    setNativeThreads(info.native.threads ?? 1);
+  },
+);
 
 test('fused GroupNorm keeps its accuracy on activations far from zero mean (statistics in float64)', async (t) => {
   const info = await initBackend({ backend: 'wasm', log: false });
@@ -151,21 +161,31 @@ test('fused GroupNorm keeps its accuracy on activations far from zero mean (stat
   const gamma = new Float64Array(16).fill(1);
   const beta = new Float64Array(16);
   const want = reference(x, shape, gamma, beta, 4, true);
-  const got = tf.tidy(() => groupNormSilu(tf.tensor4d(Float32Array.from(x), shape), tf.ones([16]) as tf.Tensor1D, tf.zeros([16]) as tf.Tensor1D, 4).dataSync().slice());
+  const got = tf.tidy(() =>
+    groupNormSilu(tf.tensor4d(Float32Array.from(x), shape), tf.ones<tf.Rank.R1>([16]), tf.zeros<tf.Rank.R1>([16]), 4)
+      .dataSync()
+      .slice(),
+  );
   const err = maxRelErr(got, want);
   assert.ok(err < 1e-4, `mean-40 activations: off by ${err.toExponential(2)}`);
 });
 
 test('errors: groups that do not divide the channels; the fused kernel names what it expected', async () => {
   await initBackend({ backend: 'wasm', log: false });
-  const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
-  const g = tf.ones([6]) as tf.Tensor1D;
-  const b = tf.zeros([6]) as tf.Tensor1D;
+  const x = tf.zeros<tf.Rank.R4>([1, 2, 2, 6]);
+  const g = tf.ones<tf.Rank.R1>([6]);
+  const b = tf.zeros<tf.Rank.R1>([6]);
   assert.throws(() => groupNorm(x, g, b, 4), /groupNorm: 4 groups do not divide 6 channels/);
   assert.throws(() => groupNormSilu(x, g, b, 0), /groupNormSilu: 0 groups do not divide 6 channels/);
   if (hasFusedGroupNorm()) {
-    assert.throws(() => tf.engine().runKernel(GROUP_NORM_KERNEL, { x, gamma: tf.ones([5]), beta: b }, { groups: 3, eps: GN_EPS, silu: false }), /CtlabGroupNorm: gamma and beta must have 6 elements, got \[5\] and \[6\]/);
-    assert.throws(() => tf.engine().runKernel(GROUP_NORM_KERNEL, { x: tf.zeros([2, 6]), gamma: g, beta: b }, { groups: 3, eps: GN_EPS, silu: false }), /CtlabGroupNorm: x must be \[B, H, W, C\], got \[2,6\]/);
+    assert.throws(
+      () => tf.engine().runKernel(GROUP_NORM_KERNEL, { x, gamma: tf.ones([5]), beta: b }, { groups: 3, eps: GN_EPS, silu: false }),
+      /CtlabGroupNorm: gamma and beta must have 6 elements, got \[5\] and \[6\]/,
+    );
+    assert.throws(
+      () => tf.engine().runKernel(GROUP_NORM_KERNEL, { x: tf.zeros([2, 6]), gamma: g, beta: b }, { groups: 3, eps: GN_EPS, silu: false }),
+      /CtlabGroupNorm: x must be \[B, H, W, C\], got \[2,6\]/,
+    );
   }
   tf.dispose([x, g, b]);
 });

@@ -16,7 +16,15 @@ import * as path from 'node:path';
 process.env.CTLAB_THREADS ??= '1';
 
 /** Tiny 2-level U-Net (8×8 images): attention at the 4×4 level, 16 channels, 2 heads. */
-const TINY: UNetConfig = { imageChannels: 1, channels: [8, 16], embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, embDim: 16, groups: 4, dropout: 0, attentionHeads: 2 };
+const TINY: UNetConfig = {
+  imageChannels: 1,
+  channels: [8, 16],
+  embedding: { kind: 'fourier', scale: 0.02, dim: 8 },
+  embDim: 16,
+  groups: 4,
+  dropout: 0,
+  attentionHeads: 2,
+};
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -24,9 +32,9 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-function maxAbs(a: ArrayLike<number>): number {
+function maxAbs(a: ArrayLike<number> & Iterable<number>): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
+  for (const v of a) m = Math.max(m, Math.abs(v));
   return m;
 }
 
@@ -77,23 +85,30 @@ test('the attention block equals a plain-JS multi-head attention (2 heads) and i
   const proj = (n: string, src: ArrayLike<number>, rows: number): Float64Array => {
     const [wt, bt] = [mat(`${n}.w`), mat(`${n}.b`)];
     const out = new Float64Array(rows * C);
-    for (let r = 0; r < rows; r++) for (let o = 0; o < C; o++) {
-      let s = bt[o] as number;
-      for (let i = 0; i < C; i++) s += (src[r * C + i] as number) * (wt[i * C + o] as number);
-      out[r * C + o] = s;
-    }
+    for (let r = 0; r < rows; r++)
+      for (let o = 0; o < C; o++) {
+        let s = bt[o] as number;
+        for (let i = 0; i < C; i++) s += (src[r * C + i] as number) * (wt[i * C + o] as number);
+        out[r * C + o] = s;
+      }
     return out;
   };
   const [q, k, v] = [proj('q', hn, B * T), proj('k', hn, B * T), proj('v', hn, B * T)];
   const a = new Float64Array(B * T * C);
-  for (let b = 0; b < B; b++) for (let h = 0; h < heads; h++) for (let t = 0; t < T; t++) {
-    const s = new Float64Array(T);
-    for (let u = 0; u < T; u++) for (let j = 0; j < d; j++) s[u] = (s[u] as number) + (q[(b * T + t) * C + h * d + j] as number) * (k[(b * T + u) * C + h * d + j] as number) / Math.sqrt(d);
-    const m = Math.max(...s);
-    const e = s.map((z) => Math.exp(z - m));
-    const z = e.reduce((p, c) => p + c, 0);
-    for (let u = 0; u < T; u++) for (let j = 0; j < d; j++) a[(b * T + t) * C + h * d + j] = (a[(b * T + t) * C + h * d + j] as number) + ((e[u] as number) / z) * (v[(b * T + u) * C + h * d + j] as number);
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < heads; h++)
+      for (let t = 0; t < T; t++) {
+        const s = new Float64Array(T);
+        for (let u = 0; u < T; u++)
+          for (let j = 0; j < d; j++)
+            s[u] = (s[u] as number) + ((q[(b * T + t) * C + h * d + j] as number) * (k[(b * T + u) * C + h * d + j] as number)) / Math.sqrt(d);
+        const m = Math.max(...s);
+        const e = s.map((z) => Math.exp(z - m));
+        const z = e.reduce((p, c) => p + c, 0);
+        for (let u = 0; u < T; u++)
+          for (let j = 0; j < d; j++)
+            a[(b * T + t) * C + h * d + j] = (a[(b * T + t) * C + h * d + j] as number) + ((e[u] as number) / z) * (v[(b * T + u) * C + h * d + j] as number);
+      }
   const o = proj('out', a, B * T);
   const xs = x.dataSync();
   const ref = Array.from(o, (val, i) => val + (xs[i] as number));
@@ -122,7 +137,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const withAttn = net.net.apply(net.params, x, sigma, null);
     const without = plain.apply(shared, x, sigma, null);
     assert.deepEqual(withAttn.shape, [2, 8, 8, 1]);
-    assert.ok(maxAbsDiff(withAttn.dataSync(), without.dataSync()) < 1e-6, `attention is the identity at init: ${maxAbsDiff(withAttn.dataSync(), without.dataSync())}`);
+    assert.ok(
+      maxAbsDiff(withAttn.dataSync(), without.dataSync()) < 1e-6,
+      `attention is the identity at init: ${maxAbsDiff(withAttn.dataSync(), without.dataSync())}`,
+    );
     tf.dispose([x, atMin, sigma, withAttn, without]);
     plain.dispose();
     net.dispose();
@@ -144,7 +162,7 @@ test('U-Net with attention: forward and gradients (attention weights included) a
     const rng = new Rng(10);
     const x = tf.tensor4d(rng.fillNormal(new Float32Array(128)), [2, 8, 8, 1]);
     const sigma = tf.tensor1d([1.3, 0.2]);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.apply(x, sigma, { training: true }))) as tf.Scalar, net.params);
+    const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(net.apply(x, sigma, { training: true }))), net.params);
     out.push({ names: net.paramNames, values: [value.dataSync() as Float32Array, ...net.params.map((p) => grads[p.name]?.dataSync() as Float32Array)] });
     tf.dispose([x, sigma, value, ...Object.values(grads)]);
     net.dispose();
@@ -213,7 +231,9 @@ test('config: model.attention is optional, off when absent (config hash unchange
   await initBackend({ backend: 'cpu', log: false });
   // The completed image run (results/images/provenance.json) recorded config hash 1e66cdbf5c454dcf
   // in runs/fmnist-ict/run.json before attention existed: its config must still validate to it.
-  const provenance = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'results', 'images', 'provenance.json'), 'utf8')) as { config: unknown };
+  const provenance = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'results', 'images', 'provenance.json'), 'utf8')) as {
+    config: unknown;
+  };
   const saved = validateConfig(provenance.config);
   assert.ok(saved.model.kind === 'unet' && !('attention' in saved.model), 'an absent attention field stays absent');
   assert.equal(configHash(saved), '1e66cdbf5c454dcf');
@@ -232,7 +252,8 @@ test('config: model.attention is optional, off when absent (config hash unchange
   const refused = (attention: unknown, re: RegExp): void =>
     assert.throws(
       () => validateConfig(withAttention(attention)),
-      (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && e.problems.every((p) => p.startsWith('config.model.attention')) && re.test(e.message),
+      (e: unknown) =>
+        e instanceof ConfigError && e.problems.length === 1 && e.problems.every((p) => p.startsWith('config.model.attention')) && re.test(e.message),
       `attention ${JSON.stringify(attention)}`,
     );
   refused({ heads: 3 }, /config\.model\.attention\.heads: expected a divisor of the lowest-resolution width channels\[1\] = 64 \(got 3\)/);

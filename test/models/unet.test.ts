@@ -29,7 +29,10 @@ test('parameters are a pure function of the seed; the bench U-Net has 364,545', 
   i1.forEach((w, k) => assert.deepEqual(w, i2[k]));
   assert.ok(i1.some((w, k) => maxAbsDiff(w, i3[k] as Float32Array) > 0));
   const bench = buildNetwork(BENCH_UNET_CONFIG, [16, 16, 1]); // the bench's net, from its ctlab config
-  assert.equal(bench.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0), 364545);
+  assert.equal(
+    bench.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0),
+    364545,
+  );
   assert.equal(bench.dropoutShapes(32).length, 5); // one mask per ResBlock
   assert.deepEqual(bench.dropoutShapes(32)[0], [32, 16, 16, 32]);
   assert.deepEqual(bench.dropoutShapes(32)[2], [32, 8, 8, 64]);
@@ -95,7 +98,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('U-Net forward and gradients agree on wasm and cpu (batch 2; the cpu backend with ctlab\'s corrected ResizeNearestNeighborGrad)', async () => {
+test("U-Net forward and gradients agree on wasm and cpu (batch 2; the cpu backend with ctlab's corrected ResizeNearestNeighborGrad)", async () => {
   const out: Float32Array[][] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await initBackend({ backend, log: false });
@@ -104,7 +107,7 @@ test('U-Net forward and gradients agree on wasm and cpu (batch 2; the cpu backen
     const x = tf.tensor4d(rng.fillNormal(new Float32Array(128)), [2, 8, 8, 1]);
     const sigma = tf.tensor1d([1.3, 0.2]);
     const masks = new DropoutMasks(1);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.apply(x, sigma, { training: true, dropout: masks }))) as tf.Scalar, net.params);
+    const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(net.apply(x, sigma, { training: true, dropout: masks }))), net.params);
     out.push([value.dataSync() as Float32Array, ...net.params.map((p) => grads[p.name]?.dataSync() as Float32Array)]);
     tf.dispose([x, sigma, value, ...Object.values(grads)]);
     masks.dispose();
@@ -122,7 +125,12 @@ test("tensor count stays flat over 1,000 U-Net training steps of the trainer's s
   await initBackend({ backend: 'wasm', log: false });
   const cfg = buildConfig(
     'ict',
-    { steps: 1000, batchSize: 2, data: { kind: 'fashion-mnist', size: 4 }, model: { kind: 'unet', channels: [4], groups: 2, numResBlocks: 1, embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, dropout: 0.2 } },
+    {
+      steps: 1000,
+      batchSize: 2,
+      data: { kind: 'fashion-mnist', size: 4 },
+      model: { kind: 'unet', channels: [4], groups: 2, numResBlocks: 1, embedding: { kind: 'fourier', scale: 0.02, dim: 8 }, dropout: 0.2 },
+    },
     'fashion-mnist',
   );
   const runner = benchStep(cfg, { examples: 16 });

@@ -21,7 +21,16 @@ function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** torch.optim.RAdam / Adam in float64 (torch's formulas; Adam as tf.train.adam computes it). */
-function reference(kind: OptimizerKind, p0: Float32Array[], grads: Float32Array[][], lr: number, b1: number, b2: number, eps: number, wd: number): Float64Array[] {
+function reference(
+  kind: OptimizerKind,
+  p0: Float32Array[],
+  grads: Float32Array[][],
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+): Float64Array[] {
   const p = p0.map((x) => Float64Array.from(x));
   const m = p0.map((x) => new Float64Array(x.length));
   const v = p0.map((x) => new Float64Array(x.length));

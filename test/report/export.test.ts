@@ -57,7 +57,10 @@ test('exportFigures writes real PNGs of the requested size and byte-identical SV
       size,
     );
     assert.ok(first.ok, first.ok ? '' : first.reason);
-    assert.deepEqual(first.files, ['loss.png', 'loss.svg', 'samples.png', 'samples.svg'].map((f) => join(dir, 'r1', f)));
+    assert.deepEqual(
+      first.files,
+      ['loss.png', 'loss.svg', 'samples.png', 'samples.svg'].map((f) => join(dir, 'r1', f)),
+    );
     for (const name of ['loss', 'samples']) {
       assert.deepEqual(pngSize(readFileSync(join(dir, 'r1', `${name}.png`))), { width: 800, height: 600 });
       const svg = readFileSync(join(dir, 'r1', `${name}.svg`), 'utf8');
@@ -78,10 +81,7 @@ test('exportFigures writes real PNGs of the requested size and byte-identical SV
     assert.ok(second.ok, second.ok ? '' : second.reason);
     assert.equal(second.files.length, 3);
     for (const name of ['loss', 'samples']) {
-      assert.ok(
-        readFileSync(join(dir, 'r1', `${name}.svg`)).equals(readFileSync(join(dir, 'r2', `${name}.svg`))),
-        `${name}.svg differs between runs`,
-      );
+      assert.ok(readFileSync(join(dir, 'r1', `${name}.svg`)).equals(readFileSync(join(dir, 'r2', `${name}.svg`))), `${name}.svg differs between runs`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

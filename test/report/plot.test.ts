@@ -3,19 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  barFigure,
-  ensurePlotlyBundle,
-  lineFigure,
-  plotlyBundleSource,
-  scatterFigure,
-  writeFigureHtml,
-  type Figure,
-} from '../../src/report/plot';
+import { barFigure, ensurePlotlyBundle, lineFigure, plotlyBundleSource, scatterFigure, writeFigureHtml, type Figure } from '../../src/report/plot';
 
 test('scatterFigure: one marker trace per series, equal axes on request', () => {
   const fig = scatterFigure(
-    [{ x: [0, 1], y: [1, 0], name: 'data' }, { x: [2], y: [2], name: 'samples', color: '#000000' }],
+    [
+      { x: [0, 1], y: [1, 0], name: 'data' },
+      { x: [2], y: [2], name: 'samples', color: '#000000' },
+    ],
     { title: 'Samples', xTitle: 'x', yTitle: 'y', equalAxes: true },
   );
   assert.equal(fig.data.length, 2);
@@ -30,7 +25,10 @@ test('scatterFigure: one marker trace per series, equal axes on request', () => 
 
 test('lineFigure: band trace under each curve with lo/hi, log axes', () => {
   const fig = lineFigure(
-    [{ x: [1, 2, 3], y: [3, 2, 1], lo: [2, 1, 0], hi: [4, 3, 2], name: 'loss' }, { x: [1, 2, 3], y: [1, 1, 1] }],
+    [
+      { x: [1, 2, 3], y: [3, 2, 1], lo: [2, 1, 0], hi: [4, 3, 2], name: 'loss' },
+      { x: [1, 2, 3], y: [1, 1, 1] },
+    ],
     { logY: true },
   );
   assert.equal(fig.data.length, 3);

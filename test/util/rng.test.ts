@@ -129,7 +129,10 @@ test('permutation is a permutation of 0..n-1, seed-dependent, roughly uniform', 
     const p = new Rng(n).permutation(n);
     assert.ok(p instanceof Uint32Array);
     assert.equal(p.length, n);
-    assert.deepEqual(Array.from(p).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(p).sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+    );
   }
   assert.notDeepEqual(Array.from(new Rng(1).permutation(50)), Array.from(new Rng(2).permutation(50)));
   assert.deepEqual(Array.from(new Rng(3, 9).permutation(50)), Array.from(new Rng(3, 9).permutation(50)));

@@ -27,7 +27,7 @@ function resizeNearestNeighborGrad(args: { inputs: tf.NamedTensorInfoMap; backen
   const [, yH, yW] = dy.shape as [number, number, number, number];
   const dyv = b.data.get(dy.dataId).values;
   const out = new Float32Array(batch * xH * xW * depth);
-  const scale = (x: number, y: number): number => ((alignCorners && y > 1 ? x - 1 : x) / (alignCorners && y > 1 ? y - 1 : y));
+  const scale = (x: number, y: number): number => (alignCorners && y > 1 ? x - 1 : x) / (alignCorners && y > 1 ? y - 1 : y);
   const hs = scale(xH, yH);
   const ws = scale(xW, yW);
   const src = (i: number, s: number, n: number): number => Math.min(n - 1, alignCorners ? Math.round(i * s) : Math.floor(i * s));

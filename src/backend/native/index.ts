@@ -69,7 +69,17 @@ export interface NativeAddon {
   /** Rows [teacher, student, out, len]: out = rate·teacher + (1 − rate)·student. */
   emaStep(heap: Float32Array, table: Float64Array, rate: number): void;
   /** GroupNorm (+ SiLU when geometry[4] = 1) of x [B, HW, C] in G groups; writes y, mean [B, G], rstd [B, G]. geometry [B, HW, C, G, silu]. */
-  groupNorm(heap: Float32Array, xOff: number, gammaOff: number, betaOff: number, yOff: number, meanOff: number, rstdOff: number, geometry: number[], eps: number): void;
+  groupNorm(
+    heap: Float32Array,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    meanOff: number,
+    rstdOff: number,
+    geometry: number[],
+    eps: number,
+  ): void;
   /** out[o,m,i] = a[o·aO + m·aM + i·aI] op b[o·bO + m·bM + i·bI]; op 0 add, 1 sub, 2 mul; geometry [O, M, I, aO, aM, aI, bO, bM, bI]. */
   binary(op: number, heap: Float32Array, aOff: number, bOff: number, outOff: number, geometry: number[]): void;
   /** y[b, i, j, :] = x[b, rows[i], cols[j], :] for NHWC x [B, H, W, C]; geometry [B, H, W, C, OH, OW]. */
@@ -77,7 +87,19 @@ export interface NativeAddon {
   /** Dropout mask with exactly Rng.fillDropoutMask's draws (xoshiro128** state [s0..s3] updated in place). */
   dropoutMask(out: Float32Array, state: Int32Array, p: number, keep: number): void;
   /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
-  groupNormGrad(heap: Float32Array, dyOff: number, xOff: number, gammaOff: number, betaOff: number, meanOff: number, rstdOff: number, dxOff: number, dgammaOff: number, dbetaOff: number, geometry: number[]): void;
+  groupNormGrad(
+    heap: Float32Array,
+    dyOff: number,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    meanOff: number,
+    rstdOff: number,
+    dxOff: number,
+    dgammaOff: number,
+    dbetaOff: number,
+    geometry: number[],
+  ): void;
 }
 
 /** 'onednn': oneDNN on the NHWC tensors as they are; 'onednn-blocked': activations reordered to oneDNN's preferred layout (nChw8c on AVX2) and back around each primitive; 'openblas' / 'dnnl-sgemm': im2col + GEMM. */
@@ -159,7 +181,23 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const m = require(file) as Partial<NativeAddon>;
-    for (const fn of ['conv2d', 'matmul', 'setThreads', 'getThreads', 'convImpl', 'versions', 'clearCache', 'copyRows', 'adamStep', 'emaStep', 'groupNorm', 'groupNormGrad', 'binary', 'resizeNearest', 'dropoutMask'] as const) {
+    for (const fn of [
+      'conv2d',
+      'matmul',
+      'setThreads',
+      'getThreads',
+      'convImpl',
+      'versions',
+      'clearCache',
+      'copyRows',
+      'adamStep',
+      'emaStep',
+      'groupNorm',
+      'groupNormGrad',
+      'binary',
+      'resizeNearest',
+      'dropoutMask',
+    ] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
     addon = m as NativeAddon;
@@ -197,7 +235,22 @@ function envEngine<T extends string>(name: string, allowed: readonly T[], fallba
 
 const BACKEND = 'wasm';
 /** Kernels the native ones replace (each keeps the one it replaced as its fallback). */
-const REPLACED_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Concat', 'SplitV', 'ResizeNearestNeighbor', 'Add', 'Sub', 'Multiply', ADAM_KERNEL, EMA_KERNEL] as const;
+const REPLACED_KERNELS = [
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Concat',
+  'SplitV',
+  'ResizeNearestNeighbor',
+  'Add',
+  'Sub',
+  'Multiply',
+  ADAM_KERNEL,
+  EMA_KERNEL,
+] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
 const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
@@ -226,7 +279,7 @@ function lib(): NativeAddon {
 function fallback(name: string, args: { inputs: Record<string, TI>; backend: unknown; attrs?: Attrs }): TI {
   const prev = previous.get(name);
   if (!prev) throw new Error(`ctlab native kernels: no fallback kernel for ${name}`);
-  return prev.kernelFunc({ inputs: args.inputs as tf.NamedTensorInfoMap, backend: args.backend as tf.KernelBackend, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
+  return prev.kernelFunc({ inputs: args.inputs, backend: args.backend as tf.KernelBackend, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
 }
 
 function heap(b: BackendWasm): Float32Array {
@@ -239,7 +292,6 @@ function off(b: BackendWasm, t: TI): number {
   if (!d) throw new Error('ctlab native kernels: tensor not on the wasm backend');
   return d.memoryOffset / 4;
 }
-
 
 interface KArgs {
   inputs: Record<string, TI>;
@@ -263,7 +315,25 @@ function geometry(xShape: number[], filterShape: number[], attrs: Attrs): number
   );
   const p = ci.padInfo;
   if (p.top < 0 || p.left < 0 || p.bottom < 0 || p.right < 0) return null;
-  const g = [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, p.top, p.left, p.bottom, p.right, ci.outHeight, ci.outWidth];
+  const g = [
+    ci.batchSize,
+    ci.inHeight,
+    ci.inWidth,
+    ci.inChannels,
+    ci.outChannels,
+    ci.filterHeight,
+    ci.filterWidth,
+    ci.strideHeight,
+    ci.strideWidth,
+    ci.dilationHeight,
+    ci.dilationWidth,
+    p.top,
+    p.left,
+    p.bottom,
+    p.right,
+    ci.outHeight,
+    ci.outWidth,
+  ];
   // windows reaching past the padded input (rounding 'ceil'): not expressible without extra padding
   const effH = (ci.filterHeight - 1) * ci.dilationHeight + 1;
   const effW = (ci.filterWidth - 1) * ci.dilationWidth + 1;
@@ -295,7 +365,8 @@ function conv2D(args: KArgs, name: 'Conv2D' | 'FusedConv2D'): TI {
   const g = geometry(x.shape, filter.shape, attrs);
   if (!g || size(x.shape) === 0 || size(filter.shape) === 0) return fallback(name, args);
   const Co = g[4] as number;
-  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== Co || (bias.shape.length > 1 && bias.shape[bias.shape.length - 1] !== Co))) return fallback(name, args);
+  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== Co || (bias.shape.length > 1 && bias.shape[bias.shape.length - 1] !== Co)))
+    return fallback(name, args);
   const out = b.makeOutput([g[0] as number, g[15] as number, g[16] as number, Co], 'float32');
   if (!runConv(b, 0, g, off(b, x), off(b, filter), bias ? off(b, bias) : -1, off(b, out))) {
     b.disposeData(out.dataId);
@@ -365,7 +436,16 @@ function matMul(args: KArgs, name: 'BatchMatMul' | '_FusedMatMul'): TI {
   const out = b.makeOutput([...outBatch, M, N], 'float32');
   const h = heap(b);
   const engine = gemmEngine === 'auto' ? gemmEngineFor(ta, M, N, K) : gemmEngine;
-  lib().matmul(GEMM_ENGINE_CODE[engine], h, off(b, a), off(b, bb), off(b, out), [batch, M, N, K, ta ? 1 : 0, tb ? 1 : 0, nA === 1 ? 0 : M * K, nB === 1 ? 0 : K * N]);
+  lib().matmul(GEMM_ENGINE_CODE[engine], h, off(b, a), off(b, bb), off(b, out), [
+    batch,
+    M,
+    N,
+    K,
+    ta ? 1 : 0,
+    tb ? 1 : 0,
+    nA === 1 ? 0 : M * K,
+    nB === 1 ? 0 : K * N,
+  ]);
   if (bias) {
     const o = h.subarray(off(b, out), off(b, out) + batch * M * N);
     const bv = h.subarray(off(b, bias), off(b, bias) + N);
@@ -469,7 +549,7 @@ export function binaryGeometry(aShape: readonly number[], bShape: readonly numbe
     const inA = a[d] === n;
     const inB = b[d] === n;
     const last = groups[groups.length - 1];
-    if (last && last.inA === inA && last.inB === inB) last.size *= n;
+    if (last?.inA === inA && last.inB === inB) last.size *= n;
     else groups.push({ size: n, inA, inB });
   }
   if (groups.length > 3) return null;
@@ -506,9 +586,29 @@ function adamStep(args: KArgs): TI[] {
   for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) outs.push(b.makeOutput(ins(`p${i}`).shape, 'float32'));
   const table = new Float64Array(8 * n);
   for (let i = 0; i < n; i++) {
-    table.set([off(b, ins(`p${i}`)), off(b, ins(`g${i}`)), off(b, ins(`m${i}`)), off(b, ins(`v${i}`)), off(b, outs[i] as TI), off(b, outs[n + i] as TI), off(b, outs[2 * n + i] as TI), size(ins(`p${i}`).shape)], 8 * i);
+    table.set(
+      [
+        off(b, ins(`p${i}`)),
+        off(b, ins(`g${i}`)),
+        off(b, ins(`m${i}`)),
+        off(b, ins(`v${i}`)),
+        off(b, outs[i] as TI),
+        off(b, outs[n + i] as TI),
+        off(b, outs[2 * n + i] as TI),
+        size(ins(`p${i}`).shape),
+      ],
+      8 * i,
+    );
   }
-  const scalars = Float64Array.of(at.beta1 as number, at.beta2 as number, at.stepSize as number, at.vScale as number, at.eps as number, at.weightDecay as number, at.adaptive ? 1 : 0);
+  const scalars = Float64Array.of(
+    at.beta1 as number,
+    at.beta2 as number,
+    at.stepSize as number,
+    at.vScale as number,
+    at.eps as number,
+    at.weightDecay as number,
+    at.adaptive ? 1 : 0,
+  );
   lib().adamStep(heap(b), table, scalars);
   return outs;
 }
@@ -534,8 +634,14 @@ function groupNormGeometry(name: string, x: TI, gamma: TI, beta: TI, attrs: Attr
   const [B, H, W, C] = x.shape as [number, number, number, number];
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) throw new Error(`${name}: groups must divide the ${C} channels, got ${groups}`);
   if (B * H * W * C === 0) throw new Error(`${name}: empty input [${x.shape}]`);
-  for (const [k, t] of [['x', x], ['gamma', gamma], ['beta', beta]] as const) if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
-  if (size(gamma.shape) !== C || size(beta.shape) !== C) throw new Error(`${name}: gamma and beta must have ${C} elements, got [${gamma.shape}] and [${beta.shape}]`);
+  for (const [k, t] of [
+    ['x', x],
+    ['gamma', gamma],
+    ['beta', beta],
+  ] as const)
+    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
+  if (size(gamma.shape) !== C || size(beta.shape) !== C)
+    throw new Error(`${name}: gamma and beta must have ${C} elements, got [${gamma.shape}] and [${beta.shape}]`);
   return [B, H * W, C, groups, attrs.silu ? 1 : 0];
 }
 
@@ -557,11 +663,28 @@ function groupNormGradKernel(args: KArgs): TI[] {
   const attrs = args.attrs ?? {};
   const { dy, x, gamma, beta, mean, rstd } = args.inputs as { dy: TI; x: TI; gamma: TI; beta: TI; mean: TI; rstd: TI };
   const g = groupNormGeometry(GROUP_NORM_GRAD_KERNEL, x, gamma, beta, attrs);
-  if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) throw new Error(`${GROUP_NORM_GRAD_KERNEL}: dy must be float32 [${x.shape}], got ${dy.dtype} [${dy.shape}]`);
+  if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join())
+    throw new Error(`${GROUP_NORM_GRAD_KERNEL}: dy must be float32 [${x.shape}], got ${dy.dtype} [${dy.shape}]`);
   const stats = (g[0] as number) * (g[3] as number);
   if (size(mean.shape) !== stats || size(rstd.shape) !== stats) throw new Error(`${GROUP_NORM_GRAD_KERNEL}: mean and rstd must have B·G = ${stats} elements`);
-  const outs = [b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput(gamma.shape.slice(), 'float32'), b.makeOutput(beta.shape.slice(), 'float32')] as [TI, TI, TI];
-  lib().groupNormGrad(heap(b), off(b, dy), off(b, x), off(b, gamma), off(b, beta), off(b, mean), off(b, rstd), off(b, outs[0]), off(b, outs[1]), off(b, outs[2]), g);
+  const outs = [b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput(gamma.shape.slice(), 'float32'), b.makeOutput(beta.shape.slice(), 'float32')] as [
+    TI,
+    TI,
+    TI,
+  ];
+  lib().groupNormGrad(
+    heap(b),
+    off(b, dy),
+    off(b, x),
+    off(b, gamma),
+    off(b, beta),
+    off(b, mean),
+    off(b, rstd),
+    off(b, outs[0]),
+    off(b, outs[1]),
+    off(b, outs[2]),
+    g,
+  );
   return outs;
 }
 

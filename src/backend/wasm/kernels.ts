@@ -65,7 +65,7 @@ function reshape(b: BackendWasm, x: TI, shape: number[]): TI {
 }
 
 function transpose(b: BackendWasm, x: TI, perm: number[]): TI {
-  return transposeKernel({ inputs: { x }, backend: b, attrs: { perm } }) as TI;
+  return transposeKernel({ inputs: { x }, backend: b, attrs: { perm } });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,7 +427,7 @@ export interface SplitLayout {
 
 export function splitVLayout(x: TI, attrs: Attrs | undefined): SplitLayout {
   const axis = parseAxis(attrs?.axis, x.shape.length);
-  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs?.numOrSizeSplits as number | number[], axis);
+  const sizes = tf.backend_util.prepareSplitSize(x, attrs?.numOrSizeSplits as number | number[], axis);
   const rest = size(x.shape.slice(axis + 1));
   const shapes = sizes.map((sz) => {
     const shape = x.shape.slice();
@@ -442,7 +442,7 @@ function concatKernel(args: { inputs: Record<string, TI>; backend: unknown; attr
   const b = args.backend as BackendWasm;
   const inputs = orderedInputs(args.inputs);
   const first = inputs[0];
-  if (!first || first.dtype !== 'float32' || inputs.length < 2 || inputs.some((t) => size(t.shape) === 0)) {
+  if (first?.dtype !== 'float32' || inputs.length < 2 || inputs.some((t) => size(t.shape) === 0)) {
     return original('Concat')({ inputs: args.inputs, backend: b, attrs: (args.attrs ?? {}) as tf.NamedAttrMap }) as TI;
   }
   const { outer, widths, total, outShape } = concatLayout(inputs, args.attrs?.axis);

@@ -2,7 +2,7 @@
  * The consistency function f_θ(x, σ) = c_skip(σ)·x + c_out(σ)·F_θ(c_in(σ)·x, σ) around any network
  * (CM Eq. 3 with the boundary-shifted scalings, so f_θ(x, σ_min) = x).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DropoutMasks, Network } from '../models/types';
 import { consistencyScalingsTensor, type ScalingOptions } from './scalings';
 

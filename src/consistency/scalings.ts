@@ -3,7 +3,7 @@
  * σ_min boundary shift, so that f_θ(x, σ_min) = x exactly (CM Sec. 3; iCT keeps it).
  * Source: OAI-CM `get_scalings_for_boundary_condition`, OAI-C10 `get_distiller_fn`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { SIGMA_DATA, SIGMA_MIN } from '../constants';
 
 export interface ScalingOptions {

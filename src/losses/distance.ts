@@ -3,7 +3,7 @@
  * (CM Sec. 5 and iCT Sec. 3.3). Each reduces over all non-batch dimensions.
  */
 import { PSEUDO_HUBER_C_PER_SQRT_DIM } from '../constants';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export type DistanceKind = 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
 

@@ -24,7 +24,7 @@
  * Convolutions are 'same'-padded unless marked valid. Initialisation: He normal (std √(2/fan_in)),
  * zero biases, drawn from Rng(seed, INIT_STREAM).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 
 export type ClassifierArch = 'cnn' | 'strided';

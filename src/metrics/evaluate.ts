@@ -2,7 +2,7 @@
  * Evaluation of a 2D run: 1-step and 2-step samples from the sampling EMA, compared with the
  * held-out set by sliced Wasserstein-2 (256 directions) and MMD² (multi-scale Gaussian kernel).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config/schema';
 import type { Network } from '../models/types';
 import { sampleConsistency } from '../sampling/multistep';

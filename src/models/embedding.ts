@@ -2,7 +2,7 @@
  * Noise-level embeddings (iCT Sec. 3.1 ablates them): Gaussian Fourier features of NCSN++ with a
  * fixed frequency scale s (CM: 16, iCT: 0.02), and ADM's sinusoidal positional embedding.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 
 export type NoiseEmbeddingSpec =

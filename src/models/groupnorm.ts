@@ -14,22 +14,13 @@
  *   TF.js ops. Registered by the native kernels (src/backend/native) on the wasm backend;
  *   `groupNorm` and `groupNormSilu` use it wherever the active backend has it.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export const GN_EPS = 1e-5;
 
-/** Kernel names of the fused GroupNorm (outputs y, mean [B, G], rstd [B, G]) and its gradient (outputs dx, dγ, dβ). */
-export const GROUP_NORM_KERNEL = 'CtlabGroupNorm';
-export const GROUP_NORM_GRAD_KERNEL = 'CtlabGroupNormGrad';
+import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '../kernels';
 
-/** Attributes of both fused kernels. */
-export interface GroupNormAttrs {
-  [key: string]: number | boolean;
-  groups: number;
-  eps: number;
-  /** Apply SiLU (x·sigmoid(x)) to the normalized output; the gradient kernel includes its derivative. */
-  silu: boolean;
-}
+export { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '../kernels';
 
 /** Whether the active backend has the fused kernels. */
 export function hasFusedGroupNorm(): boolean {

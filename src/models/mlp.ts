@@ -2,7 +2,7 @@
  * MLP consistency network for 2D data: [c_in·x, emb(σ)] -> depth × (Dense, SiLU, dropout) -> Dense.
  * The noise embedding is one of the two of iCT Sec. 3.1 (Fourier with scale s, or positional).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, type NoiseEmbeddingSpec } from './embedding';
 import type { DropoutMasks, Network, ParamSpec } from './types';

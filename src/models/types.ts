@@ -2,7 +2,7 @@
  * What the trainer and samplers need from a network F_θ: a pure function of a weight list, so that
  * the student, the teacher θ⁻ and the sampling EMA are just three weight lists of one model.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export interface ParamSpec {
   name: string;

@@ -34,7 +34,7 @@
  * `DropoutMasks` object: give the same object (or two made from the same seed and stream) to the
  * student and teacher passes and they use identical masks (CM/iCT share the dropout RNG).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, NoiseEmbeddingSpec } from './embedding';
 import type { ScalingOptions } from '../consistency/scalings';

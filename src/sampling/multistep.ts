@@ -4,7 +4,7 @@
  * The σ list is explicit and validated (users of the official code trip over its `ts` indices).
  */
 import { SIGMA_MAX, SIGMA_MIN } from '../constants';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { consistencyFunction } from '../consistency/model';
 import type { ScalingOptions } from '../consistency/scalings';
 import type { Network } from '../models/types';

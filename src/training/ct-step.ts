@@ -4,7 +4,7 @@
  * with the same x, z and dropout masks in both branches; θ⁻ is stop-gradient (the teacher pass runs
  * outside the gradient tape).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config/schema';
 import { consistencyFunction } from '../consistency/model';
 import { lossWeight } from '../consistency/weighting';
@@ -112,6 +112,10 @@ export function ctLossAndGrads(
   perceptual: PerceptualDistance | null = null,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
   if (cfg.distance.kind === 'lpips' && !perceptual) throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
+  if (tf.getGradient(tf.Mean) === undefined) {
+    // tfjs-core alone registers no gradients; the '@tensorflow/tfjs' package (what the Node shell loads) does
+    throw new Error("the CT step needs TF.js's gradients, and none are registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' (or '@tensorflow/tfjs') once before training");
+  }
   const b = cfg.batchSize;
   const noise = { sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData };
   return tf.tidy(() => {

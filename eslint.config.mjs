@@ -46,6 +46,8 @@ export default defineConfig(
       '@typescript-eslint/non-nullable-type-assertion-style': 'off',
       // `process.env.X || fallback` treats an empty variable as unset, on purpose; ?? would not
       '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
+      // `const { a: _a, ...rest } = x` drops fields on purpose; a leading _ marks an unused binding
+      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   {

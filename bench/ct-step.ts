@@ -110,8 +110,11 @@ export function benchUNetSampler(opts: { batch?: number; seed?: number } = {}): 
   const net = buildNetwork({ ...cfg, seed }, shape);
   const weights = net.init(seed).map((w, i) => tf.tensor(w, (net.params[i] as { shape: number[] }).shape));
   const rng = new Rng(seed, 3);
-  const x = tf.tensor(rng.fillNormal(new Float32Array(B * shape.reduce((a, b) => a * b, 1))).map((v) => v * SIGMA_MAX), [B, ...shape]);
-  const sigma = tf.fill([B], SIGMA_MAX) as tf.Tensor1D;
+  const x = tf.tensor(
+    rng.fillNormal(new Float32Array(B * shape.reduce((a, b) => a * b, 1))).map((v) => v * SIGMA_MAX),
+    [B, ...shape],
+  );
+  const sigma = tf.fill<tf.Rank.R1>([B], SIGMA_MAX);
   const { sigmaMin, sigmaData } = cfg.noise;
   return {
     batch: B,

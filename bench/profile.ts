@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     byName.set(k.name, row);
     total += ms;
   }
-  console.log(`${sampling ? 'sampling' : 'training step'}: ${wall.toFixed(1)} ms per call (mean of ${reps}); ${profile.kernels.length / calls} kernel calls summing to ${total.toFixed(1)} ms (mean of ${calls} profiled calls; nested scopes count twice)`);
+  console.log(
+    `${sampling ? 'sampling' : 'training step'}: ${wall.toFixed(1)} ms per call (mean of ${reps}); ${profile.kernels.length / calls} kernel calls summing to ${total.toFixed(1)} ms (mean of ${calls} profiled calls; nested scopes count twice)`,
+  );
   const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(arg('top', '25')));
   for (const [name, r] of rows) console.log(`${name.padEnd(30)} ${r.ms.toFixed(1).padStart(8)} ms ${String(Math.round(r.calls)).padStart(5)} calls`);
   runner.dispose();

@@ -110,7 +110,7 @@ interface SampleMeasurement {
   backendLine?: string;
 }
 
-async function sampleWorker(info: Awaited<ReturnType<typeof initBackend>>, steps: number, warmup: number, seed: number): Promise<void> {
+function sampleWorker(info: Awaited<ReturnType<typeof initBackend>>, steps: number, warmup: number, seed: number): void {
   const batch = Number(arg('batch', '256'));
   const s = benchUNetSampler({ batch, seed });
   for (let i = 0; i < warmup; i++) s.sample();
@@ -121,7 +121,16 @@ async function sampleWorker(info: Awaited<ReturnType<typeof initBackend>>, steps
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const ms = median(times);
-  const m: SampleMeasurement = { threads: info.threads, native: info.native.active, batch, msPerCall: ms, imagesPerSec: (batch * 1000) / ms, steps, params: s.numParams, backendLine: describeBackend(info) };
+  const m: SampleMeasurement = {
+    threads: info.threads,
+    native: info.native.active,
+    batch,
+    msPerCall: ms,
+    imagesPerSec: (batch * 1000) / ms,
+    steps,
+    params: s.numParams,
+    backendLine: describeBackend(info),
+  };
   s.dispose();
   process.stdout.write(JSON.stringify(m) + '\n');
 }
@@ -133,14 +142,33 @@ function childEnv(path: Path | null): NodeJS.ProcessEnv {
 }
 
 function lastJson<T>(stdout: string): T {
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`no JSON in output: ${stdout.slice(-500)}`);
   return JSON.parse(line) as T;
 }
 
 function runTfjs(model: Model, backend: 'wasm' | 'cpu', threads: number, steps: number, warmup: number, seed: number, p: Path | null = null): Measurement {
   const script = path.join(__dirname, 'run.js');
-  const args = [script, '--worker', '--backend', backend, '--threads', String(threads), '--model', model, '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)];
+  const args = [
+    script,
+    '--worker',
+    '--backend',
+    backend,
+    '--threads',
+    String(threads),
+    '--model',
+    model,
+    '--steps',
+    String(steps),
+    '--warmup',
+    String(warmup),
+    '--seed',
+    String(seed),
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: childEnv(p), maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`tfjs ${backend}${p === 'native' ? '+native' : ''} ${model} t=${threads} failed: ${r.stderr.slice(-1000)}`);
   return lastJson<Measurement>(r.stdout);
@@ -148,18 +176,43 @@ function runTfjs(model: Model, backend: 'wasm' | 'cpu', threads: number, steps: 
 
 function runTfjsSample(threads: number, batch: number, steps: number, seed: number, p: Path): SampleMeasurement {
   const script = path.join(__dirname, 'run.js');
-  const args = [script, '--worker', '--sample', '--backend', 'wasm', '--threads', String(threads), '--batch', String(batch), '--steps', String(steps), '--warmup', '2', '--seed', String(seed)];
+  const args = [
+    script,
+    '--worker',
+    '--sample',
+    '--backend',
+    'wasm',
+    '--threads',
+    String(threads),
+    '--batch',
+    String(batch),
+    '--steps',
+    String(steps),
+    '--warmup',
+    '2',
+    '--seed',
+    String(seed),
+  ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: childEnv(p), maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`tfjs sampling (${p}) t=${threads} failed: ${r.stderr.slice(-1000)}`);
   return lastJson<SampleMeasurement>(r.stdout);
 }
 
-function runTorchSample(threads: number, batch: number, steps: number, seed: number): { imagesPerSec: number; msPerCall: number; threads: number; params: number } {
+function runTorchSample(
+  threads: number,
+  batch: number,
+  steps: number,
+  seed: number,
+): { imagesPerSec: number; msPerCall: number; threads: number; params: number } {
   const script = path.join(__dirname, '..', '..', 'bench', 'pytorch_step.py');
-  const r = spawnSync(PYTHON, [script, '--sample', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2', '--seed', String(seed)], {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
-  });
+  const r = spawnSync(
+    PYTHON,
+    [script, '--sample', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2', '--seed', String(seed)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
+    },
+  );
   if (r.status !== 0) throw new Error(`pytorch sampling t=${threads} failed: ${r.stderr.slice(-1000)}`);
   return lastJson<{ imagesPerSec: number; msPerCall: number; threads: number; params: number }>(r.stdout);
 }
@@ -174,13 +227,26 @@ function torchAvailable(): string | null {
 
 function runTorch(model: Model, threads: number, steps: number, warmup: number, seed: number): Measurement {
   const script = path.join(__dirname, '..', '..', 'bench', 'pytorch_step.py');
-  const r = spawnSync(PYTHON, [script, '--model', model, '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)], {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
-  });
+  const r = spawnSync(
+    PYTHON,
+    [script, '--model', model, '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
+    },
+  );
   if (r.status !== 0) throw new Error(`pytorch ${model} t=${threads} failed: ${r.stderr.slice(-1000)}`);
   const j = lastJson<{ threads: number; msPerStep: number; meanMs: number; minMs: number; steps: number; params: number; torch: string }>(r.stdout);
-  return { model, backend: `pytorch-cpu ${j.torch}`, threads: j.threads, msPerStep: j.msPerStep, meanMs: j.meanMs, minMs: j.minMs, steps: j.steps, params: j.params };
+  return {
+    model,
+    backend: `pytorch-cpu ${j.torch}`,
+    threads: j.threads,
+    msPerStep: j.msPerStep,
+    meanMs: j.meanMs,
+    minMs: j.minMs,
+    steps: j.steps,
+    params: j.params,
+  };
 }
 
 function gitCommit(): string {
@@ -247,7 +313,9 @@ async function main(): Promise<void> {
           tfThreads[p] = a.threads;
           params[model] = tfParams = a.params;
           backendLine = a.backendLine ?? backendLine;
-          log(`bench: ${model} tfjs-${p === 'native' ? 'wasm+native' : 'wasm'} t=${a.threads}: ${fmt(a.msPerStep)} ms/step (tensors ${a.tensorsBefore} -> ${a.tensorsAfter})`);
+          log(
+            `bench: ${model} tfjs-${p === 'native' ? 'wasm+native' : 'wasm'} t=${a.threads}: ${fmt(a.msPerStep)} ms/step (tensors ${a.tensorsBefore} -> ${a.tensorsAfter})`,
+          );
         }
         if (!noTorch) {
           const b = runTorch(model, threads, n, warmup, seed);
@@ -262,7 +330,14 @@ async function main(): Promise<void> {
         const tm = median(tfTimes[p]);
         rows.push({
           model,
-          tfjs: { backend: p === 'native' ? 'wasm+native' : 'wasm', native: p === 'native', threads: tfThreads[p], msPerStep: tm, rounds: tfTimes[p], steps: n },
+          tfjs: {
+            backend: p === 'native' ? 'wasm+native' : 'wasm',
+            native: p === 'native',
+            threads: tfThreads[p],
+            msPerStep: tm,
+            rounds: tfTimes[p],
+            steps: n,
+          },
           pytorch: pm === null ? null : { threads: ptThreads, msPerStep: pm, rounds: ptTimes, steps: n },
           ratio: pm === null ? null : tm / pm,
         });
@@ -290,7 +365,9 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const a = runTfjsSample(threads, sampleBatch, sampleSteps, seed, best);
       tf1.push(a.imagesPerSec);
-      log(`bench: sampling tfjs-${best === 'native' ? 'wasm+native' : 'wasm'} t=${a.threads} batch ${a.batch}: ${a.imagesPerSec.toFixed(0)} images/s (${fmt(a.msPerCall)} ms/call)`);
+      log(
+        `bench: sampling tfjs-${best === 'native' ? 'wasm+native' : 'wasm'} t=${a.threads} batch ${a.batch}: ${a.imagesPerSec.toFixed(0)} images/s (${fmt(a.msPerCall)} ms/call)`,
+      );
       if (!noTorch) {
         const b = runTorchSample(threads, sampleBatch, sampleSteps, seed);
         pt1.push(b.imagesPerSec);
@@ -345,7 +422,9 @@ async function main(): Promise<void> {
   const md: string[] = [];
   md.push(`# Consistency-training step: tfjs vs PyTorch (CPU)`);
   md.push('');
-  md.push(`U-Net: ${params.unet.toLocaleString('en')} parameters, batch ${BENCH_UNET_BATCH}, ${BENCH_UNET_SIZE}x${BENCH_UNET_SIZE}x1, widths 32/64, GroupNorm(8), SiLU, dropout 0.1.`);
+  md.push(
+    `U-Net: ${params.unet.toLocaleString('en')} parameters, batch ${BENCH_UNET_BATCH}, ${BENCH_UNET_SIZE}x${BENCH_UNET_SIZE}x1, widths 32/64, GroupNorm(8), SiLU, dropout 0.1.`,
+  );
   md.push(`MLP: ${params.mlp.toLocaleString('en')} parameters, batch ${BENCH_MLP_BATCH}, 3 x 256 SiLU.`);
   md.push('');
   md.push('| model | threads | tfjs path | tfjs ms/step | PyTorch ms/step | ratio tfjs/PyTorch |');
@@ -354,26 +433,36 @@ async function main(): Promise<void> {
   md[md.length - 1] = '|---|---|---|---|---|---|---|';
   for (const r of rows) {
     const spread = `${r.tfjs.rounds.map(fmt).join(', ')} / ${r.pytorch ? r.pytorch.rounds.map(fmt).join(', ') : 'n/a'}`;
-    md.push(`| ${r.model} | ${r.tfjs.threads} | ${r.tfjs.backend} | ${fmt(r.tfjs.msPerStep)} | ${r.pytorch ? fmt(r.pytorch.msPerStep) : 'n/a'} | ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)} | ${spread} |`);
+    md.push(
+      `| ${r.model} | ${r.tfjs.threads} | ${r.tfjs.backend} | ${fmt(r.tfjs.msPerStep)} | ${r.pytorch ? fmt(r.pytorch.msPerStep) : 'n/a'} | ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)} | ${spread} |`,
+    );
   }
   for (const c of cpuRows) md.push(`| ${c.model} | 1 | tfjs cpu backend (${c.steps} step${c.steps > 1 ? 's' : ''}) | ${fmt(c.msPerStep)} | | | |`);
   md.push('');
-  md.push('`wasm`: tfjs-backend-wasm with ctlab\'s training kernels, on `threads` threads; `wasm+native`: the same with the native kernels (oneDNN convolutions, oneDNN/OpenBLAS GEMM, fused GroupNorm+SiLU, fused Adam/EMA; `npm run build:native`) on `threads` threads, wasm itself on 1 (src/backend/index.ts says why).');
+  md.push(
+    "`wasm`: tfjs-backend-wasm with ctlab's training kernels, on `threads` threads; `wasm+native`: the same with the native kernels (oneDNN convolutions, oneDNN/OpenBLAS GEMM, fused GroupNorm+SiLU, fused Adam/EMA; `npm run build:native`) on `threads` threads, wasm itself on 1 (src/backend/index.ts says why).",
+  );
   if (nativeMissing) md.push(`Native rows: not measured (${nativeMissing}).`);
   if (sampling) {
     md.push('');
-    md.push(`1-step sampling (one U-Net forward, batch ${sampling.batch}, ${sampling.image.join('x')}, ${sampling.threads} thread(s)): tfjs ${sampling.tfjsPath} ${sampling.tfjsImagesPerSec.toFixed(0)} images/s, PyTorch ${sampling.pytorchImagesPerSec === null ? 'n/a' : sampling.pytorchImagesPerSec.toFixed(0)} images/s${sampling.ratio === null ? '' : ` (tfjs/PyTorch ${sampling.ratio.toFixed(2)})`}; rounds: tfjs ${sampling.rounds.tfjs.map((v) => v.toFixed(0)).join(', ')}, PyTorch ${sampling.rounds.pytorch.map((v) => v.toFixed(0)).join(', ') || 'n/a'} images/s.`);
+    md.push(
+      `1-step sampling (one U-Net forward, batch ${sampling.batch}, ${sampling.image.join('x')}, ${sampling.threads} thread(s)): tfjs ${sampling.tfjsPath} ${sampling.tfjsImagesPerSec.toFixed(0)} images/s, PyTorch ${sampling.pytorchImagesPerSec === null ? 'n/a' : sampling.pytorchImagesPerSec.toFixed(0)} images/s${sampling.ratio === null ? '' : ` (tfjs/PyTorch ${sampling.ratio.toFixed(2)})`}; rounds: tfjs ${sampling.rounds.tfjs.map((v) => v.toFixed(0)).join(', ')}, PyTorch ${sampling.rounds.pytorch.map((v) => v.toFixed(0)).join(', ') || 'n/a'} images/s.`,
+    );
   }
   const unetNative = rows.filter((r) => r.model === 'unet' && r.tfjs.native && r.ratio !== null);
   if (unetNative.length || sampling) {
-    const parts = unetNative.map((r) => `U-Net step at ${r.tfjs.threads} thread(s) ${(r.ratio as number).toFixed(2)}× PyTorch (${(r.ratio as number) <= 1.5 ? 'met' : 'missed'})`);
+    const parts = unetNative.map(
+      (r) => `U-Net step at ${r.tfjs.threads} thread(s) ${(r.ratio as number).toFixed(2)}× PyTorch (${(r.ratio as number) <= 1.5 ? 'met' : 'missed'})`,
+    );
     if (sampling) parts.push(`sampling ${sampling.tfjsImagesPerSec.toFixed(0)} images/s (${sampling.tfjsImagesPerSec >= 1000 ? 'met' : 'missed'})`);
     md.push('');
     md.push(`Targets of the native-kernel work (U-Net step ≤ 1.5× PyTorch at 1 and 2 threads, 1-step sampling ≥ 1,000 images/s): ${parts.join('; ')}.`);
   }
   md.push('');
   md.push(`Medians over ${steps} (U-Net) / ${steps * 3} (MLP) steps after ${warmup} warm-up steps, median of ${rounds} alternating rounds.`);
-  md.push(`Command \`${result.command}\`, commit ${result.commit}, seed ${seed}, ${result.date}, wall ${result.wallTimeS.toFixed(0)} s, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average at end ${result.machine.loadAvgAtEnd.map((x) => x.toFixed(2)).join(' ')}.`);
+  md.push(
+    `Command \`${result.command}\`, commit ${result.commit}, seed ${seed}, ${result.date}, wall ${result.wallTimeS.toFixed(0)} s, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average at end ${result.machine.loadAvgAtEnd.map((x) => x.toFixed(2)).join(' ')}.`,
+  );
   md.push('');
 
   fs.mkdirSync(outDir, { recursive: true });
@@ -383,6 +472,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -107,7 +107,9 @@ function parseArgs(argv: string[]): Args {
 
 function gitCommit(): string {
   try {
-    return execSync('git rev-parse HEAD', { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse HEAD', { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -159,7 +161,10 @@ async function main(): Promise<void> {
           const x = tf.tensor4d(batchX, [args.batch, 28, 28, 1]);
           const y = tf.tensor1d(batchY);
           const { value, grads } = tf.variableGrads(() => crossEntropy(classifierForward(spec.arch, vars, x).logits, y), vars);
-          opt.step(vars.map((v) => grads[v.name] as tf.Tensor), lr);
+          opt.step(
+            vars.map((v) => grads[v.name] as tf.Tensor),
+            lr,
+          );
           return value;
         });
         if (step % 50 === 0 || step === totalSteps - 1) {
@@ -170,7 +175,9 @@ async function main(): Promise<void> {
         lossT.dispose();
         if (step % 100 === 0 || step === totalSteps - 1) {
           const el = (Date.now() - start) / 1000;
-          console.log(`  step ${step + 1}/${totalSteps} epoch ${epoch + 1} loss ${lastLoss.toFixed(4)} lr ${lr.toExponential(2)} ${el.toFixed(0)} s (${((el * 1000) / (step + 1)).toFixed(0)} ms/step)`);
+          console.log(
+            `  step ${step + 1}/${totalSteps} epoch ${epoch + 1} loss ${lastLoss.toFixed(4)} lr ${lr.toExponential(2)} ${el.toFixed(0)} s (${((el * 1000) / (step + 1)).toFixed(0)} ms/step)`,
+          );
         }
       }
     }

@@ -19,7 +19,9 @@ import * as path from 'node:path';
 const steps = nb.byScale(300, 20);
 const cfg = ctlab.buildConfig('ict', { steps, evalEvery: 0, checkpointEvery: steps });
 console.log(`${nb.notebookScale()} scale: ${cfg.steps} steps, batch ${cfg.batchSize}, data ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind}`);
-console.log(JSON.stringify({ weighting: cfg.weighting, distance: cfg.distance, teacher: cfg.teacher, curriculum: cfg.curriculum, noiseSampler: cfg.noiseSampler }));
+console.log(
+  JSON.stringify({ weighting: cfg.weighting, distance: cfg.distance, teacher: cfg.teacher, curriculum: cfg.curriculum, noiseSampler: cfg.noiseSampler }),
+);
 
 // %% [markdown]
 // **2. Train** into a temporary run directory (checkpoints, metrics.jsonl, run.json).
@@ -42,12 +44,19 @@ const two = ctlab.sampleConsistency(net, weights, { ...common, sigmas: [cfg.nois
 weights.forEach((w) => w.dispose());
 net.dispose();
 const xy = (p: Float32Array) => ({ x: Array.from(p.filter((_, i) => i % 2 === 0)), y: Array.from(p.filter((_, i) => i % 2 === 1)) });
-console.log(`SWD to held-out data: 1-step ${ctlab.sampleDistances(one, data.test, 2).swd.toPrecision(3)}, 2-step ${ctlab.sampleDistances(two, data.test, 2).swd.toPrecision(3)}`);
-await nb.showFigure(ctlab.report.scatterFigure([
-  { ...xy(data.test), name: 'held-out data', color: '#999999', size: 3, opacity: 0.5 },
-  { ...xy(one), name: '1-step samples', size: 3 },
-  { ...xy(two), name: '2-step samples', size: 3 },
-], { title: `iCT, ${result.steps} steps (this notebook)`, equalAxes: true, width: 560, height: 520 }));
+console.log(
+  `SWD to held-out data: 1-step ${ctlab.sampleDistances(one, data.test, 2).swd.toPrecision(3)}, 2-step ${ctlab.sampleDistances(two, data.test, 2).swd.toPrecision(3)}`,
+);
+await nb.showFigure(
+  ctlab.report.scatterFigure(
+    [
+      { ...xy(data.test), name: 'held-out data', color: '#999999', size: 3, opacity: 0.5 },
+      { ...xy(one), name: '1-step samples', size: 3 },
+      { ...xy(two), name: '2-step samples', size: 3 },
+    ],
+    { title: `iCT, ${result.steps} steps (this notebook)`, equalAxes: true, width: 560, height: 520 },
+  ),
+);
 
 // %% [markdown]
 // **4. The committed quickstart** (`npm start`: original CT and iCT, 2,000 steps each): its table (`results/quickstart/table.csv`) and sample plots.

@@ -25,10 +25,15 @@ import * as nb from '../dist/src/notebook/index';
 const sigmas = Array.from(ctlab.karrasSigmas(1281));
 const pairs = sigmas.slice(0, -1).map((s, i) => [s, sigmas[i + 1]] as const);
 const x = pairs.map(([s]) => s);
-await nb.showFigure(ctlab.report.lineFigure([
-  { x, y: pairs.map(([s, t]) => ctlab.lossWeight('ict', s, t)), name: 'iCT: 1/(σ_{i+1} − σ_i)' },
-  { x, y: pairs.map(([s, t]) => ctlab.lossWeight('uniform', s, t)), name: 'CT: λ ≡ 1', dash: 'dash' },
-], { title: 'Loss weight per grid pair, N = 1281', xTitle: 'σ_i', yTitle: 'λ(σ_i)', logX: true, logY: true, width: 700, height: 420 }));
+await nb.showFigure(
+  ctlab.report.lineFigure(
+    [
+      { x, y: pairs.map(([s, t]) => ctlab.lossWeight('ict', s, t)), name: 'iCT: 1/(σ_{i+1} − σ_i)' },
+      { x, y: pairs.map(([s, t]) => ctlab.lossWeight('uniform', s, t)), name: 'CT: λ ≡ 1', dash: 'dash' },
+    ],
+    { title: 'Loss weight per grid pair, N = 1281', xTitle: 'σ_i', yTitle: 'λ(σ_i)', logX: true, logY: true, width: 700, height: 420 },
+  ),
+);
 
 // %% [markdown]
 // ## Results of this kit

@@ -28,15 +28,21 @@ const specs: [string, Spec][] = [
 ];
 const sigmas = Array.from(ctlab.karrasSigmas(1281));
 const dist = (a: Float64Array, b: Float64Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0));
-const freqFig = ctlab.report.lineFigure(specs.map(([name, spec]) => {
-  const w = Array.from(ctlab.embeddingFrequencies(spec, 0), Math.abs).sort((a, b) => b - a);
-  return { name, x: w.map((_, j) => j), y: w, markers: true };
-}), { title: 'Embedding frequencies |ω_j|, sorted', xTitle: 'j', yTitle: '|ω_j|', logY: true, width: 620, height: 400 });
-const sensFig = ctlab.report.lineFigure(specs.map(([name, spec]) => {
-  const w = ctlab.embeddingFrequencies(spec, 0);
-  const e = sigmas.map((s) => ctlab.embedNoiseLevel(s, spec, w));
-  return { name, x: sigmas.slice(0, -1), y: e.slice(0, -1).map((v, i) => dist(v, e[i + 1])) };
-}), { title: 'Sensitivity: ‖e(σ_{i+1}) − e(σ_i)‖, N = 1281', xTitle: 'σ_i', yTitle: 'embedding distance', logX: true, logY: true, width: 620, height: 400 });
+const freqFig = ctlab.report.lineFigure(
+  specs.map(([name, spec]) => {
+    const w = Array.from(ctlab.embeddingFrequencies(spec, 0), Math.abs).sort((a, b) => b - a);
+    return { name, x: w.map((_, j) => j), y: w, markers: true };
+  }),
+  { title: 'Embedding frequencies |ω_j|, sorted', xTitle: 'j', yTitle: '|ω_j|', logY: true, width: 620, height: 400 },
+);
+const sensFig = ctlab.report.lineFigure(
+  specs.map(([name, spec]) => {
+    const w = ctlab.embeddingFrequencies(spec, 0);
+    const e = sigmas.map((s) => ctlab.embedNoiseLevel(s, spec, w));
+    return { name, x: sigmas.slice(0, -1), y: e.slice(0, -1).map((v, i) => dist(v, e[i + 1])) };
+  }),
+  { title: 'Sensitivity: ‖e(σ_{i+1}) − e(σ_i)‖, N = 1281', xTitle: 'σ_i', yTitle: 'embedding distance', logX: true, logY: true, width: 620, height: 400 },
+);
 await nb.showFigures([freqFig, sensFig]);
 
 // %% [markdown]

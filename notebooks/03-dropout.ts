@@ -18,10 +18,15 @@ import * as nb from '../dist/src/notebook/index';
 
 // %%
 const units = Array.from({ length: 128 }, (_, j) => j);
-await nb.showFigure(ctlab.report.lineFigure([0, 0.1, 0.3].map((p) => {
-  const rng = new ctlab.Rng(1);
-  return { name: `p = ${p}`, x: units, y: units.map(() => (rng.uniform() < p ? 0 : 1 / (1 - p))), markers: true };
-}), { title: 'Dropout multiplier per hidden unit (one example)', xTitle: 'hidden unit', yTitle: 'mask / (1 − p)', width: 700, height: 360 }));
+await nb.showFigure(
+  ctlab.report.lineFigure(
+    [0, 0.1, 0.3].map((p) => {
+      const rng = new ctlab.Rng(1);
+      return { name: `p = ${p}`, x: units, y: units.map(() => (rng.uniform() < p ? 0 : 1 / (1 - p))), markers: true };
+    }),
+    { title: 'Dropout multiplier per hidden unit (one example)', xTitle: 'hidden unit', yTitle: 'mask / (1 − p)', width: 700, height: 360 },
+  ),
+);
 
 // %% [markdown]
 // ## Results of this kit

@@ -35,21 +35,28 @@ const reference = [
   { label: 'CT recipe, paper form', cfg: ctlab.buildConfig('ct', { teacher: { kind: 'ema', ...ctlab.CT_TEACHER_EMA, form: 'paper' } }) },
 ];
 const describe = (cfg: ctlab.TrainConfig) => {
-  const t = cfg.teacher.kind === 'ema' ? `μ0 = ${cfg.teacher.mu0}, s0 = ${cfg.teacher.s0}, ÷ ${cfg.teacher.form === 'code' ? 'N(k) − 1' : 'N(k)'}` : 'no EMA teacher';
+  const t =
+    cfg.teacher.kind === 'ema' ? `μ0 = ${cfg.teacher.mu0}, s0 = ${cfg.teacher.s0}, ÷ ${cfg.teacher.form === 'code' ? 'N(k) − 1' : 'N(k)'}` : 'no EMA teacher';
   return `${t}; ${cfg.curriculum.kind} curriculum (s0, s1) = (${cfg.curriculum.s0}, ${cfg.curriculum.s1})`;
 };
 const ks = (cfg: ctlab.TrainConfig) => Array.from({ length: cfg.steps + 1 }, (_, k) => k);
 const runs = [...arms, ...reference];
 for (const { label, cfg } of runs) {
-  console.log(`${label}: ${describe(cfg)}: μ(0) = ${ctlab.teacherEmaAt(cfg, 0).toFixed(4)}, μ(K) = ${ctlab.teacherEmaAt(cfg, cfg.steps).toFixed(4)}, K = ${cfg.steps}`);
+  console.log(
+    `${label}: ${describe(cfg)}: μ(0) = ${ctlab.teacherEmaAt(cfg, 0).toFixed(4)}, μ(K) = ${ctlab.teacherEmaAt(cfg, cfg.steps).toFixed(4)}, K = ${cfg.steps}`,
+  );
 }
 const dash = (i: number) => (i < arms.length ? undefined : i === arms.length ? ('dot' as const) : ('dash' as const));
 const opts = { xTitle: 'training step k', width: 620, height: 420 };
 await nb.showFigures([
-  ctlab.report.lineFigure(runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
-    { ...opts, title: 'Teacher EMA rate μ(k) per arm', yTitle: 'μ(k)' }),
-  ctlab.report.lineFigure(runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => 1 - ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
-    { ...opts, title: 'The same as 1 − μ(k), log scale', yTitle: '1 − μ(k)', logY: true }),
+  ctlab.report.lineFigure(
+    runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
+    { ...opts, title: 'Teacher EMA rate μ(k) per arm', yTitle: 'μ(k)' },
+  ),
+  ctlab.report.lineFigure(
+    runs.map(({ label, cfg }, i) => ({ name: label, x: ks(cfg), y: ks(cfg).map((k) => 1 - ctlab.teacherEmaAt(cfg, k)), dash: dash(i) })),
+    { ...opts, title: 'The same as 1 − μ(k), log scale', yTitle: '1 − μ(k)', logY: true },
+  ),
 ]);
 
 // %% [markdown]

@@ -27,10 +27,14 @@ import * as tf from '@tensorflow/tfjs';
 await ctlab.initBackend();
 const dim = 2;
 const r = Array.from({ length: 121 }, (_, i) => 10 ** (-5 + i / 20));
-const diff = tf.tensor2d(r.flatMap((v) => Array(dim).fill(v / Math.sqrt(dim))), [r.length, dim]);
+const diff = tf.tensor2d(
+  r.flatMap((v) => Array.from({ length: dim }, () => v / Math.sqrt(dim))),
+  [r.length, dim],
+);
 const zero = tf.zerosLike(diff);
 const curve = (kind: ctlab.DistanceKind, c?: number) => Array.from(tf.tidy(() => ctlab.distance(kind, diff, zero, c === undefined ? {} : { c })).dataSync());
-const c2 = ctlab.pseudoHuberC(dim), cCifar = ctlab.pseudoHuberC(3072);
+const c2 = ctlab.pseudoHuberC(dim),
+  cCifar = ctlab.pseudoHuberC(3072);
 const series = [
   { name: `pseudo-Huber, c = ${c2.toPrecision(2)} (d = 2)`, x: r, y: curve('pseudo-huber') },
   { name: `pseudo-Huber, c = ${cCifar.toPrecision(2)} (CIFAR-10 d)`, x: r, y: curve('pseudo-huber', cCifar), dash: 'dot' as const },
@@ -38,7 +42,17 @@ const series = [
   { name: 'ℓ1 (mean over dims)', x: r, y: curve('l1'), dash: 'dashdot' as const },
 ];
 tf.dispose([diff, zero]);
-await nb.showFigure(ctlab.report.lineFigure(series, { title: 'Distances as functions of ‖x − y‖', xTitle: '‖x − y‖₂', yTitle: 'd(x, y)', logX: true, logY: true, width: 700, height: 440 }));
+await nb.showFigure(
+  ctlab.report.lineFigure(series, {
+    title: 'Distances as functions of ‖x − y‖',
+    xTitle: '‖x − y‖₂',
+    yTitle: 'd(x, y)',
+    logX: true,
+    logY: true,
+    width: 700,
+    height: 440,
+  }),
+);
 
 // %% [markdown]
 // ## Results of this kit

@@ -23,10 +23,15 @@ import * as nb from '../dist/src/notebook/index';
 // %%
 const K = ctlab.buildConfig('ict').steps;
 const ks = Array.from({ length: K + 1 }, (_, k) => k);
-await nb.showFigure(ctlab.report.lineFigure([
-  { name: 'CT: √ schedule, (s0, s1) = (2, 150)', x: ks, y: ks.map((k) => ctlab.ctCurriculum(k, K, { s0: 2, s1: 150 })) },
-  { name: 'iCT: exponential, (s0, s1) = (10, 1280)', x: ks, y: ks.map((k) => ctlab.ictCurriculum(k, K, { s0: 10, s1: 1280 })) },
-], { title: `Grid size N(k) over ${K} steps`, xTitle: 'training step k', yTitle: 'N(k)', logY: true, width: 700, height: 420 }));
+await nb.showFigure(
+  ctlab.report.lineFigure(
+    [
+      { name: 'CT: √ schedule, (s0, s1) = (2, 150)', x: ks, y: ks.map((k) => ctlab.ctCurriculum(k, K, { s0: 2, s1: 150 })) },
+      { name: 'iCT: exponential, (s0, s1) = (10, 1280)', x: ks, y: ks.map((k) => ctlab.ictCurriculum(k, K, { s0: 10, s1: 1280 })) },
+    ],
+    { title: `Grid size N(k) over ${K} steps`, xTitle: 'training step k', yTitle: 'N(k)', logY: true, width: 700, height: 420 },
+  ),
+);
 
 // %% [markdown]
 // ## Results of this kit

@@ -27,10 +27,20 @@ const unif = Array.from(ctlab.uniformNoiseProbs(sigmas));
 const perLn = (p: number[]) => p.map((v, i) => v / Math.log(sigmas[i + 1] / sigmas[i]));
 const opts = { xTitle: 'σ_i', logX: true, width: 620, height: 400 };
 await nb.showFigures([
-  ctlab.report.lineFigure([{ name: 'iCT: lognormal', x, y: logn }, { name: 'CT: uniform', x, y: unif, dash: 'dash' }],
-    { ...opts, title: 'Probability of pair i, N = 1281', yTitle: 'p(i)', logY: true }),
-  ctlab.report.lineFigure([{ name: 'iCT: lognormal', x, y: perLn(logn) }, { name: 'CT: uniform', x, y: perLn(unif), dash: 'dash' }],
-    { ...opts, title: 'Density per unit of ln σ', yTitle: 'p(i) / Δln σ' }),
+  ctlab.report.lineFigure(
+    [
+      { name: 'iCT: lognormal', x, y: logn },
+      { name: 'CT: uniform', x, y: unif, dash: 'dash' },
+    ],
+    { ...opts, title: 'Probability of pair i, N = 1281', yTitle: 'p(i)', logY: true },
+  ),
+  ctlab.report.lineFigure(
+    [
+      { name: 'iCT: lognormal', x, y: perLn(logn) },
+      { name: 'CT: uniform', x, y: perLn(unif), dash: 'dash' },
+    ],
+    { ...opts, title: 'Density per unit of ln σ', yTitle: 'p(i) / Δln σ' },
+  ),
 ]);
 
 // %% [markdown]

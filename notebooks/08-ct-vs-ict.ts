@@ -17,9 +17,15 @@ import * as nb from '../dist/src/notebook/index';
 // %%
 const ct = ctlab.buildConfig('ct') as unknown as Record<string, unknown>;
 const ict = ctlab.buildConfig('ict') as unknown as Record<string, unknown>;
-const show = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : String(v));
-nb.showTable(['weighting', 'model', 'teacher', 'distance', 'curriculum', 'noiseSampler', 'optimizer', 'steps', 'batchSize']
-  .map((k) => ({ field: k, 'original CT (ct)': show(ct[k]), 'iCT (ict)': show(ict[k]), differs: show(ct[k]) === show(ict[k]) ? '' : 'yes' })));
+const show = (v: unknown): string => JSON.stringify(v);
+nb.showTable(
+  ['weighting', 'model', 'teacher', 'distance', 'curriculum', 'noiseSampler', 'optimizer', 'steps', 'batchSize'].map((k) => ({
+    field: k,
+    'original CT (ct)': show(ct[k]),
+    'iCT (ict)': show(ict[k]),
+    differs: show(ct[k]) === show(ict[k]) ? '' : 'yes',
+  })),
+);
 
 // %% [markdown]
 // The committed quickstart (`npm start`, one seed, 2,000 steps each) as a first look; the ablation below has seeds and intervals.

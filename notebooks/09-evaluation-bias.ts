@@ -45,18 +45,31 @@ const opt = tf.train.adam(0.01);
 const steps = nb.byScale(60, 3);
 const hist: { step: number[]; loss: number[]; other: number[]; pixel: number[] } = { step: [], loss: [], other: [], pixel: [] };
 for (let k = 0; k <= steps; k++) {
-  const [a, b, p] = tf.tidy(() => [onLoss.distance(x, real).mean(), onOther.distance(x, real).mean(), x.sub(real).square().mean()].map((t) => t.dataSync()[0] as number));
-  hist.step.push(k); hist.loss.push(a); hist.other.push(b); hist.pixel.push(p);
-  if (k < steps) opt.minimize(() => onLoss.distance(x, real).mean() as tf.Scalar, false, [x]);
+  const [a, b, p] = tf.tidy(() => [onLoss.distance(x, real).mean(), onOther.distance(x, real).mean(), x.sub(real).square().mean()].map((t) => t.dataSync()[0]));
+  hist.step.push(k);
+  hist.loss.push(a);
+  hist.other.push(b);
+  hist.pixel.push(p);
+  if (k < steps) opt.minimize(() => onLoss.distance(x, real).mean<tf.Scalar>(), false, [x]);
 }
-const rel = (v: number[]) => v.map((y) => y / (v[0] as number));
-await nb.showFigure(ctlab.report.lineFigure([
-  { name: `LPIPS-style on ${ctlab.LOSS_NET} (optimised)`, x: hist.step, y: rel(hist.loss) },
-  { name: `LPIPS-style on ${ctlab.INDEPENDENT_NET} (independent)`, x: hist.step, y: rel(hist.other), dash: 'dash' },
-  { name: 'pixel mean squared error', x: hist.step, y: rel(hist.pixel), dash: 'dot' },
-], { title: 'Descending one net\'s LPIPS-style distance', xTitle: 'Adam step on the pixels', yTitle: 'distance / distance at step 0', width: 700, height: 420 }));
-console.log(`after ${steps} steps: ${ctlab.LOSS_NET} ×${rel(hist.loss).at(-1)!.toFixed(3)}, ${ctlab.INDEPENDENT_NET} ×${rel(hist.other).at(-1)!.toFixed(3)}, pixels ×${rel(hist.pixel).at(-1)!.toFixed(3)}`);
-tf.dispose([real, noise, x]); opt.dispose(); onLoss.dispose(); onOther.dispose();
+const rel = (v: number[]) => v.map((y) => y / v[0]);
+await nb.showFigure(
+  ctlab.report.lineFigure(
+    [
+      { name: `LPIPS-style on ${ctlab.LOSS_NET} (optimised)`, x: hist.step, y: rel(hist.loss) },
+      { name: `LPIPS-style on ${ctlab.INDEPENDENT_NET} (independent)`, x: hist.step, y: rel(hist.other), dash: 'dash' },
+      { name: 'pixel mean squared error', x: hist.step, y: rel(hist.pixel), dash: 'dot' },
+    ],
+    { title: "Descending one net's LPIPS-style distance", xTitle: 'Adam step on the pixels', yTitle: 'distance / distance at step 0', width: 700, height: 420 },
+  ),
+);
+console.log(
+  `after ${steps} steps: ${ctlab.LOSS_NET} ×${rel(hist.loss).at(-1)!.toFixed(3)}, ${ctlab.INDEPENDENT_NET} ×${rel(hist.other).at(-1)!.toFixed(3)}, pixels ×${rel(hist.pixel).at(-1)!.toFixed(3)}`,
+);
+tf.dispose([real, noise, x]);
+opt.dispose();
+onLoss.dispose();
+onOther.dispose();
 
 // %% [markdown]
 // ## The committed image ablations under both evaluators

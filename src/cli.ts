@@ -10,7 +10,7 @@ import { buildConfig, PRESETS, scaleFor, type PresetName } from './config/preset
 import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
 import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
 import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
-import { dataConfigFromArg, exampleShape, loadDataset } from './data/source';
+import { dataConfigFromArg, exampleShape } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
@@ -32,7 +32,9 @@ function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
     const v = Number(value);
     if (value.trim() === '' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
-      throw new InvalidArgumentError(`${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}, got '${value}'`);
+      throw new InvalidArgumentError(
+        `${name}: expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}, got '${value}'`,
+      );
     }
     return v;
   };
@@ -95,7 +97,8 @@ export function configFromFlags(f: TrainFlags): TrainConfig {
   if (f.steps !== undefined) o.steps = f.steps;
   if (f.batch !== undefined) o.batchSize = f.batch;
   if (f.data) o.data = dataConfigFromArg(f.data, cfg.data);
-  if (f.optimizer || f.lr !== undefined) o.optimizer = { ...cfg.optimizer, ...(f.optimizer ? { kind: f.optimizer } : {}), ...(f.lr !== undefined ? { lr: f.lr } : {}) };
+  if (f.optimizer || f.lr !== undefined)
+    o.optimizer = { ...cfg.optimizer, ...(f.optimizer ? { kind: f.optimizer } : {}), ...(f.lr !== undefined ? { lr: f.lr } : {}) };
   if (f.weighting) o.weighting = f.weighting;
   const model: DeepPartial<ModelConfig> = {};
   if (f.embedding === 'positional') model.embedding = { kind: 'positional', dim: cfg.model.embedding.dim };
@@ -126,7 +129,15 @@ function writeCsv(file: string, points: Float32Array, dim: number): void {
 }
 
 /** results/images-style folder: FID/KID table per feature net beside floor and ceiling, grids, provenance. */
-function writeImageResults(out: string, run: string, cfg: TrainConfig, step: number, ev: ImageRunEval, grids: { oneStep: string; twoStep: string }, evalMs: number): void {
+function writeImageResults(
+  out: string,
+  run: string,
+  cfg: TrainConfig,
+  step: number,
+  ev: ImageRunEval,
+  grids: { oneStep: string; twoStep: string },
+  evalMs: number,
+): void {
   fs.mkdirSync(out, { recursive: true });
   const info = readRunJson(run);
   const rows = Object.entries(ev.scores).flatMap(([net, s]) => [
@@ -136,7 +147,10 @@ function writeImageResults(out: string, run: string, cfg: TrainConfig, step: num
     { 'feature net': net, what: 'ceiling: Gaussian noise', FID: s.ceiling.fid, KID: s.ceiling.kid },
   ]);
   const git = gitInfo();
-  const cut = step < cfg.steps ? `The run was cut short: evaluated at step ${step} of ${cfg.steps} (status: ${info.status}); it resumes with \`ctlab train --resume --out ${run}\`.` : `The run completed its ${cfg.steps} steps.`;
+  const cut =
+    step < cfg.steps
+      ? `The run was cut short: evaluated at step ${step} of ${cfg.steps} (status: ${info.status}); it resumes with \`ctlab train --resume --out ${run}\`.`
+      : `The run completed its ${cfg.steps} steps.`;
   writeTable(rows, path.join(out, 'fid'), {
     title: `${cfg.name} on ${cfg.data.kind} ${ev.shape[0]}×${ev.shape[1]}: FID/KID against ${ev.n} held-out test images`,
     notes: [
@@ -147,7 +161,19 @@ function writeImageResults(out: string, run: string, cfg: TrainConfig, step: num
   });
   fs.copyFileSync(grids.oneStep, path.join(out, 'samples-1step.png'));
   fs.copyFileSync(grids.twoStep, path.join(out, 'samples-2step.png'));
-  writeJson(path.join(out, 'provenance.json'), { run, step, totalSteps: cfg.steps, status: info.status, trainCommit: info.commit, evalCommit: git.commit, backend: info.backend, seed: cfg.seed, trainWallSec: info.wallSec, evalWallSec: evalMs / 1000, config: cfg });
+  writeJson(path.join(out, 'provenance.json'), {
+    run,
+    step,
+    totalSteps: cfg.steps,
+    status: info.status,
+    trainCommit: info.commit,
+    evalCommit: git.commit,
+    backend: info.backend,
+    seed: cfg.seed,
+    trainWallSec: info.wallSec,
+    evalWallSec: evalMs / 1000,
+    config: cfg,
+  });
 }
 
 const program = new Command();
@@ -156,13 +182,15 @@ program
   .description('Consistency models (CM / iCT) in TypeScript: train, sample and evaluate; see README.md')
   .showHelpAfterError('(add --help for usage)');
 
-const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (default: CTLAB_BACKEND or auto)').choices(BACKEND_NAMES as unknown as string[]);
+const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (default: CTLAB_BACKEND or auto)').choices(BACKEND_NAMES);
 const threadsOption = (): Option =>
-  new Option('--threads <n>', 'threads for the heavy kernels (default: CTLAB_THREADS, else 2 where a second core is idle)').argParser(num('--threads', { int: true, min: 1 }));
+  new Option('--threads <n>', 'threads for the heavy kernels (default: CTLAB_THREADS, else 2 where a second core is idle)').argParser(
+    num('--threads', { int: true, min: 1 }),
+  );
 
 // --threads reaches the backend as CTLAB_THREADS, read by initBackend wherever the command starts it
 program.hook('preAction', (_root, action) => {
-  const t = (action.opts() as { threads?: number }).threads;
+  const t = action.opts<{ threads?: number }>().threads;
   if (t !== undefined) process.env.CTLAB_THREADS = String(t);
 });
 
@@ -205,9 +233,17 @@ program
       return;
     }
     const out = f.out ?? path.join('runs', `${cfg.name}-seed${cfg.seed}`);
-    const r = await train(cfg, { outDir: out, resume: f.resume ?? false, progress: f.progress, command: `ctlab ${process.argv.slice(2).join(' ')}`, ...(f.backend ? { backend: f.backend } : {}) });
+    const r = await train(cfg, {
+      outDir: out,
+      resume: f.resume ?? false,
+      progress: f.progress,
+      command: `ctlab ${process.argv.slice(2).join(' ')}`,
+      ...(f.backend ? { backend: f.backend } : {}),
+    });
     const ev = r.eval ? ` | 1-step SWD ${r.eval.swd1.toFixed(4)}, 2-step SWD ${r.eval.swd2.toFixed(4)}` : '';
-    process.stdout.write(`${r.completed ? 'done' : 'stopped'}: ${out} at step ${r.steps}, loss ${r.finalLoss.toPrecision(4)}${ev} (${r.wallSec.toFixed(1)} s)\n`);
+    process.stdout.write(
+      `${r.completed ? 'done' : 'stopped'}: ${out} at step ${r.steps}, loss ${r.finalLoss.toPrecision(4)}${ev} (${r.wallSec.toFixed(1)} s)\n`,
+    );
   });
 
 program
@@ -223,33 +259,54 @@ program
   .addOption(backendOption())
   .addOption(threadsOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (f: { run: string; sigmas?: number[]; n: number; seed: number; weights: 'ema' | 'student'; out?: string; grid?: number; backend?: BackendRequest; progress: boolean }) => {
-    const cfg = readRunConfig(f.run);
-    await initBackend(f.backend ? { backend: f.backend } : {});
-    const sigmas = f.sigmas ?? [cfg.noise.sigmaMax];
-    const shape = exampleShape(cfg.data);
-    const { net, weights, step } = loadRunWeights(f.run, cfg, shape, f.weights);
-    const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
-    const pts = sampleConsistency(net, weights, { sigmas, n: f.n, seed: f.seed, shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData, onProgress: (d) => bar.update(d) });
-    bar.stop();
-    const tag = `sample-${sigmas.join('_')}-step${step}`;
-    let out: string;
-    if (shape.length === 3) {
-      const [h, w, c] = shape as [number, number, number];
-      out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.png`);
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      writeImageGrid(out, pts, f.n, h, w, c, f.grid ?? Math.ceil(Math.sqrt(f.n)));
-    } else {
-      if (f.grid !== undefined) throw new Error('--grid applies to image runs only');
-      out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.csv`);
-      writeCsv(out, pts, 2);
-    }
-    process.stdout.write(`${f.n} samples (${sigmas.length}-step, σ = ${sigmas.join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
-  });
+  .action(
+    async (f: {
+      run: string;
+      sigmas?: number[];
+      n: number;
+      seed: number;
+      weights: 'ema' | 'student';
+      out?: string;
+      grid?: number;
+      backend?: BackendRequest;
+      progress: boolean;
+    }) => {
+      const cfg = readRunConfig(f.run);
+      await initBackend(f.backend ? { backend: f.backend } : {});
+      const sigmas = f.sigmas ?? [cfg.noise.sigmaMax];
+      const shape = exampleShape(cfg.data);
+      const { net, weights, step } = loadRunWeights(f.run, cfg, shape, f.weights);
+      const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
+      const pts = sampleConsistency(net, weights, {
+        sigmas,
+        n: f.n,
+        seed: f.seed,
+        shape,
+        sigmaMin: cfg.noise.sigmaMin,
+        sigmaMax: cfg.noise.sigmaMax,
+        sigmaData: cfg.noise.sigmaData,
+        onProgress: (d) => bar.update(d),
+      });
+      bar.stop();
+      const tag = `sample-${sigmas.join('_')}-step${step}`;
+      let out: string;
+      if (shape.length === 3) {
+        const [h, w, c] = shape as [number, number, number];
+        out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.png`);
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        writeImageGrid(out, pts, f.n, h, w, c, f.grid ?? Math.ceil(Math.sqrt(f.n)));
+      } else {
+        if (f.grid !== undefined) throw new Error('--grid applies to image runs only');
+        out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.csv`);
+        writeCsv(out, pts, 2);
+      }
+      process.stdout.write(`${f.n} samples (${sigmas.length}-step, σ = ${sigmas.join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
+    },
+  );
 
 program
   .command('eval')
-  .description("points: 1-step and multistep sliced Wasserstein and MMD²; images: FID/KID per feature net with floor and ceiling, and sample grids")
+  .description('points: 1-step and multistep sliced Wasserstein and MMD²; images: FID/KID per feature net with floor and ceiling, and sample grids')
   .requiredOption('--run <dir>', 'run directory')
   .option('--sigmas <list>', 'σ list of the multistep sampler (default: σ_max, config.twoStepSigma)', sigmaList)
   .option('--n <count>', 'samples (default: the held-out set size)', num('--n', { int: true, min: 2 }))
@@ -260,8 +317,17 @@ program
   .option('--out <dir>', 'images: also write a results folder (table with floor and ceiling, sample grids, provenance)')
   .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string; out?: string }) => {
     const t0 = Date.now();
-    const nets = f.featureNet.split(',').map((s) => s.trim()).filter(Boolean);
-    const r = await evaluateRunDir(f.run, { ...(f.n !== undefined ? { n: f.n } : {}), ...(f.sigmas ? { sigmas: f.sigmas } : {}), seed: f.seed, nets, ...(f.backend ? { backend: f.backend } : {}) });
+    const nets = f.featureNet
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const r = await evaluateRunDir(f.run, {
+      ...(f.n !== undefined ? { n: f.n } : {}),
+      ...(f.sigmas ? { sigmas: f.sigmas } : {}),
+      seed: f.seed,
+      nets,
+      ...(f.backend ? { backend: f.backend } : {}),
+    });
     process.stdout.write(JSON.stringify(r.record, null, 2) + '\n');
     if (f.out && r.image) writeImageResults(f.out, f.run, r.config, r.step, r.image.eval, r.image.grids, Date.now() - t0);
   });
@@ -286,7 +352,11 @@ program
   .argument('<name>', `ablation: ${ABLATIONS.map((a) => a.name).join(', ')}, or all`)
   .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')}) or fashion-mnist (16×16 U-Net, FID/KID after training)`, 'eight-gaussians')
   .option('--seeds <n>', `seeds per arm (default ${POINTS_ABLATION.seeds} on 2D, ${IMAGE_ABLATION.seeds} on images)`, num('--seeds', { int: true, min: 1 }))
-  .option('--steps <K>', `training steps per run (default ${POINTS_ABLATION.steps} on 2D, ${IMAGE_ABLATION.steps} on images)`, num('--steps', { int: true, min: 1 }))
+  .option(
+    '--steps <K>',
+    `training steps per run (default ${POINTS_ABLATION.steps} on 2D, ${IMAGE_ABLATION.steps} on images)`,
+    num('--steps', { int: true, min: 1 }),
+  )
   .option('--eval-n <n>', `images: samples for FID/KID after training (default ${IMAGE_ABLATION.evalN})`, num('--eval-n', { int: true, min: 2 }))
   .option('--workers <n>', 'parallel worker processes', num('--workers', { int: true, min: 1 }), 2)
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
@@ -294,28 +364,51 @@ program
   .option('--config <file.json>', 'override applied to every arm (e.g. a smaller model)')
   .option('--no-report', 'run only; build tables later with ctlab report')
   .option('--no-progress', 'no progress bar')
-  .action(async (name: string, f: { data: string; seeds?: number; steps?: number; evalN?: number; workers: number; runs: string; out: string; config?: string; report: boolean; progress: boolean }) => {
-    const ablations = name === 'all' ? [...ABLATIONS] : [findAblation(name)];
-    const image = isImageData(f.data);
-    dataConfigFromArg(f.data, buildConfig('ict').data); // validates the name
-    const defaults = image ? IMAGE_ABLATION : POINTS_ABLATION;
-    const steps = f.steps ?? defaults.steps;
-    const seeds = f.seeds ?? defaults.seeds;
-    const common = f.config ? (JSON.parse(fs.readFileSync(f.config, 'utf8')) as Record<string, unknown>) : undefined;
-    const scale = { data: f.data, steps, seeds, ...(common ? { common } : {}), ...(image ? { evalN: f.evalN ?? IMAGE_ABLATION.evalN } : {}) };
-    const { jobs, skipped } = planJobs(ablations, scale, f.runs);
-    const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;
-    savePlan(f.runs, { data: f.data, steps, seeds, command, skipped, entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })) });
-    for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
-    const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
-    process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
-    for (const e of r.failures) process.stderr.write(`  ${e}\n`);
-    if (f.report) {
-      const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)', ...summaryOf(f.out) });
-      process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/\n`);
-    }
-    if (r.failures.length) process.exitCode = 1;
-  });
+  .action(
+    async (
+      name: string,
+      f: {
+        data: string;
+        seeds?: number;
+        steps?: number;
+        evalN?: number;
+        workers: number;
+        runs: string;
+        out: string;
+        config?: string;
+        report: boolean;
+        progress: boolean;
+      },
+    ) => {
+      const ablations = name === 'all' ? [...ABLATIONS] : [findAblation(name)];
+      const image = isImageData(f.data);
+      dataConfigFromArg(f.data, buildConfig('ict').data); // validates the name
+      const defaults = image ? IMAGE_ABLATION : POINTS_ABLATION;
+      const steps = f.steps ?? defaults.steps;
+      const seeds = f.seeds ?? defaults.seeds;
+      const common = f.config ? (JSON.parse(fs.readFileSync(f.config, 'utf8')) as Record<string, unknown>) : undefined;
+      const scale = { data: f.data, steps, seeds, ...(common ? { common } : {}), ...(image ? { evalN: f.evalN ?? IMAGE_ABLATION.evalN } : {}) };
+      const { jobs, skipped } = planJobs(ablations, scale, f.runs);
+      const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;
+      savePlan(f.runs, {
+        data: f.data,
+        steps,
+        seeds,
+        command,
+        skipped,
+        entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })),
+      });
+      for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
+      const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
+      process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
+      for (const e of r.failures) process.stderr.write(`  ${e}\n`);
+      if (f.report) {
+        const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)', ...summaryOf(f.out) });
+        process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/\n`);
+      }
+      if (r.failures.length) process.exitCode = 1;
+    },
+  );
 
 program
   .command('job', { hidden: true })
@@ -327,7 +420,9 @@ program
     await runJobHere(readJob(file), { command: `ctlab job ${process.argv.slice(3).join(' ')}`.trim(), progress: f.progress });
   });
 
-const records = program.command('records').description('the small per-run records (config.json, run.json, metrics.jsonl, eval.json) behind the committed tables');
+const records = program
+  .command('records')
+  .description('the small per-run records (config.json, run.json, metrics.jsonl, eval.json) behind the committed tables');
 records
   .command('export')
   .description('copy the records of every run under --runs (and its ablation plans) into --out, e.g. results/runs/ablations; never checkpoints or samples')
@@ -350,7 +445,10 @@ program
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
   .option('--summary <file.md>', 'also write the technique table here (default results/README.md when --out is results/ablations)')
-  .option('--quickstart <runs>', "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)")
+  .option(
+    '--quickstart <runs>',
+    "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)",
+  )
   .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string }, cmd: Command) => {
     const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
     if (f.quickstart !== undefined) {
@@ -363,8 +461,9 @@ program
     process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
   });
 
-if (require.main === module) program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError) process.stderr.write(`ctlab: ${e.message}\n`);
-  else process.stderr.write(`ctlab: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module)
+  program.parseAsync(process.argv).catch((e: unknown) => {
+    if (e instanceof ConfigError) process.stderr.write(`ctlab: ${e.message}\n`);
+    else process.stderr.write(`ctlab: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });

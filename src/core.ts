@@ -40,7 +40,18 @@ export type { Network, ParamSpec, DropoutMasks } from './models/types';
 export { createOptimizer, type Optimizer, type OptimizerConfig } from './optim';
 
 // training step, checkpoint bytes, sampling
-export { trainStep, stepContext, drawStep, ctLossAndGrads, gridSize, teacherEmaAt, NoiseLevelTable, type StepContext, type StepResult, type StepDraw } from './training/ct-step';
+export {
+  trainStep,
+  stepContext,
+  drawStep,
+  ctLossAndGrads,
+  gridSize,
+  teacherEmaAt,
+  NoiseLevelTable,
+  type StepContext,
+  type StepResult,
+  type StepDraw,
+} from './training/ct-step';
 export { createModelState, type ModelState } from './training/model-state';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint, type CheckpointTensor } from './training/checkpoint-codec';
 export { sampleConsistency, validateSigmas, type SampleOptions } from './sampling/multistep';

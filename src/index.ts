@@ -15,7 +15,23 @@ export { writeImageGrid } from './data/images';
 export { train, loadRunWeights, NonFiniteLossError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint } from './training/checkpoint';
 export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './run/run-dir';
-export { readRunJson, tryReadRunJson, readEval, readImageEval, readEvalMetrics, readPlan, readPlans, readJob, readAblationSummary, readQuickstartRecord, runStatus, finalEval, exportRecords, listRunDirs, planEntryDir } from './run/run-dir';
+export {
+  readRunJson,
+  tryReadRunJson,
+  readEval,
+  readImageEval,
+  readEvalMetrics,
+  readPlan,
+  readPlans,
+  readJob,
+  readAblationSummary,
+  readQuickstartRecord,
+  runStatus,
+  finalEval,
+  exportRecords,
+  listRunDirs,
+  planEntryDir,
+} from './run/run-dir';
 export { evaluateRunDir, type EvaluateRunOptions, type EvaluateRunResult } from './run/evaluate';
 
 // images: feature nets from disk, FID/KID of image sets, LPIPS weights

@@ -15,7 +15,18 @@ import { exportFigures, exportSkippedMessage } from './report/export';
 import { ensurePlotlyBundle, lineFigure, scatterFigure, writeFigureHtml, type Figure } from './report/plot';
 import { writeTable, type Row } from './report/table';
 import type { QuickstartRecord, TrainConfig } from './run/records';
-import { gitInfo, quickstartRecordFile, readEvalMetrics, readQuickstartRecord, readRunConfig, readRunJson, runPaths, tryReadRunJson, writeJson, writeQuickstartRecord } from './run/run-dir';
+import {
+  gitInfo,
+  quickstartRecordFile,
+  readEvalMetrics,
+  readQuickstartRecord,
+  readRunConfig,
+  readRunJson,
+  runPaths,
+  tryReadRunJson,
+  writeJson,
+  writeQuickstartRecord,
+} from './run/run-dir';
 import { listCheckpoints } from './training/checkpoint';
 import { loadRunWeights, train } from './training/trainer';
 import { sampleConsistency } from './sampling/multistep';
@@ -59,7 +70,12 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]
   const reused: string[] = [];
   let evalSamples = 0;
   for (const preset of QUICKSTART_PRESETS) {
-    const cfg = buildConfig(preset, { steps, seed, data: { kind: 'toy2d', name: dataName, trainSize: 20000, testSize: 2000 }, evalEvery: Math.max(1, Math.floor(steps / 8)) });
+    const cfg = buildConfig(preset, {
+      steps,
+      seed,
+      data: { kind: 'toy2d', name: dataName, trainSize: 20000, testSize: 2000 },
+      evalEvery: Math.max(1, Math.floor(steps / 8)),
+    });
     const dir = path.join(runsDir, preset);
     const status = tryReadRunJson(dir);
     if (status?.status !== 'completed') {
@@ -129,7 +145,8 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
       'MMD² 2-step': last.mmd2,
       'train wall s': Math.round(info.wallSec * 10) / 10,
     });
-    if (rec.reused?.includes(preset)) notes.push(`${preset}: reused a completed run from ${path.join(rec.runs ?? opts.runs, preset)} (trained earlier; its wall time is from that run)`);
+    if (rec.reused?.includes(preset))
+      notes.push(`${preset}: reused a completed run from ${path.join(rec.runs ?? opts.runs, preset)} (trained earlier; its wall time is from that run)`);
     curves.push({ name: `${preset} 1-step`, x: evals.map((r) => r.step), y: evals.map((r) => r.swd1) });
     curves.push({ name: `${preset} 2-step`, x: evals.map((r) => r.step), y: evals.map((r) => r.swd2) });
     if (listCheckpoints(runPaths(dir).checkpoints).length === 0) {
@@ -162,7 +179,8 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
       outBase: path.join(opts.out, `samples-${preset}`),
     });
   }
-  if (scattersSkipped) process.stderr.write(`quickstart report: no checkpoints under ${opts.runs}; the sample scatter plots in ${opts.out} are left as they are\n`);
+  if (scattersSkipped)
+    process.stderr.write(`quickstart report: no checkpoints under ${opts.runs}; the sample scatter plots in ${opts.out} are left as they are\n`);
 
   // Reference rows: how far a fresh sample of the data itself is (the floor), and pure Gaussian noise.
   if (test && lastCfg) {
@@ -172,8 +190,26 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
     const floor = sampleDistances(fresh, test, 2);
     const noise = new Rng(31337).fillNormal(new Float32Array(2 * n), 0, lastCfg.noise.sigmaData);
     const ceil = sampleDistances(noise, test, 2);
-    rows.push({ method: 'floor: fresh data sample', preset: '-', steps: null, 'SWD 1-step': floor.swd, 'SWD 2-step': floor.swd, 'MMD² 1-step': floor.mmd, 'MMD² 2-step': floor.mmd, 'train wall s': null });
-    rows.push({ method: 'ceiling: N(0, σ_data² I) noise', preset: '-', steps: null, 'SWD 1-step': ceil.swd, 'SWD 2-step': ceil.swd, 'MMD² 1-step': ceil.mmd, 'MMD² 2-step': ceil.mmd, 'train wall s': null });
+    rows.push({
+      method: 'floor: fresh data sample',
+      preset: '-',
+      steps: null,
+      'SWD 1-step': floor.swd,
+      'SWD 2-step': floor.swd,
+      'MMD² 1-step': floor.mmd,
+      'MMD² 2-step': floor.mmd,
+      'train wall s': null,
+    });
+    rows.push({
+      method: 'ceiling: N(0, σ_data² I) noise',
+      preset: '-',
+      steps: null,
+      'SWD 1-step': ceil.swd,
+      'SWD 2-step': ceil.swd,
+      'MMD² 1-step': ceil.mmd,
+      'MMD² 2-step': ceil.mmd,
+      'train wall s': null,
+    });
   }
 
   const { runs: _runs, reused: _reused, ...provenance } = rec;
@@ -182,7 +218,7 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
     notes: [
       'SWD: sliced Wasserstein-2 (256 directions) between 2000 samples of the sampling EMA and 2000 held-out points; MMD²: unbiased, Gaussian kernels h ∈ {0.1, 0.2, 0.5, 1, 2}. Lower is better.',
       `2-step sampling uses σ = (${lastCfg?.noise.sigmaMax}, ${lastCfg?.twoStepSigma}); ${TWO_STEP_SIGMA} is iCT's CIFAR-10 value, not tuned for this data.`,
-      'One seed, a toy scale and a short run: these numbers are not the paper\'s FID and say little about ranking at scale.',
+      "One seed, a toy scale and a short run: these numbers are not the paper's FID and say little about ranking at scale.",
       ...notes,
       `Provenance: \`${rec.command}\`, commit ${rec.commit}${rec.dirty ? ' (dirty tree)' : ''}, backend ${rec.backend}, seed ${rec.seed}, total wall ${rec.wallSec} s.`,
     ],
@@ -190,7 +226,13 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
   writeJson(path.join(opts.out, 'provenance.json'), provenance);
 
   figs.push({
-    fig: lineFigure(curves, { title: `Sliced Wasserstein-2 to held-out data during training (${rec.data})`, xTitle: 'training step', yTitle: 'SWD (lower is better)', width: 640, height: 420 }),
+    fig: lineFigure(curves, {
+      title: `Sliced Wasserstein-2 to held-out data during training (${rec.data})`,
+      xTitle: 'training step',
+      yTitle: 'SWD (lower is better)',
+      width: 640,
+      height: 420,
+    }),
     outBase: path.join(opts.out, 'swd-vs-step'),
   });
   const bundle = ensurePlotlyBundle(path.dirname(opts.out) === '.' ? opts.out : path.dirname(opts.out));
@@ -198,7 +240,10 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
   // Scatter plots of 6000 points make 1 MB SVGs: PNG for those, PNG + SVG for the curves.
   const scatters = figs.filter((f) => path.basename(f.outBase).startsWith('samples-'));
   const others = figs.filter((f) => !scatters.includes(f));
-  for (const [batch, formats] of [[scatters, ['png']], [others, ['png', 'svg']]] as const) {
+  for (const [batch, formats] of [
+    [scatters, ['png']],
+    [others, ['png', 'svg']],
+  ] as const) {
     if (batch.length === 0) continue;
     const exported = await exportFigures(batch, { formats: [...formats] });
     if (!exported.ok) {

@@ -114,8 +114,15 @@ export const noiseSchema = z
   .refine((n) => n.sigmaMax > n.sigmaMin, { message: 'expected sigmaMax > sigmaMin', path: ['sigmaMax'] });
 
 export const trainConfigSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"'),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
   steps: positiveInt, // K, total training steps (the curricula are functions of k/K)
   batchSize: positiveInt,
   data: dataSchema,
@@ -189,7 +196,9 @@ export function validateConfig(input: unknown): TrainConfig {
     if (bad.length) problems.push(`config.model.groups: ${m.groups} must divide every width in channels [${m.channels}]`);
     const last = m.channels[m.channels.length - 1] as number;
     if (m.attention && last % m.attention.heads !== 0) {
-      problems.push(`config.model.attention.heads: expected a divisor of the lowest-resolution width channels[${m.channels.length - 1}] = ${last} (got ${m.attention.heads})`);
+      problems.push(
+        `config.model.attention.heads: expected a divisor of the lowest-resolution width channels[${m.channels.length - 1}] = ${last} (got ${m.attention.heads})`,
+      );
     }
     const down = 2 ** (m.channels.length - 1);
     if (cfg.data.kind === 'fashion-mnist' && cfg.data.size % down !== 0) {

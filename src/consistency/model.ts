@@ -17,7 +17,7 @@ export function consistencyFunction(
 ): tf.Tensor {
   return tf.tidy(() => {
     const { cSkip, cOut, cIn } = consistencyScalingsTensor(sigma, opts);
-    const bshape = [x.shape[0] as number, ...x.shape.slice(1).map(() => 1)]; // [B, 1, ...] for broadcasting
+    const bshape = [x.shape[0], ...x.shape.slice(1).map(() => 1)]; // [B, 1, ...] for broadcasting
     const out = net.apply(weights, tf.mul(x, tf.reshape(cIn, bshape)), sigma, masks);
     return tf.add(tf.mul(x, tf.reshape(cSkip, bshape)), tf.mul(out, tf.reshape(cOut, bshape)));
   });

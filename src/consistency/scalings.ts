@@ -19,7 +19,6 @@ export interface Scalings {
   cIn: number;
 }
 
-
 function resolve(opts: ScalingOptions): { sd: number; smin: number } {
   const sd = opts.sigmaData ?? SIGMA_DATA;
   const smin = opts.sigmaMin ?? SIGMA_MIN;
@@ -45,16 +44,13 @@ export function consistencyScalings(sigma: number, opts: ScalingOptions = {}): S
 }
 
 /** Tensor form: sigma [B] -> each scaling as [B]. Call inside a tidy. */
-export function consistencyScalingsTensor(
-  sigma: tf.Tensor1D,
-  opts: ScalingOptions = {},
-): { cSkip: tf.Tensor1D; cOut: tf.Tensor1D; cIn: tf.Tensor1D } {
+export function consistencyScalingsTensor(sigma: tf.Tensor1D, opts: ScalingOptions = {}): { cSkip: tf.Tensor1D; cOut: tf.Tensor1D; cIn: tf.Tensor1D } {
   const { sd, smin } = resolve(opts);
   const d = tf.sub(sigma, smin);
   const denom = tf.sqrt(tf.add(tf.square(sigma), sd * sd));
   return {
-    cSkip: tf.div(sd * sd, tf.add(tf.square(d), sd * sd)) as tf.Tensor1D,
-    cOut: tf.div(tf.mul(d, sd), denom) as tf.Tensor1D,
-    cIn: tf.div(1, denom) as tf.Tensor1D,
+    cSkip: tf.div<tf.Tensor1D>(sd * sd, tf.add(tf.square(d), sd * sd)),
+    cOut: tf.div<tf.Tensor1D>(tf.mul(d, sd), denom),
+    cIn: tf.div<tf.Tensor1D>(1, denom),
   };
 }

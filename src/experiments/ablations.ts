@@ -44,7 +44,8 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: 'λ = 1/(σ_{i+1} − σ_i) improves FID over λ ≡ 1 (iCT Sec. 3.1, with squared ℓ2 on CIFAR-10)',
     paperBest: 'ict',
     paperWorse: ['uniform'],
-    smallScale: 'iCT measured it with squared ℓ2 after 400k steps; the baseline here uses pseudo-Huber, whose gradients are already bounded, and trains 1-2k steps',
+    smallScale:
+      'iCT measured it with squared ℓ2 after 400k steps; the baseline here uses pseudo-Huber, whose gradients are already bounded, and trains 1-2k steps',
     arms: [
       { name: 'uniform', override: { weighting: 'uniform' } },
       { name: 'ict', override: {} },
@@ -53,10 +54,12 @@ export const ABLATIONS: readonly Ablation[] = [
   {
     name: 'embedding',
     title: 'Noise embedding',
-    paper: 'Fourier scale 0.02 beats 16 slightly for discrete-time CT (and is needed for continuous-time CT); positional behaves like scale 0.02 (iCT Sec. 3.1)',
+    paper:
+      'Fourier scale 0.02 beats 16 slightly for discrete-time CT (and is needed for continuous-time CT); positional behaves like scale 0.02 (iCT Sec. 3.1)',
     paperBest: 'fourier-0.02',
     paperWorse: ['fourier-16'],
-    smallScale: 'the paper\'s gain from scale 0.02 is small for discrete-time CT (its main use is stabilising continuous-time CT), so short runs on small data can hide it',
+    smallScale:
+      "the paper's gain from scale 0.02 is small for discrete-time CT (its main use is stabilising continuous-time CT), so short runs on small data can hide it",
     arms: [
       { name: 'fourier-16', override: { model: { embedding: { kind: 'fourier', scale: FOURIER_SCALE.ct, dim: 32 } } } },
       { name: 'fourier-0.02', override: {} },
@@ -66,10 +69,12 @@ export const ABLATIONS: readonly Ablation[] = [
   {
     name: 'dropout',
     title: 'Dropout',
-    paper: 'more dropout improves FID; 0.3 on CIFAR-10 (iCT Sec. 3.1). Rates here are the paper\'s; a 3×128 MLP or a [16, 32] U-Net is far smaller than NCSN++, so the best rate may be lower',
+    paper:
+      "more dropout improves FID; 0.3 on CIFAR-10 (iCT Sec. 3.1). Rates here are the paper's; a 3×128 MLP or a [16, 32] U-Net is far smaller than NCSN++, so the best rate may be lower",
     paperBest: '0.3',
     paperWorse: ['0'],
-    smallScale: 'dropout counters over-fitting of a large net trained 400k steps on 50k images; a [16, 32] U-Net or a 3×128 MLP trained 1-2k steps under-fits, where dropout mostly slows learning',
+    smallScale:
+      'dropout counters over-fitting of a large net trained 400k steps on 50k images; a [16, 32] U-Net or a 3×128 MLP trained 1-2k steps under-fits, where dropout mostly slows learning',
     arms: [
       { name: '0', override: { model: { dropout: 0 } } },
       { name: '0.1', override: { model: { dropout: 0.1 } } },
@@ -82,7 +87,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: "removing the EMA teacher (θ⁻ = stopgrad θ) gives a large FID gain over CT's μ(k) (iCT Sec. 3.2, Fig. 2a)",
     paperBest: 'none',
     paperWorse: ['ema'],
-    smallScale: 'CT\'s μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA teacher lags far behind a student that is still moving fast',
+    smallScale: "CT's μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA teacher lags far behind a student that is still moving fast",
     arms: [
       { name: 'ema', override: { teacher: { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' } } },
       { name: 'none', override: {} },
@@ -94,7 +99,8 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: 'pseudo-Huber clearly beats squared ℓ2 and matches LPIPS at large N (iCT Sec. 3.3, Fig. 2b,c)',
     paperBest: 'pseudo-huber',
     paperWorse: ['l2'],
-    smallScale: 'the LPIPS-style distance here uses a small Fashion-MNIST classifier with uniform channel weights, not LPIPS, and compares unit-normalised features that say little about brightness (its short runs give grey, textured samples); pseudo-Huber\'s c = 0.00054·√d was tuned on CIFAR-10',
+    smallScale:
+      "the LPIPS-style distance here uses a small Fashion-MNIST classifier with uniform channel weights, not LPIPS, and compares unit-normalised features that say little about brightness (its short runs give grey, textured samples); pseudo-Huber's c = 0.00054·√d was tuned on CIFAR-10",
     arms: [
       { name: 'l2', override: { distance: { kind: 'l2' } } },
       { name: 'pseudo-huber', override: {} },
@@ -108,7 +114,8 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: "the exponential curriculum with (s0, s1) = (10, 1280) beats CT's square-root schedule with (2, 150) (iCT Sec. 3.4)",
     paperBest: 'ict',
     paperWorse: ['ct'],
-    smallScale: 'both curricula are compressed into 1-2k steps, so each grid size is trained for a few hundred steps at most, far from the regime where N\'s bias/variance trade-off shows',
+    smallScale:
+      "both curricula are compressed into 1-2k steps, so each grid size is trained for a few hundred steps at most, far from the regime where N's bias/variance trade-off shows",
     arms: [
       { name: 'ct', override: { curriculum: { kind: 'ct', ...CT_CURRICULUM } } },
       { name: 'ict', override: {} },
@@ -120,7 +127,8 @@ export const ABLATIONS: readonly Ablation[] = [
     paper: 'the discretized lognormal (P_mean −1.1, P_std 2) improves FID over uniform pair sampling (iCT Sec. 3.5)',
     paperBest: 'lognormal',
     paperWorse: ['uniform'],
-    smallScale: 'the lognormal puts weight on small and middle σ, where fine detail is learned; 2D points and 16×16 images after a short run have little such detail to resolve',
+    smallScale:
+      'the lognormal puts weight on small and middle σ, where fine detail is learned; 2D points and 16×16 images after a short run have little such detail to resolve',
     arms: [
       { name: 'uniform', override: { noiseSampler: { kind: 'uniform' } } },
       { name: 'lognormal', override: {} },
@@ -129,10 +137,11 @@ export const ABLATIONS: readonly Ablation[] = [
   {
     name: 'ct-vs-ict',
     title: 'All together: original CT vs iCT',
-    paper: 'iCT improves CT\'s FID 3.5× on CIFAR-10 (8.70 → 2.51 with iCT-deep) and 4× on ImageNet-64 (iCT abstract)',
+    paper: "iCT improves CT's FID 3.5× on CIFAR-10 (8.70 → 2.51 with iCT-deep) and 4× on ImageNet-64 (iCT abstract)",
     paperBest: 'ict',
     paperWorse: ['ct'],
-    smallScale: 'the gap in the paper comes from long training at full scale; at 1-2k steps several of iCT\'s changes (dropout, curriculum) are neutral or cost speed',
+    smallScale:
+      "the gap in the paper comes from long training at full scale; at 1-2k steps several of iCT's changes (dropout, curriculum) are neutral or cost speed",
     arms: [
       { name: 'ct', preset: 'ct', override: {} },
       { name: 'ict', override: {} },

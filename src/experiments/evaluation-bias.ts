@@ -37,7 +37,7 @@ export function collectBiasRuns(plan: AblationPlan, runsRoot?: string): BiasRun[
   for (const dir of dirs) {
     if (runStatus(dir) !== 'completed') continue;
     const ev = readImageEval(dir);
-    if (!ev || !ev.scores[LOSS_NET] || !ev.scores[INDEPENDENT_NET]) continue;
+    if (!ev?.scores[LOSS_NET] || !ev.scores[INDEPENDENT_NET]) continue;
     const cfg = readRunConfig(dir);
     const lossNet = cfg.distance.kind === 'lpips' ? (cfg.distance.net ?? DEFAULT_FEATURE_NET) : null;
     const fid1: Record<string, number> = {};
@@ -47,7 +47,14 @@ export function collectBiasRuns(plan: AblationPlan, runsRoot?: string): BiasRun[
       fid2[net] = s.twoStep.fid;
     }
     const seed = path.basename(dir);
-    out.push({ label: `${path.basename(path.dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}${seed === 'seed0' ? '' : `/${seed}`}`, dir, distance: cfg.distance.kind, lossNet, fid1, fid2 });
+    out.push({
+      label: `${path.basename(path.dirname(dir)).replace(/-[0-9a-f]{8}$/, '')}${seed === 'seed0' ? '' : `/${seed}`}`,
+      dir,
+      distance: cfg.distance.kind,
+      lossNet,
+      fid1,
+      fid2,
+    });
   }
   return out;
 }
@@ -92,7 +99,8 @@ export function biasFinding(runs: readonly BiasRun[]): string {
   const lp = runs.filter((r) => r.lossNet === LOSS_NET);
   const px = runs.filter((r) => r.lossNet === null);
   const fit = biasFit(runs);
-  if (lp.length === 0 || !fit) return `not enough runs to tell: ${lp.length} trained on ${LOSS_NET} features, ${px.length} on pixel distances (at least 1 and 3 needed)`;
+  if (lp.length === 0 || !fit)
+    return `not enough runs to tell: ${lp.length} trained on ${LOSS_NET} features, ${px.length} on pixel distances (at least 1 and 3 needed)`;
   const pe = px.map((r) => biasExcess(r, fit)).sort((x, y) => x - y);
   const lo = pe[0] as number;
   const hi = pe[pe.length - 1] as number;
@@ -124,7 +132,12 @@ export function biasFinding(runs: readonly BiasRun[]): string {
 }
 
 /** Table and scatter plot of the evaluation bias; returns the figure for static export (or null). */
-export function writeEvaluationBias(plans: readonly AblationPlan[], outRoot: string, provenance: string, runsRoot?: string): { files: string[]; fig: { fig: Figure; outBase: string } | null } {
+export function writeEvaluationBias(
+  plans: readonly AblationPlan[],
+  outRoot: string,
+  provenance: string,
+  runsRoot?: string,
+): { files: string[]; fig: { fig: Figure; outBase: string } | null } {
   const runs = plans.flatMap((p) => collectBiasRuns(p, runsRoot).map((r) => ({ ...r, data: p.data })));
   if (runs.length === 0) return { files: [], fig: null };
   const fit = biasFit(runs);
@@ -151,18 +164,33 @@ export function writeEvaluationBias(plans: readonly AblationPlan[], outRoot: str
   const groups = new Map<string, typeof runs>();
   for (const r of runs) groups.set(r.lossNet ?? 'pixels', [...(groups.get(r.lossNet ?? 'pixels') ?? []), r]);
   const series: PointSeries[] = [...groups.entries()].map(([k, rs]) => ({
-      name: k === 'pixels' ? 'loss on pixels (ℓ2, pseudo-Huber)' : `LPIPS-style loss on ${k}`,
-      x: rs.map((r) => r.fid1[INDEPENDENT_NET] as number),
-      y: rs.map((r) => r.fid1[LOSS_NET] as number),
-      size: 9,
-      opacity: 0.9,
+    name: k === 'pixels' ? 'loss on pixels (ℓ2, pseudo-Huber)' : `LPIPS-style loss on ${k}`,
+    x: rs.map((r) => r.fid1[INDEPENDENT_NET] as number),
+    y: rs.map((r) => r.fid1[LOSS_NET] as number),
+    size: 9,
+    opacity: 0.9,
   }));
-  const fig = scatterFigure(series, { title: 'Each image run under both evaluators (1-step FID; lower is better)', xTitle: `FID, ${INDEPENDENT_NET} (independent)`, yTitle: `FID, ${LOSS_NET} (the LPIPS-style loss's features)`, width: 640, height: 480, logX: true, logY: true });
+  const fig = scatterFigure(series, {
+    title: 'Each image run under both evaluators (1-step FID; lower is better)',
+    xTitle: `FID, ${INDEPENDENT_NET} (independent)`,
+    yTitle: `FID, ${LOSS_NET} (the LPIPS-style loss's features)`,
+    width: 640,
+    height: 480,
+    logX: true,
+    logY: true,
+  });
   if (fit) {
     const xs = runs.map((r) => r.fid1[INDEPENDENT_NET] as number);
     const x0 = Math.min(...xs);
     const x1 = Math.max(...xs);
-    fig.data.push({ type: 'scatter', mode: 'lines', name: 'pixel-loss fit', x: [x0, x1], y: [x0, x1].map((x) => Math.exp(fit.a + fit.b * Math.log(x))), line: { color: '#7f7f7f', dash: 'dash' } });
+    fig.data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: 'pixel-loss fit',
+      x: [x0, x1],
+      y: [x0, x1].map((x) => Math.exp(fit.a + fit.b * Math.log(x))),
+      line: { color: '#7f7f7f', dash: 'dash' },
+    });
   }
   return { files: [t.csvPath, t.mdPath], fig: { fig, outBase: path.join(outRoot, 'evaluation-bias') } };
 }

@@ -11,7 +11,16 @@ import { isImageData } from '../config/data-kind';
 import { exportFigures, exportSkippedMessage } from '../report/export';
 import { ensurePlotlyBundle, lineFigure, writeFigureHtml, type Figure } from '../report/plot';
 import { csvTable, formatMeanCi, markdownTable, writeTable, type MeanCi, type Row } from '../report/table';
-import { ablationSummarySchema, parseRecord, verdictAgrees, type AblationPlan, type AblationSummary, type MeanCiRecord, type SummaryRow, type Verdict } from '../run/records';
+import {
+  ablationSummarySchema,
+  parseRecord,
+  verdictAgrees,
+  type AblationPlan,
+  type AblationSummary,
+  type MeanCiRecord,
+  type SummaryRow,
+  type Verdict,
+} from '../run/records';
 import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunJson, runStatus, writeJson } from '../run/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
@@ -44,7 +53,7 @@ export const OTHER_NET = 'fmnist-cnn';
 /** Drop the columns that are empty in every row (2D tables have no FID, image tables no MMD²). */
 function dropEmptyColumns(rows: Row[]): Row[] {
   const keys = Object.keys(rows[0] ?? {}).filter((k) => rows.some((r) => r[k] !== null && r[k] !== undefined && r[k] !== ''));
-  return rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k] ?? null])) as Row);
+  return rows.map((r) => Object.fromEntries<Row[string]>(keys.map((k) => [k, r[k] ?? null])));
 }
 
 type Metric = 'swd1' | 'swd2' | ((r: ArmResult) => number[]);
@@ -53,7 +62,10 @@ function values(r: ArmResult, metric: Metric): number[] {
   return typeof metric === 'function' ? metric(r) : r[metric];
 }
 
-const fidOf = (net: string, which: 'oneStep' | 'twoStep') => (r: ArmResult): number[] => r.fid?.[net]?.[which] ?? [];
+const fidOf =
+  (net: string, which: 'oneStep' | 'twoStep') =>
+  (r: ArmResult): number[] =>
+    r.fid?.[net]?.[which] ?? [];
 
 /** 1-step SWD over training: mean and interval over seeds at each evaluated step. */
 function curve(r: ArmResult): { steps: number[]; cis: MeanCi[] } {
@@ -101,7 +113,13 @@ function collect(runsRoot: string, plan: AblationPlan, ab: Ablation): ArmResult[
 }
 
 /** Seed-paired verdicts of the paper's preferred arm against each other one (lower is better), as data. */
-export function verdicts(results: ArmResult[], best: string, worse: string[], metric: Metric, ctx: { metric: string; data: string; steps: number } = { metric: '', data: '', steps: 0 }): Verdict[] {
+export function verdicts(
+  results: ArmResult[],
+  best: string,
+  worse: string[],
+  metric: Metric,
+  ctx: { metric: string; data: string; steps: number } = { metric: '', data: '', steps: 0 },
+): Verdict[] {
   const b = results.find((r) => r.arm === best);
   const out: Verdict[] = [];
   for (const w of worse) {
@@ -128,7 +146,16 @@ export function verdict(results: ArmResult[], best: string, worse: string[], met
 }
 
 /** The column labels of a summary in table order (every metric any row has). */
-const METRIC_ORDER = [`FID 1-step (${VERDICT_NET})`, `FID 2-step (${VERDICT_NET})`, `FID 1-step (${OTHER_NET})`, `FID 2-step (${OTHER_NET})`, 'SWD 1-step', 'SWD 2-step', 'MMD² 1-step', 'MMD² 2-step'];
+const METRIC_ORDER = [
+  `FID 1-step (${VERDICT_NET})`,
+  `FID 2-step (${VERDICT_NET})`,
+  `FID 1-step (${OTHER_NET})`,
+  `FID 2-step (${OTHER_NET})`,
+  'SWD 1-step',
+  'SWD 2-step',
+  'MMD² 1-step',
+  'MMD² 2-step',
+];
 
 /** summary.md rows: each metric as "mean ± hw" text (what the table has always shown). */
 export function summaryTextRows(rows: readonly SummaryRow[]): Row[] {
@@ -198,7 +225,16 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     `Provenance: ${ps.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}`;
 
   for (const ab of ABLATIONS) {
-    const summary: AblationSummary = { ablation: ab.name, title: ab.title, paper: ab.paper, paperBest: ab.paperBest, paperWorse: [...ab.paperWorse], rows: [], verdicts: [], skipped: [] };
+    const summary: AblationSummary = {
+      ablation: ab.name,
+      title: ab.title,
+      paper: ab.paper,
+      paperBest: ab.paperBest,
+      paperWorse: [...ab.paperWorse],
+      rows: [],
+      verdicts: [],
+      skipped: [],
+    };
     const notes: string[] = [`Paper (iCT): ${ab.paper}.`];
     /** Per data set: the README's "measured" cell. */
     const measured = new Map<string, string>();
@@ -225,14 +261,29 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
           put('MMD² 1-step', r.mmd1);
           put('MMD² 2-step', r.mmd2);
         }
-        summary.rows.push({ data: plan.data, arm: r.arm, image, metrics, n: r.seeds.length, steps: plan.steps, wallMean: r.wall.length ? Math.round(r.wall.reduce((a, b) => a + b, 0) / r.wall.length) : null, incomplete: r.incomplete });
+        summary.rows.push({
+          data: plan.data,
+          arm: r.arm,
+          image,
+          metrics,
+          n: r.seeds.length,
+          steps: plan.steps,
+          wallMean: r.wall.length ? Math.round(r.wall.reduce((a, b) => a + b, 0) / r.wall.length) : null,
+          incomplete: r.incomplete,
+        });
         if (r.incomplete) notes.push(`${plan.data}/${r.arm}: ${r.incomplete} seed(s) not completed yet; not counted.`);
         if (image && r.grid) grids.push({ from: r.grid, to: path.join(outRoot, ab.name, `${plan.data}-samples-1step-${r.arm}.png`) });
       }
       const metric = (which: 'oneStep' | 'twoStep'): Metric => (image ? fidOf(VERDICT_NET, which) : which === 'oneStep' ? 'swd1' : 'swd2');
       const metricLabel = image ? `FID (${VERDICT_NET})` : 'SWD';
       const ctx = (which: 'oneStep' | 'twoStep') => ({ metric: `${which === 'oneStep' ? '1' : '2'}-step ${metricLabel}`, data: plan.data, steps: plan.steps });
-      const v = { data: plan.data, image, metricLabel, oneStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('oneStep'), ctx('oneStep')), twoStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('twoStep'), ctx('twoStep')) };
+      const v = {
+        data: plan.data,
+        image,
+        metricLabel,
+        oneStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('oneStep'), ctx('oneStep')),
+        twoStep: verdicts(results, ab.paperBest, ab.paperWorse, metric('twoStep'), ctx('twoStep')),
+      };
       summary.verdicts.push(v);
       if (image) {
         imageMetrics = true;
@@ -265,7 +316,10 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
       });
     }
     if (summary.rows.length === 0) continue;
-    if (pointMetrics) notes.push('Metrics, 2D: sliced Wasserstein-2 (256 directions) and unbiased MMD² between 2000 samples of the sampling EMA and 2000 held-out points, at the end of training; mean ± 95% Student-t interval over seeds. Verdicts use seed-paired differences.');
+    if (pointMetrics)
+      notes.push(
+        'Metrics, 2D: sliced Wasserstein-2 (256 directions) and unbiased MMD² between 2000 samples of the sampling EMA and 2000 held-out points, at the end of training; mean ± 95% Student-t interval over seeds. Verdicts use seed-paired differences.',
+      );
     if (imageMetrics) {
       notes.push(
         `Metrics, images: FID between ${'`ctlab eval --n`'} samples of the sampling EMA and as many held-out test images, in the feature space of each shipped Fashion-MNIST classifier (not Inception: not comparable with published FIDs); verdicts use ${VERDICT_NET}, the net no loss of the kit is built on (the LPIPS-style distance uses ${OTHER_NET}'s features, so ${OTHER_NET} FIDs of LPIPS-trained arms are biased in their favour). SWD here is on raw pixels (1000 images), the in-training curve. With one seed there is no interval; a difference is then only a direction.`,
@@ -275,7 +329,10 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     files.push(...writeSummary(summary, path.join(outRoot, ab.name, 'summary'), notes));
     done.push(ab.name);
     const cell = (image: boolean, f: (v: AblationSummary['verdicts'][number]) => string): string =>
-      summary.verdicts.filter((v) => v.image === image).map((v) => `${v.data}: ${f(v)}`).join(' / ') || 'not run yet';
+      summary.verdicts
+        .filter((v) => v.image === image)
+        .map((v) => `${v.data}: ${f(v)}`)
+        .join(' / ') || 'not run yet';
     const differs = summary.verdicts.some((v) => !(v.oneStep[0] && verdictAgrees(v.oneStep[0])));
     readmeRows.push({
       technique: `[${ab.title}](${ab.name}/summary.md)`,
@@ -311,7 +368,12 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     `[Evaluation bias](evaluation-bias.md): every image run scored by both feature nets, to see whether the LPIPS-style loss flatters the evaluator it is built on.`,
     `Rebuilt by \`${opts.command ?? 'ctlab report'}\` from the run directories (commit ${git.commit}).`,
   ];
-  const dropUnused = (rows: Row[]): Row[] => dropEmptyColumns(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === 'not run yet' && rows.every((x) => x[k] === 'not run yet') ? null : v])) as Row));
+  const dropUnused = (rows: Row[]): Row[] =>
+    dropEmptyColumns(
+      rows.map((r) =>
+        Object.fromEntries<Row[string]>(Object.entries(r).map(([k, v]) => [k, v === 'not run yet' && rows.every((x) => x[k] === 'not run yet') ? null : v])),
+      ),
+    );
   const table = dropUnused(readmeRows);
   const t = writeTable(table, path.join(outRoot, 'README'), { title: 'iCT ablations: the paper against this kit', notes: readmeNotes });
   fs.renameSync(t.mdPath, path.join(outRoot, 'README.md'));
@@ -321,11 +383,14 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     // the same table one folder up, links rewritten relative to it
     const rel = path.relative(path.dirname(opts.summaryPath), outRoot).split(path.sep).join('/');
     const relink = (v: Row[string]): Row[string] => (typeof v === 'string' ? v.replace(/\]\(([^)]+)\)/g, (_m, l: string) => `](${rel}/${l})`) : v);
-    const rows = table.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, relink(v)])) as Row);
+    const rows = table.map((r) => Object.fromEntries<Row[string]>(Object.entries(r).map(([k, v]) => [k, relink(v)])));
     const others = [
       `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json). Every file records its command, commit, backend, seed and wall time.`,
     ];
-    const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), { title: 'ctlab results: iCT\'s techniques, the paper against this kit', notes: [...readmeNotes.map((n) => relink(n) as string), ...others] });
+    const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), {
+      title: "ctlab results: iCT's techniques, the paper against this kit",
+      notes: [...readmeNotes.map((n) => relink(n) as string), ...others],
+    });
     fs.rmSync(s.csvPath, { force: true });
     files.push(s.mdPath);
   }

@@ -96,9 +96,17 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
       }
       for (let seed = 0; seed < scale.seeds; seed++) {
         const config = armConfig(arm, scale, seed);
-        const isBaseline = configHash({ ...config, name: 'arm' }) === configHash({ ...armConfig({ name: 'baseline', override: {} }, scale, seed), name: 'arm' });
+        const isBaseline =
+          configHash({ ...config, name: 'arm' }) === configHash({ ...armConfig({ name: 'baseline', override: {} }, scale, seed), name: 'arm' });
         const label = isBaseline ? 'baseline' : `${ab.name}-${arm.name}`.replace(/[^A-Za-z0-9._-]/g, '_');
-        jobs.push({ ablation: ab.name, arm: arm.name, seed, config, dir: runDirFor(runsRoot, config, label), ...(isImageData(config.data) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}) });
+        jobs.push({
+          ablation: ab.name,
+          arm: arm.name,
+          seed,
+          config,
+          dir: runDirFor(runsRoot, config, label),
+          ...(isImageData(config.data) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}),
+        });
       }
     }
   }
@@ -135,7 +143,10 @@ function runJob(cli: string, job: Job, threads: number): Promise<void> {
   writeJob(job);
   const log = fs.openSync(logFile, 'a');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'job', runPaths(job.dir).job, '--no-progress'], { stdio: ['ignore', log, log], env: { ...process.env, CTLAB_THREADS: String(threads) } });
+    const child = spawn(process.execPath, [cli, 'job', runPaths(job.dir).job, '--no-progress'], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, CTLAB_THREADS: String(threads) },
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       fs.closeSync(log);
@@ -159,7 +170,13 @@ export async function runJobs(jobs: Job[], opts: RunAblationsOptions): Promise<{
   const unique = [...new Map(jobs.map((j) => [j.dir, j])).values()];
   const todo = unique.filter((j) => !jobDone(j));
   const threads = opts.workers > 1 ? 1 : 2;
-  const bar = createProgress({ label: 'ablate', total: unique.length, start: unique.length - todo.length, fields: ['running'], enabled: opts.progress !== false });
+  const bar = createProgress({
+    label: 'ablate',
+    total: unique.length,
+    start: unique.length - todo.length,
+    fields: ['running'],
+    enabled: opts.progress !== false,
+  });
   let done = unique.length - todo.length;
   const failures: string[] = [];
   let next = 0;

@@ -14,7 +14,7 @@ export function meanCiRecord(values: readonly number[]): MeanCiRecord {
 
 /** "mean ± hw" text of a statistic (as formatMeanCi writes it); null when there are no values. */
 export function meanCiText(m: MeanCiRecord | undefined, digits = 4): string | null {
-  return m && m.values.length ? formatMeanCi(m.values, digits).text : null;
+  return m?.values.length ? formatMeanCi(m.values, digits).text : null;
 }
 
 /**

@@ -24,13 +24,13 @@ export function distance(kind: DistanceKind, x: tf.Tensor, y: tf.Tensor, opts: {
   switch (kind) {
     case 'l2':
       // squared ℓ2, averaged over dimensions (OAI-CM loss_norm 'l2': mean_flat((x − y)²))
-      return tf.mean(tf.square(diff), 1) as tf.Tensor1D;
+      return tf.mean<tf.Tensor1D>(tf.square(diff), 1);
     case 'l1':
-      return tf.mean(tf.abs(diff), 1) as tf.Tensor1D;
+      return tf.mean<tf.Tensor1D>(tf.abs(diff), 1);
     case 'pseudo-huber': {
       // √(‖x − y‖₂² + c²) − c over the whole example, not per element (iCT Eq. 9; see ict-facts §8)
       const c = opts.c ?? pseudoHuberC(diff.shape[1] as number);
-      return tf.sub(tf.sqrt(tf.add(tf.sum(tf.square(diff), 1), c * c)), c) as tf.Tensor1D;
+      return tf.sub<tf.Tensor1D>(tf.sqrt(tf.add(tf.sum(tf.square(diff), 1), c * c)), c);
     }
     case 'lpips':
       throw new Error("distance 'lpips' needs a feature network; it comes with the image models (not available for 2D data)");

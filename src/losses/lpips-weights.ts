@@ -57,7 +57,8 @@ export function loadLpips(dir: string): PerceptualDistance {
   const convs = layout.map((c, i) => ({ w: get(`conv${i + 1}.w`, [c.k, c.k, c.cin, c.cout]), b: get(`conv${i + 1}.b`, [c.cout]) }));
   const lins = LPIPS_CHANNELS[cfg.net].map((c, l) => get(`lin${l}.w`, [c]));
   const resize = cfg.resize === undefined ? 224 : cfg.resize;
-  if (resize !== null && !(Number.isInteger(resize) && resize > 0)) throw new Error(`${cfgFile}: "resize" must be a positive integer or null, got ${JSON.stringify(resize)}`);
+  if (resize !== null && !(Number.isInteger(resize) && resize > 0))
+    throw new Error(`${cfgFile}: "resize" must be a positive integer or null, got ${JSON.stringify(resize)}`);
   const backbone = new LpipsBackbone(cfg.net, convs, resize);
   try {
     return createLpips(backbone, { weights: lins, ownsNet: true, name: `lpips(${cfg.net}, learned weights)` });

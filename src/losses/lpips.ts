@@ -69,7 +69,12 @@ export interface PerceptualDistance {
  * The LPIPS head: per-layer channel normalisation, squared difference, channel weights (null =
  * all 1), spatial mean, sum over layers → [B]. `fx[l]` and `fy[l]` are [B, h, w, c] activations.
  */
-export function lpipsFromLayers(fx: readonly tf.Tensor4D[], fy: readonly tf.Tensor4D[], weights: readonly (tf.Tensor1D | null)[] = [], eps = LPIPS_EPS): tf.Tensor1D {
+export function lpipsFromLayers(
+  fx: readonly tf.Tensor4D[],
+  fy: readonly tf.Tensor4D[],
+  weights: readonly (tf.Tensor1D | null)[] = [],
+  eps = LPIPS_EPS,
+): tf.Tensor1D {
   if (fx.length !== fy.length || fx.length === 0) throw new RangeError(`lpips: ${fx.length} and ${fy.length} layers, expected the same positive number`);
   if (weights.length !== 0 && weights.length !== fx.length) throw new RangeError(`lpips: ${weights.length} weight vectors for ${fx.length} layers`);
   let total: tf.Tensor1D | null = null;
@@ -86,8 +91,8 @@ export function lpipsFromLayers(fx: readonly tf.Tensor4D[], fy: readonly tf.Tens
       if (wl.shape[0] !== c) throw new RangeError(`lpips: layer ${l} has ${c} channels but ${wl.shape[0]} weights`);
       perPos = tf.matMul(diff2, tf.reshape(wl, [c, 1]));
     }
-    const d = tf.mean(tf.reshape(perPos, [bs, h * w]), 1) as tf.Tensor1D;
-    total = total === null ? d : (tf.add(total, d) as tf.Tensor1D);
+    const d = tf.mean<tf.Tensor1D>(tf.reshape(perPos, [bs, h * w]), 1);
+    total = total === null ? d : tf.add<tf.Tensor1D>(total, d);
   });
   return total as unknown as tf.Tensor1D;
 }
@@ -221,7 +226,7 @@ export class LpipsBackbone implements FeatureNet {
   layers(images: tf.Tensor4D): tf.Tensor4D[] {
     const [, h, w] = images.shape;
     const shape: [number, number, number] = this.resize === null ? [h, w, 3] : [this.resize, this.resize, 3];
-    let x = tf.div(tf.sub(prepareImages(images, shape), this.shift), this.scale) as tf.Tensor4D;
+    let x = tf.div<tf.Tensor4D>(tf.sub(prepareImages(images, shape), this.shift), this.scale);
     const taps: tf.Tensor4D[] = [];
     this.layout.forEach((c, i) => {
       if (c.poolBefore) x = tf.maxPool(x, c.poolBefore[0], c.poolBefore[1], 'valid');
@@ -238,7 +243,7 @@ export class LpipsBackbone implements FeatureNet {
   /** Spatial mean of the last tap, [B, c]. */
   features(images: tf.Tensor4D): tf.Tensor2D {
     const taps = this.layers(images);
-    return tf.mean(taps[taps.length - 1] as tf.Tensor4D, [1, 2]) as tf.Tensor2D;
+    return tf.mean<tf.Tensor2D>(taps[taps.length - 1] as tf.Tensor4D, [1, 2]);
   }
 
   dispose(): void {

@@ -202,8 +202,8 @@ export function classifierForward(arch: ClassifierArch, params: readonly tf.Tens
   }
   const batch = x.shape[0];
   const flat = tf.reshape(h, [batch, a.flat]);
-  const features = act(tf.add(tf.matMul(flat, params[i++] as tf.Tensor2D), params[i++] as tf.Tensor1D)) as tf.Tensor2D;
-  const logits = tf.add(tf.matMul(features, params[i++] as tf.Tensor2D), params[i++] as tf.Tensor1D) as tf.Tensor2D;
+  const features = act<tf.Tensor2D>(tf.add(tf.matMul(flat, params[i++] as tf.Tensor2D), params[i++] as tf.Tensor1D));
+  const logits = tf.add<tf.Tensor2D>(tf.matMul(features, params[i++] as tf.Tensor2D), params[i++] as tf.Tensor1D);
   return { layers, features, logits };
 }
 

@@ -38,7 +38,13 @@ export function evalSigmaLists(cfg: TrainConfig): { oneStep: number[]; twoStep: 
  * distances on raw pixels (cheap, for curves; FID/KID with feature networks is `ctlab eval`),
  * on at most 1000 held-out images.
  */
-export function evaluateRun(cfg: TrainConfig, net: Network, weights: readonly tf.Tensor[], testAll: Float32Array, shape: readonly number[] = [net.dataDim]): EvalResult {
+export function evaluateRun(
+  cfg: TrainConfig,
+  net: Network,
+  weights: readonly tf.Tensor[],
+  testAll: Float32Array,
+  shape: readonly number[] = [net.dataDim],
+): EvalResult {
   const maxN = net.dataDim > 2 ? 1000 : Infinity;
   const n = Math.min(testAll.length / net.dataDim, maxN);
   const test = testAll.subarray(0, n * net.dataDim);

@@ -98,6 +98,8 @@ export function fileSystemModelHandler(modelJsonPath: string): tf.io.IOHandler {
       }
       if (json.modelTopology === undefined) throw new Error(`${modelJsonPath}: no modelTopology`);
       const dir = path.dirname(modelJsonPath);
+      // the IOHandler API wants a promise; the shards are read synchronously and a failure must reject it
+      // eslint-disable-next-line @typescript-eslint/require-await
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs = tf.io.getWeightSpecs(manifest);
         const buffers: ArrayBuffer[] = [];
@@ -123,8 +125,8 @@ function shapeFromModel(model: tf.GraphModel, file: string): [number, number, nu
   const inputs = model.inputs;
   if (inputs.length !== 1) throw new Error(`${file}: the graph model has ${inputs.length} inputs, a feature net needs exactly one`);
   const s = inputs[0]?.shape;
-  if (!s || s.length !== 4) return null;
-  const hwc = s.slice(1) as number[];
+  if (s?.length !== 4) return null;
+  const hwc = s.slice(1);
   if (hwc.some((v) => !(Number.isInteger(v) && v > 0))) return null;
   return hwc as [number, number, number];
 }
@@ -143,7 +145,7 @@ export class GraphFeatureNet implements FeatureNet {
     readonly inputRange: [number, number],
   ) {
     this.inputName = model.inputs[0]?.name ?? '';
-    const probe = tf.tidy(() => this.features(tf.zeros([1, ...inputShape]) as tf.Tensor4D));
+    const probe = tf.tidy(() => this.features(tf.zeros<tf.Rank.R4>([1, ...inputShape])));
     this.featureDim = probe.shape[1];
     probe.dispose();
   }
@@ -156,7 +158,7 @@ export class GraphFeatureNet implements FeatureNet {
 
   features(images: tf.Tensor4D): tf.Tensor2D {
     const y = this.run(images, [this.featuresNode])[0] as tf.Tensor;
-    return tf.reshape(y, [y.shape[0] as number, -1]);
+    return tf.reshape(y, [y.shape[0], -1]);
   }
 
   layers(images: tf.Tensor4D): tf.Tensor4D[] {
@@ -212,7 +214,10 @@ export async function loadFeatureNet(nameOrPath: string): Promise<FeatureNet> {
   if ((SHIPPED_FEATURE_NETS as readonly string[]).includes(target)) {
     if (node !== undefined) throw new Error(`loadFeatureNet: '#${node}' applies to graph models only, not to the shipped net ${target}`);
     const file = path.join(featureNetsDir(), `${target}.bin`);
-    if (!fs.existsSync(file)) throw new Error(`loadFeatureNet: weights of ${target} not found at ${file} (set CTLAB_FEATURE_NETS_DIR, or train them: npm run build && node dist/bench/train-classifiers.js)`);
+    if (!fs.existsSync(file))
+      throw new Error(
+        `loadFeatureNet: weights of ${target} not found at ${file} (set CTLAB_FEATURE_NETS_DIR, or train them: npm run build && node dist/bench/train-classifiers.js)`,
+      );
     return loadClassifierFeatureNet(file, target);
   }
   if (!fs.existsSync(target)) {

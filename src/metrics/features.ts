@@ -13,7 +13,15 @@
  * mapped linearly to the net's `inputRange`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CLASSIFIER_INPUT_SHAPE, ClassifierArch, classifierFeatureDim, classifierForward, classifierLayers, classifierParamSpecs, ShippedFeatureNetName } from './classifiers';
+import {
+  CLASSIFIER_INPUT_SHAPE,
+  ClassifierArch,
+  classifierFeatureDim,
+  classifierForward,
+  classifierLayers,
+  classifierParamSpecs,
+  ShippedFeatureNetName,
+} from './classifiers';
 
 export interface FeatureNet {
   readonly name: string;
@@ -63,7 +71,7 @@ export function resizeBilinear(x: tf.Tensor4D, outH: number, outW: number): tf.T
     t = tf.matMul(t, rx, false, true); // [B·C·H, outW]
     t = tf.transpose(tf.reshape(t, [b * c, h, outW]), [0, 2, 1]); // [B·C, outW, H]
     t = tf.matMul(tf.reshape(t, [b * c * outW, h]), ry, false, true); // [B·C·outW, outH]
-    return tf.transpose(tf.reshape(t, [b, c, outW, outH]), [0, 3, 2, 1]) as tf.Tensor4D;
+    return tf.transpose<tf.Tensor4D>(tf.reshape(t, [b, c, outW, outH]), [0, 3, 2, 1]);
   });
 }
 
@@ -71,7 +79,11 @@ export function resizeBilinear(x: tf.Tensor4D, outH: number, outW: number): tf.T
  * Bring images [B, H, W, C] in [−1, 1] to a net's input: resize, channel repeat/average, and the
  * linear map of [−1, 1] onto `inputRange`.
  */
-export function prepareImages(images: tf.Tensor4D, inputShape: readonly [number, number, number], inputRange: readonly [number, number] = [-1, 1]): tf.Tensor4D {
+export function prepareImages(
+  images: tf.Tensor4D,
+  inputShape: readonly [number, number, number],
+  inputRange: readonly [number, number] = [-1, 1],
+): tf.Tensor4D {
   if (images.rank !== 4) throw new RangeError(`feature net: images must be [B, H, W, C], got rank ${images.rank}`);
   const [, h, w, c] = images.shape;
   const [H, W, C] = inputShape;

@@ -27,7 +27,7 @@ export function checkFeatures(x: Features, d: number, label: string, min: number
   const n = x.length / d;
   if (n < min) throw new RangeError(`${label} has ${n} rows, expected at least ${min}`);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i] as number)) throw new RangeError(`${label}[${i}] is ${x[i]}, expected a finite number`);
+    if (!Number.isFinite(x[i])) throw new RangeError(`${label}[${i}] is ${x[i]}, expected a finite number`);
   }
   return n;
 }

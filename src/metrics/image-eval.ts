@@ -105,7 +105,8 @@ export function imageFidKid(
 ): ImageFidKidResult {
   const [h, w, c] = checkShape(shape);
   const per = h * w * c;
-  if (ref.length % per !== 0 || ref.length === 0) throw new RangeError(`imageFidKid: reference has ${ref.length} values, not a positive multiple of H·W·C = ${per}`);
+  if (ref.length % per !== 0 || ref.length === 0)
+    throw new RangeError(`imageFidKid: reference has ${ref.length} values, not a positive multiple of H·W·C = ${per}`);
   const nRef = ref.length / per;
   if (n < 2 || nRef < 2) throw new RangeError(`imageFidKid: need at least 2 samples and 2 reference images, got ${n} and ${nRef}`);
   const fa = imageFeatures(samples, n, shape, net, opts);

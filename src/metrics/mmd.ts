@@ -27,7 +27,7 @@ function checkPoints(x: Float32Array | Float64Array, dim: number, label: string,
     throw new RangeError(`MMD: ${label} has ${n} point, the unbiased estimator needs at least ${min}`);
   }
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i] as number)) {
+    if (!Number.isFinite(x[i])) {
       throw new RangeError(`MMD: ${label}[${i}] is ${x[i]}, expected a finite number`);
     }
   }
@@ -37,7 +37,7 @@ function checkPoints(x: Float32Array | Float64Array, dim: number, label: string,
 /** Σ_h exp(−d²/(2h²)) given the precomputed coefficients c_h = −1/(2h²). */
 function kernel(d2: number, coef: Float64Array): number {
   let s = 0;
-  for (let q = 0; q < coef.length; q++) s += Math.exp(d2 * (coef[q] as number));
+  for (const c of coef) s += Math.exp(d2 * c);
   return s;
 }
 

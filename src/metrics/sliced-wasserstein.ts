@@ -70,12 +70,10 @@ export function evenDirections2d(k: number): Float64Array {
 function checkPoints(x: Float32Array | Float64Array, dim: number, label: string): number {
   if (x.length === 0) throw new RangeError(`sliced Wasserstein: ${label} is empty`);
   if (x.length % dim !== 0) {
-    throw new RangeError(
-      `sliced Wasserstein: ${label} has length ${x.length}, which is not a multiple of dim = ${dim}`,
-    );
+    throw new RangeError(`sliced Wasserstein: ${label} has length ${x.length}, which is not a multiple of dim = ${dim}`);
   }
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i] as number)) {
+    if (!Number.isFinite(x[i])) {
       throw new RangeError(`sliced Wasserstein: ${label}[${i}] is ${x[i]}, expected a finite number`);
     }
   }
@@ -131,11 +129,7 @@ function project(x: Float32Array | Float64Array, n: number, dim: number, dirs: F
  * `a` and `b` (sizes may differ): (mean over directions θ of W_p^p(θ·a, θ·b))^(1/p).
  * Rabin et al. 2011 (defined there for p = 2), Bonneel et al. 2015.
  */
-export function slicedWasserstein(
-  a: Points2D | Float64Array,
-  b: Points2D | Float64Array,
-  opts: SlicedWassersteinOptions = {},
-): number {
+export function slicedWasserstein(a: Points2D | Float64Array, b: Points2D | Float64Array, opts: SlicedWassersteinOptions = {}): number {
   const dim = opts.dim ?? 2;
   const p = opts.p ?? 2;
   if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`sliced Wasserstein: dim must be a positive integer, got ${dim}`);
@@ -146,9 +140,7 @@ export function slicedWasserstein(
   if (opts.directions !== undefined) {
     dirs = opts.directions;
     if (dirs.length === 0 || dirs.length % dim !== 0) {
-      throw new RangeError(
-        `sliced Wasserstein: directions have length ${dirs.length}, expected a positive multiple of dim = ${dim}`,
-      );
+      throw new RangeError(`sliced Wasserstein: directions have length ${dirs.length}, expected a positive multiple of dim = ${dim}`);
     }
     for (let k = 0; k < dirs.length / dim; k++) {
       let n2 = 0;

@@ -9,7 +9,14 @@ export function buildNetwork(cfg: TrainConfig, shape: readonly number[]): Networ
   const m = cfg.model;
   switch (m.kind) {
     case 'mlp':
-      return new Mlp({ dataDim: shape.reduce((a, b) => a * b, 1), hidden: m.hidden, depth: m.depth, embedding: m.embedding, dropout: m.dropout, embeddingSeed: cfg.seed });
+      return new Mlp({
+        dataDim: shape.reduce((a, b) => a * b, 1),
+        hidden: m.hidden,
+        depth: m.depth,
+        embedding: m.embedding,
+        dropout: m.dropout,
+        embeddingSeed: cfg.seed,
+      });
     case 'unet': {
       const [height, width, imageChannels] = shape;
       if (shape.length !== 3 || height === undefined || width === undefined || imageChannels === undefined) {
@@ -17,7 +24,18 @@ export function buildNetwork(cfg: TrainConfig, shape: readonly number[]): Networ
       }
       const { sigmaData, sigmaMin } = cfg.noise;
       return new UNetNetwork(
-        { imageChannels, height, width, channels: m.channels, numResBlocks: m.numResBlocks, embedding: m.embedding, dropout: m.dropout, groups: m.groups, attentionHeads: m.attention?.heads ?? 0, scalings: { sigmaData, sigmaMin } },
+        {
+          imageChannels,
+          height,
+          width,
+          channels: m.channels,
+          numResBlocks: m.numResBlocks,
+          embedding: m.embedding,
+          dropout: m.dropout,
+          groups: m.groups,
+          attentionHeads: m.attention?.heads ?? 0,
+          scalings: { sigmaData, sigmaMin },
+        },
         cfg.seed,
       );
     }

@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 
 export type NoiseEmbeddingSpec =
-  | { kind: 'fourier'; /** std of the fixed random frequencies W ~ N(0, s^2) */ scale: number; dim: number }
-  | { kind: 'positional'; dim: number };
+  { kind: 'fourier'; /** std of the fixed random frequencies W ~ N(0, s^2) */ scale: number; dim: number } | { kind: 'positional'; dim: number };
 
 /** RNG stream tag for the Fourier frequencies, so they depend on the seed alone. */
 const FOURIER_STREAM = 0x0f0f;
@@ -64,11 +63,8 @@ export function embedNoiseLevel(sigma: number, spec: NoiseEmbeddingSpec, freqs: 
 /** Tensor embedding: sigma [B] -> [B, dim]. Not trainable; call inside a tidy. */
 export function embedNoise(sigma: tf.Tensor1D, spec: NoiseEmbeddingSpec, freqs: tf.Tensor1D): tf.Tensor2D {
   return tf.tidy(() => {
-    const c =
-      spec.kind === 'fourier' ? tf.mul(tf.log(sigma), 0.25) : tf.mul(tf.log(tf.add(sigma, 1e-44)), 250); // [B]
-    const args = tf.mul(tf.expandDims(c, 1), tf.expandDims(freqs, 0)) as tf.Tensor2D; // [B, dim/2]
-    return spec.kind === 'fourier'
-      ? tf.concat([tf.sin(args), tf.cos(args)], 1)
-      : tf.concat([tf.cos(args), tf.sin(args)], 1);
+    const c = spec.kind === 'fourier' ? tf.mul(tf.log(sigma), 0.25) : tf.mul(tf.log(tf.add(sigma, 1e-44)), 250); // [B]
+    const args = tf.mul<tf.Tensor2D>(tf.expandDims(c, 1), tf.expandDims(freqs, 0)); // [B, dim/2]
+    return spec.kind === 'fourier' ? tf.concat([tf.sin(args), tf.cos(args)], 1) : tf.concat([tf.cos(args), tf.sin(args)], 1);
   });
 }

@@ -43,26 +43,26 @@ function groupNormOp(groups: number): (x: tf.Tensor4D, gamma: tf.Tensor1D, beta:
     const G = groups;
     const Cg = C / G;
     // group statistics from per-channel sums: [B, C] -> [B, G] -> back to [B, C]
-    const toGroups = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.mean(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
-    const toChannels = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : (tf.reshape(tf.mul(tf.reshape(t, [B, G, 1]), tf.ones([1, 1, Cg])), [B, C]) as tf.Tensor2D));
-    const mean = toChannels(toGroups(tf.mean(x, [1, 2]) as tf.Tensor2D)); // [B, C]
-    const meanSq = toChannels(toGroups(tf.mean(tf.square(x), [1, 2]) as tf.Tensor2D));
+    const toGroups = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : tf.mean<tf.Tensor2D>(tf.reshape(t, [B, G, Cg]), 2));
+    const toChannels = (t: tf.Tensor2D): tf.Tensor2D => (Cg === 1 ? t : tf.reshape<tf.Rank.R2>(tf.mul(tf.reshape(t, [B, G, 1]), tf.ones([1, 1, Cg])), [B, C]));
+    const mean = toChannels(toGroups(tf.mean<tf.Tensor2D>(x, [1, 2]))); // [B, C]
+    const meanSq = toChannels(toGroups(tf.mean<tf.Tensor2D>(tf.square(x), [1, 2])));
     const rstd = tf.rsqrt(tf.add(tf.relu(tf.sub(meanSq, tf.square(mean))), GN_EPS)) as tf.Tensor2D; // [B, C]
     const scale = tf.mul(rstd, gamma); // [B, C]
     const shift = tf.sub(beta, tf.mul(mean, scale));
-    const value = tf.add(tf.mul(x, tf.reshape(scale, [B, 1, 1, C])), tf.reshape(shift, [B, 1, 1, C])) as tf.Tensor4D;
+    const value = tf.add<tf.Tensor4D>(tf.mul(x, tf.reshape(scale, [B, 1, 1, C])), tf.reshape(shift, [B, 1, 1, C]));
     save([x, gamma, mean, rstd]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [xs, g, mu, rs] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
       const M = H * W * Cg;
-      const s1 = tf.sum(dy, [1, 2]) as tf.Tensor2D; // [B, C] Σ dy
-      const s2 = tf.sum(tf.mul(dy, xs), [1, 2]) as tf.Tensor2D; // [B, C] Σ dy·x
+      const s1 = tf.sum<tf.Tensor2D>(dy, [1, 2]); // [B, C] Σ dy
+      const s2 = tf.sum<tf.Tensor2D>(tf.mul(dy, xs), [1, 2]); // [B, C] Σ dy·x
       const dyXhat = tf.mul(tf.sub(s2, tf.mul(mu, s1)), rs); // [B, C] Σ dy·x̂
       const dgamma = tf.sum(dyXhat, 0);
       const dbeta = tf.sum(s1, 0);
-      const sumG = (t: tf.Tensor2D): tf.Tensor2D => toChannels(Cg === 1 ? t : (tf.sum(tf.reshape(t, [B, G, Cg]), 2) as tf.Tensor2D));
-      const a = tf.div(sumG(tf.mul(s1, g) as tf.Tensor2D), M); // mean over the group of γ·dy
-      const bb = tf.div(sumG(tf.mul(dyXhat, g) as tf.Tensor2D), M); // mean over the group of γ·dy·x̂
+      const sumG = (t: tf.Tensor2D): tf.Tensor2D => toChannels(Cg === 1 ? t : tf.sum<tf.Tensor2D>(tf.reshape(t, [B, G, Cg]), 2));
+      const a = tf.div(sumG(tf.mul<tf.Tensor2D>(s1, g)), M); // mean over the group of γ·dy
+      const bb = tf.div(sumG(tf.mul<tf.Tensor2D>(dyXhat, g)), M); // mean over the group of γ·dy·x̂
       // dx = rstd·γ·dy − rstd·a − rstd·x̂·b = dy·P + x·Q + R
       const P = tf.mul(rs, g);
       const Q = tf.neg(tf.mul(tf.square(rs), bb));
@@ -72,7 +72,7 @@ function groupNormOp(groups: number): (x: tf.Tensor4D, gamma: tf.Tensor1D, beta:
       return [dx, dgamma, dbeta];
     };
     return { value, gradFunc };
-  }) as unknown as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
+  });
 }
 
 /** Textbook GroupNorm (5-D moments); the reference the fast form is tested against. */
@@ -82,7 +82,7 @@ export function groupNormReference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.
     const x5 = tf.reshape(x, [B, H, W, groups, C / groups]);
     const { mean, variance } = tf.moments(x5, [1, 2, 4], true);
     const y = tf.reshape(tf.div(tf.sub(x5, mean), tf.sqrt(tf.add(variance, GN_EPS))), [B, H, W, C]);
-    return tf.add(tf.mul(y, gamma), beta) as tf.Tensor4D;
+    return tf.add<tf.Tensor4D>(tf.mul(y, gamma), beta);
   });
 }
 
@@ -98,14 +98,22 @@ function fusedOp(groups: number, silu: boolean): (x: tf.Tensor4D, gamma: tf.Tens
   return tf.customGrad((...args: (tf.Tensor | ((ts: tf.Tensor[]) => void))[]) => {
     const [x, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as (ts: tf.Tensor[]) => void;
-    const [y, mean, rstd] = tf.engine().runKernel(GROUP_NORM_KERNEL, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, attrs) as unknown as tf.Tensor[];
+    const [y, mean, rstd] = tf
+      .engine()
+      .runKernel(GROUP_NORM_KERNEL, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, attrs) as unknown as tf.Tensor[];
     save([x as tf.Tensor, gamma as tf.Tensor, beta as tf.Tensor, mean as tf.Tensor, rstd as tf.Tensor]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [xs, g, b, mu, rs] = saved as tf.Tensor[];
-      return tf.engine().runKernel(GROUP_NORM_GRAD_KERNEL, { dy, x: xs as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor, mean: mu as tf.Tensor, rstd: rs as tf.Tensor }, attrs) as unknown as tf.Tensor[];
+      const [xs, g, b, mu, rs] = saved;
+      return tf
+        .engine()
+        .runKernel(
+          GROUP_NORM_GRAD_KERNEL,
+          { dy, x: xs as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor, mean: mu as tf.Tensor, rstd: rs as tf.Tensor },
+          attrs,
+        ) as unknown as tf.Tensor[];
     };
     return { value: y as tf.Tensor4D, gradFunc };
-  }) as unknown as (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
+  });
 }
 
 /** GroupNorm: the fused kernel where the backend has it, else the composite form. x [B,H,W,C]; gamma, beta [C]. */

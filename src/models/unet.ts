@@ -245,16 +245,17 @@ export function attentionBlock(x: tf.Tensor4D, P: (name: string) => tf.Tensor, g
     const d = C / heads;
     if (!Number.isInteger(d)) throw new RangeError(`attention: ${heads} heads do not divide ${C} channels`);
     const h = tf.reshape(groupNorm(x, P('norm.gamma') as tf.Tensor1D, P('norm.beta') as tf.Tensor1D, groups), [B * T, C]);
-    const proj = (n: string, t: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(t as tf.Tensor2D, P(`${n}.w`) as tf.Tensor2D), P(`${n}.b`)) as tf.Tensor2D;
+    const proj = (n: string, t: tf.Tensor): tf.Tensor2D => tf.add<tf.Tensor2D>(tf.matMul(t, P(`${n}.w`)), P(`${n}.b`));
     // [B·T, C] -> [B·heads, T, d] (head j = channels j·d .. (j+1)·d − 1)
-    const split = (t: tf.Tensor2D): tf.Tensor3D => (heads === 1 ? tf.reshape(t, [B, T, C]) : tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, d]), [0, 2, 1, 3]), [B * heads, T, d]));
-    const q = split(tf.mul(proj('q', h), 1 / Math.sqrt(d)) as tf.Tensor2D);
+    const split = (t: tf.Tensor2D): tf.Tensor3D =>
+      heads === 1 ? tf.reshape(t, [B, T, C]) : tf.reshape(tf.transpose(tf.reshape(t, [B, T, heads, d]), [0, 2, 1, 3]), [B * heads, T, d]);
+    const q = split(tf.mul<tf.Tensor2D>(proj('q', h), 1 / Math.sqrt(d)));
     const k = split(proj('k', h));
     const v = split(proj('v', h));
     const w = tf.softmax(tf.matMul(q, k, false, true)); // [B·heads, T, T], over the keys
     const a = tf.matMul(w, v); // [B·heads, T, d]
     const merged = heads === 1 ? tf.reshape(a, [B * T, C]) : tf.reshape(tf.transpose(tf.reshape(a, [B, heads, T, d]), [0, 2, 1, 3]), [B * T, C]);
-    return tf.add(x, tf.reshape(proj('out', merged), [B, H, W, C])) as tf.Tensor4D;
+    return tf.add<tf.Tensor4D>(x, tf.reshape(proj('out', merged), [B, H, W, C]));
   });
 }
 
@@ -327,22 +328,23 @@ export class UNetNetwork implements Network {
     }
     const P = (name: string): tf.Tensor => weights[this.index.get(name) as number] as tf.Tensor;
     let site = 0;
-    const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(x, P(`${name}.w`) as tf.Tensor2D), P(`${name}.b`)) as tf.Tensor2D;
+    const dense = (name: string, x: tf.Tensor2D): tf.Tensor2D => tf.add<tf.Tensor2D>(tf.matMul(x, P(`${name}.w`)), P(`${name}.b`));
     const conv = (name: string, x: tf.Tensor4D): tf.Tensor4D =>
       tf.fused.conv2d({ x, filter: P(`${name}.w`) as tf.Tensor4D, strides: 1, pad: 'same', bias: P(`${name}.b`) });
-    const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
-    const normSilu = (name: string, x: tf.Tensor4D): tf.Tensor4D => groupNormSilu(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
+    const silu = <T extends tf.Tensor>(x: T): T => tf.mul<T>(x, tf.sigmoid(x));
+    const normSilu = (name: string, x: tf.Tensor4D): tf.Tensor4D =>
+      groupNormSilu(x, P(`${name}.gamma`) as tf.Tensor1D, P(`${name}.beta`) as tf.Tensor1D, cfg.groups);
     const attention = (prefix: string, x: tf.Tensor4D): tf.Tensor4D => attentionBlock(x, (n) => P(`${prefix}.${n}`), cfg.groups, cfg.attentionHeads);
     const resBlock = (s: ResBlockSpec, x: tf.Tensor4D, emb: tf.Tensor2D): tf.Tensor4D => {
       let h = conv(`${s.prefix}.conv1`, normSilu(`${s.prefix}.norm1`, x));
       const e = dense(`${s.prefix}.emb`, emb);
-      h = tf.add(h, tf.reshape(e, [e.shape[0], 1, 1, s.cout])) as tf.Tensor4D;
+      h = tf.add<tf.Tensor4D>(h, tf.reshape(e, [e.shape[0], 1, 1, s.cout]));
       h = normSilu(`${s.prefix}.norm2`, h);
       const mask = masks?.[site++];
-      if (mask) h = tf.mul(h, mask) as tf.Tensor4D;
+      if (mask) h = tf.mul<tf.Tensor4D>(h, mask);
       h = conv(`${s.prefix}.conv2`, h);
       const skip = s.cin !== s.cout ? conv(`${s.prefix}.skip`, x) : x;
-      const out = tf.add(skip, h) as tf.Tensor4D;
+      const out = tf.add<tf.Tensor4D>(skip, h);
       return s.attn ? attention(`${s.prefix}.attn`, out) : out;
     };
     return tf.tidy(() => {

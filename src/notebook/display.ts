@@ -19,10 +19,10 @@ import { formatNumber, type Row } from '../report/table';
 
 /** The part of tslab's `display` that ctlab uses (tslab's own `Display`, minimally). */
 export interface NotebookDisplay {
-  png(bytes: Uint8Array): void;
-  html(s: string): void;
-  markdown(s: string): void;
-  text(s: string): void;
+  png: (bytes: Uint8Array) => void;
+  html: (s: string) => void;
+  markdown: (s: string) => void;
+  text: (s: string) => void;
 }
 
 function isDisplay(v: unknown): v is NotebookDisplay {
@@ -34,7 +34,13 @@ function isDisplay(v: unknown): v is NotebookDisplay {
 /** Stand-in outside a kernel: one text line per output on stdout. */
 const consoleDisplay: NotebookDisplay = {
   png: (b) => process.stdout.write(`[image/png, ${b.length} bytes]\n`),
-  html: (s) => process.stdout.write(`${s.replace(/<[^>]*>/g, ' ').replace(/[ \t]+/g, ' ').trim()}\n`),
+  html: (s) =>
+    process.stdout.write(
+      `${s
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/[ \t]+/g, ' ')
+        .trim()}\n`,
+    ),
   markdown: (s) => process.stdout.write(`${s.trimEnd()}\n`),
   text: (s) => process.stdout.write(`${s.trimEnd()}\n`),
 };
@@ -63,6 +69,7 @@ export function notebookDisplay(): NotebookDisplay {
   const loaded = Object.keys(require.cache).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
   if (loaded) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the tslab instance already loaded in this kernel, found by its path at run time
       const mod: unknown = require(join(dirname(loaded), 'public.js'));
       const d = typeof mod === 'object' && mod !== null ? (mod as { display?: unknown }).display : undefined;
       if (isDisplay(d)) inner = d;
@@ -121,9 +128,7 @@ function escapeHtml(s: string): string {
 export function htmlTable(rows: readonly Row[], digits = 4): string {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: Row[string] | undefined, tag: 'td' | 'th'): string =>
-    typeof v === 'number'
-      ? `<${tag} style="text-align:right">${escapeHtml(formatNumber(v, digits))}</${tag}>`
-      : `<${tag}>${escapeHtml(v ?? '')}</${tag}>`;
+    typeof v === 'number' ? `<${tag} style="text-align:right">${escapeHtml(formatNumber(v, digits))}</${tag}>` : `<${tag}>${escapeHtml(v ?? '')}</${tag}>`;
   const head = `<tr>${names.map((n) => cell(n, 'th')).join('')}</tr>`;
   const body = rows.map((r) => `<tr>${names.map((n) => cell(r[n], 'td')).join('')}</tr>`).join('\n');
   return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
@@ -195,7 +200,10 @@ export function readAblationResults(name: string, root: string = repoRoot()): Ab
   const summary = existsSync(json) ? readAblationSummary(json) : null;
   const rows = summary ? summaryTextRows(summary.rows) : readCsvRows(csv);
   const notes = markdownNotes(md);
-  const pngs = readdirSync(dir).filter((f) => f.endsWith('.png')).sort().map((f) => join(dir, f));
+  const pngs = readdirSync(dir)
+    .filter((f) => f.endsWith('.png'))
+    .sort()
+    .map((f) => join(dir, f));
   return { name, dir, rows, summary, notes, pngs };
 }
 

@@ -186,7 +186,7 @@ export function syncNotebook(cells: readonly PercentCell[], old: Notebook | null
   const oldCells = old?.cells ?? [];
   const kept = cells.map((c, i) => {
     const o = oldCells[i];
-    return o !== undefined && o.cell_type === c.kind && cellSource(o) === c.source ? o : null;
+    return o?.cell_type === c.kind && cellSource(o) === c.source ? o : null;
   });
   const taken = new Set<string>();
   kept.forEach((o) => o?.id !== undefined && taken.add(o.id));

@@ -48,14 +48,29 @@ export async function evaluateRunDir(dir: string, opts: EvaluateRunOptions = {})
   const multi = opts.sigmas ?? [cfg.noise.sigmaMax, cfg.twoStepSigma];
   try {
     if (isImageData(cfg.data)) {
-      const ev = await evaluateImageRun(cfg, net, weights, data, { ...(opts.n !== undefined ? { n: opts.n } : {}), nets: opts.nets ?? DEFAULT_EVAL_NETS, twoStep: multi, seed });
+      const ev = await evaluateImageRun(cfg, net, weights, data, {
+        ...(opts.n !== undefined ? { n: opts.n } : {}),
+        nets: opts.nets ?? DEFAULT_EVAL_NETS,
+        twoStep: multi,
+        seed,
+      });
       const [h, w, c] = ev.shape;
       const samples = runPaths(dir).samples;
       const grids = { oneStep: path.join(samples, `grid-1step-step${step}.png`), twoStep: path.join(samples, `grid-2step-step${step}.png`) };
       fs.mkdirSync(samples, { recursive: true });
       writeImageGrid(grids.oneStep, ev.samples.oneStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
       writeImageGrid(grids.twoStep, ev.samples.twoStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
-      const record: ImageEval = { kind: 'images', run: dir, step, n: ev.n, ...(opts.n !== undefined ? { requestedN: opts.n } : {}), seed, sigmas: ev.sigmas, scores: ev.scores, grids };
+      const record: ImageEval = {
+        kind: 'images',
+        run: dir,
+        step,
+        n: ev.n,
+        ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
+        seed,
+        sigmas: ev.sigmas,
+        scores: ev.scores,
+        grids,
+      };
       writeEval(dir, record);
       return { record, config: cfg, step, image: { eval: ev, grids } };
     }
@@ -64,7 +79,16 @@ export async function evaluateRunDir(dir: string, opts: EvaluateRunOptions = {})
     const test = data.test.subarray(0, n * data.dim);
     const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
     const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), test, data.dim);
-    const record: EvalFile = { kind: 'points', run: dir, step, n, ...(opts.n !== undefined ? { requestedN: opts.n } : {}), seed, oneStep: { sigmas: [cfg.noise.sigmaMax], ...one }, multiStep: { sigmas: multi, ...many } };
+    const record: EvalFile = {
+      kind: 'points',
+      run: dir,
+      step,
+      n,
+      ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
+      seed,
+      oneStep: { sigmas: [cfg.noise.sigmaMax], ...one },
+      multiStep: { sigmas: multi, ...many },
+    };
     writeEval(dir, record);
     return { record, config: cfg, step };
   } finally {

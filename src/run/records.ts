@@ -109,10 +109,7 @@ export const imageEvalSchema = z.looseObject({
   requestedN: z.number().optional(),
   seed: z.number(),
   sigmas: z.object({ oneStep: z.array(z.number()), twoStep: z.array(z.number()) }),
-  scores: z.record(
-    z.string(),
-    z.object({ oneStep: imageScoreSchema, twoStep: imageScoreSchema, floor: imageScoreSchema, ceiling: imageScoreSchema }),
-  ),
+  scores: z.record(z.string(), z.object({ oneStep: imageScoreSchema, twoStep: imageScoreSchema, floor: imageScoreSchema, ceiling: imageScoreSchema })),
   /** Sample grids written beside it (paths as written; readers look in <run>/samples/ by file name). */
   grids: z.object({ oneStep: z.string(), twoStep: z.string() }).partial().optional(),
 });
@@ -235,7 +232,9 @@ export const ablationSummarySchema = z.object({
   paperWorse: z.array(z.string()),
   rows: z.array(summaryRowSchema),
   /** Per data set: the 1-step and 2-step verdicts (one per arm compared with the paper's). */
-  verdicts: z.array(z.object({ data: z.string(), image: z.boolean(), metricLabel: z.string(), oneStep: z.array(verdictSchema), twoStep: z.array(verdictSchema) })),
+  verdicts: z.array(
+    z.object({ data: z.string(), image: z.boolean(), metricLabel: z.string(), oneStep: z.array(verdictSchema), twoStep: z.array(verdictSchema) }),
+  ),
   skipped: z.array(z.string()),
 });
 export type AblationSummary = z.infer<typeof ablationSummarySchema>;
@@ -268,6 +267,9 @@ export function parseRecord<S extends z.ZodType>(schema: S, value: unknown, file
   if (r.success) return r.data;
   throw new RecordError(
     file,
-    r.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}${i.code === 'unrecognized_keys' ? '' : ` (got ${describeAt(value, i.path)})`}`),
+    r.error.issues.map(
+      (i) =>
+        `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}${i.code === 'unrecognized_keys' ? '' : ` (got ${describeAt(value, i.path)})`}`,
+    ),
   );
 }

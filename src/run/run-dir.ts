@@ -49,7 +49,9 @@ export interface GitInfo {
 /** The commit of the repository that holds `cwd` (or 'unknown' outside git). */
 export function gitInfo(cwd = process.cwd()): GitInfo {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     return { commit, dirty: status.trim().length > 0 };
   } catch {
@@ -211,7 +213,7 @@ export function readImageEval(dir: string): ImageEval | null {
 /** The run's evaluation when it evaluates step `steps` with `n` samples requested, else null (redo it). */
 export function finalEval(dir: string, steps: number, n: number): EvalFile | null {
   const ev = readEval(dir);
-  return ev && ev.step === steps && (ev.requestedN ?? ev.n) === n ? ev : null;
+  return ev?.step === steps && (ev.requestedN ?? ev.n) === n ? ev : null;
 }
 
 /** Where a grid named in eval.json is now: as written if it exists, else <run>/samples/<its name> (moved runs). */
@@ -277,7 +279,11 @@ export function savePlan(runsRoot: string, plan: AblationPlan): void {
 
 /** A plan entry's path relative to its runs root: the last three parts of its dir, <data>/<arm>-<hash>/seed<k>. */
 export function planEntryRelDir(entry: PlanEntry): string {
-  return entry.dir.split(/[\\/]+/).filter(Boolean).slice(-3).join('/');
+  return entry.dir
+    .split(/[\\/]+/)
+    .filter(Boolean)
+    .slice(-3)
+    .join('/');
 }
 
 /** Where a plan entry's run is under `runsRoot` (so a runs root can be moved or exported: results/runs/...). */

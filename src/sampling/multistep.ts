@@ -58,15 +58,15 @@ export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], o
     const result = tf.tidy(() => {
       const s0 = opts.sigmas[0] as number;
       let x: tf.Tensor = tf.tensor(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, ...shape]);
-      x = consistencyFunction(net, weights, x, tf.fill([b], s0) as tf.Tensor1D, null, opts);
+      x = consistencyFunction(net, weights, x, tf.fill<tf.Rank.R1>([b], s0), null, opts);
       for (const tau of opts.sigmas.slice(1)) {
         const z = tf.tensor(rng.fillNormal(new Float32Array(b * d)), [b, ...shape]);
         const xHat = tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin)));
-        x = consistencyFunction(net, weights, xHat, tf.fill([b], tau) as tf.Tensor1D, null, opts);
+        x = consistencyFunction(net, weights, xHat, tf.fill<tf.Rank.R1>([b], tau), null, opts);
       }
       return x;
     });
-    out.set(result.dataSync() as Float32Array, start * d);
+    out.set(result.dataSync(), start * d);
     result.dispose();
     opts.onProgress?.(start + b);
   }

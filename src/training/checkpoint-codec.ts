@@ -111,7 +111,10 @@ export function decodeCheckpoint(bytes: Uint8Array, label = 'checkpoint'): Check
   const tensors = header.tensors.map((e) => {
     const expected = e.shape.reduce((a, b) => a * b, 1);
     if (expected !== e.length || e.offset + e.length > payload.length) {
-      throw new CheckpointError(label, `tensor ${e.name}: [${e.shape.join(',')}] at ${e.offset} (+${e.length}) does not fit the payload of ${payload.length} values`);
+      throw new CheckpointError(
+        label,
+        `tensor ${e.name}: [${e.shape.join(',')}] at ${e.offset} (+${e.length}) does not fit the payload of ${payload.length} values`,
+      );
     }
     return { name: e.name, shape: e.shape, data: payload.slice(e.offset, e.offset + e.length) };
   });

@@ -60,7 +60,7 @@ export function listCheckpoints(dir: string): { step: number; file: string }[] {
 /**
  * The newest checkpoint that verifies; corrupt ones are reported through `onSkip` and passed over.
  */
-export function loadLatestCheckpoint(dir: string, onSkip: (e: Error) => void = () => {}): Checkpoint | null {
+export function loadLatestCheckpoint(dir: string, onSkip: (e: Error) => void = () => undefined): Checkpoint | null {
   for (const { file } of listCheckpoints(dir)) {
     try {
       return loadCheckpoint(file);

@@ -62,14 +62,7 @@ export interface StepDraw {
   masks: { shape: number[]; data: Float32Array }[];
 }
 
-export function drawStep(
-  cfg: TrainConfig,
-  k: number,
-  train: Float32Array,
-  dim: number,
-  table: NoiseLevelTable,
-  maskShapes: number[][],
-): StepDraw {
+export function drawStep(cfg: TrainConfig, k: number, train: Float32Array, dim: number, table: NoiseLevelTable, maskShapes: number[][]): StepDraw {
   const rng = new Rng(cfg.seed, STEP_STREAM, k);
   const b = cfg.batchSize;
   const nTrain = train.length / dim;
@@ -111,10 +104,13 @@ export function ctLossAndGrads(
   dataShape: number[],
   perceptual: PerceptualDistance | null = null,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
-  if (cfg.distance.kind === 'lpips' && !perceptual) throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
+  if (cfg.distance.kind === 'lpips' && !perceptual)
+    throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
   if (tf.getGradient(tf.Mean) === undefined) {
     // tfjs-core alone registers no gradients; the '@tensorflow/tfjs' package (what the Node shell loads) does
-    throw new Error("the CT step needs TF.js's gradients, and none are registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' (or '@tensorflow/tfjs') once before training");
+    throw new Error(
+      "the CT step needs TF.js's gradients, and none are registered: import '@tensorflow/tfjs-core/dist/register_all_gradients' (or '@tensorflow/tfjs') once before training",
+    );
   }
   const b = cfg.batchSize;
   const noise = { sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData };
@@ -135,7 +131,7 @@ export function ctLossAndGrads(
       const d = perceptual
         ? perceptual.distance(pred as tf.Tensor4D, target as tf.Tensor4D) // LPIPS-style, through the frozen feature net
         : distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]
-      return tf.mean(tf.mul(d, weight)) as tf.Scalar;
+      return tf.mean<tf.Scalar>(tf.mul(d, weight));
     }, student as tf.Variable[]);
     return { loss: value, grads: student.map((v) => grads[v.name] as tf.Tensor) };
   });

@@ -12,21 +12,24 @@ import { loadDataset, type Dataset } from '../data/source';
 import { evaluateRun, type EvalResult } from '../metrics/evaluate';
 import { buildNetwork } from '../models/build';
 import type { Network } from '../models/types';
-import { createOptimizer, type Optimizer } from '../optim';
 import { createProgress } from '../util/progress';
 import type { PerceptualDistance } from '../losses/lpips';
 import { loadDefaultLpips, loadLpips } from '../losses/lpips-weights';
-import {
-  checkpointFileName,
-  listCheckpoints,
-  loadLatestCheckpoint,
-  pruneCheckpoints,
-  saveCheckpoint,
-  type CheckpointTensor,
-} from './checkpoint';
+import { checkpointFileName, listCheckpoints, loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type CheckpointTensor } from './checkpoint';
 import { stepContext, trainStep } from './ct-step';
 import { createModelState, type ModelState } from './model-state';
-import { appendMetric, configHash, gitInfo, readRunConfig, readRunJson, runPaths, truncateMetrics, writeJson, writeRunJson, type MetricRecord } from '../run/run-dir';
+import {
+  appendMetric,
+  configHash,
+  gitInfo,
+  readRunConfig,
+  readRunJson,
+  runPaths,
+  truncateMetrics,
+  writeJson,
+  writeRunJson,
+  type MetricRecord,
+} from '../run/run-dir';
 
 /** Moved to src/run/run-dir.ts (run directories are keyed by it); re-exported for old imports. */
 export { configHash } from '../run/run-dir';
@@ -147,13 +150,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if (opts.resume && fs.existsSync(paths.config)) {
     const saved = readRunConfig(opts.outDir);
     if (configHash(saved) !== hash) {
-      throw new Error(`${opts.outDir}: --resume with a config that differs from the run's config.json; resume with the same settings (or none: ctlab train --resume --out ${opts.outDir})`);
+      throw new Error(
+        `${opts.outDir}: --resume with a config that differs from the run's config.json; resume with the same settings (or none: ctlab train --resume --out ${opts.outDir})`,
+      );
     }
   }
 
   const backend = await initBackend(opts.backend === undefined ? {} : { backend: opts.backend });
   const data: Dataset = loadDataset(cfg.data, cfg.seed);
-  const dim = data.dim;
   fs.mkdirSync(paths.checkpoints, { recursive: true });
   fs.mkdirSync(paths.samples, { recursive: true });
   writeJson(paths.config, cfg);
@@ -278,12 +282,21 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       lastEval = evaluate();
       // the final checkpoint exists already (step === cfg.steps)
     }
-    writeRunJson(opts.outDir, runInfo(completed ? 'completed' : stopRequested ? `stopped (${stopRequested})` : 'stopped', lastCheckpoint ? { lastCheckpoint: path.basename(lastCheckpoint) } : {}));
+    writeRunJson(
+      opts.outDir,
+      runInfo(
+        completed ? 'completed' : stopRequested ? `stopped (${stopRequested})` : 'stopped',
+        lastCheckpoint ? { lastCheckpoint: path.basename(lastCheckpoint) } : {},
+      ),
+    );
     if (stopRequested) process.stderr.write(`ctlab: ${stopRequested} received; checkpoint written at step ${step}. Resume with --resume.\n`);
     return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, backend };
   } catch (e) {
     progress.stop();
-    writeRunJson(opts.outDir, runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }));
+    writeRunJson(
+      opts.outDir,
+      runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }),
+    );
     throw e;
   } finally {
     process.off('SIGINT', sigint);
@@ -292,4 +305,3 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     state.dispose();
   }
 }
-

@@ -33,9 +33,19 @@ export async function runCoreDemo(): Promise<Omit<PageResult, 'nodeGlobals'>> {
   const losses: number[] = [];
   for (let k = 0; k < cfg.steps; k++) losses.push((await core.trainStep(cfg, state, k, ctx)).loss);
   const weights = state.ema.map((v) => v.clone());
-  const samples = core.sampleConsistency(state.net, weights, { sigmas: [core.SIGMA_MAX], n: 256, seed: 1, sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData });
+  const samples = core.sampleConsistency(state.net, weights, {
+    sigmas: [core.SIGMA_MAX],
+    n: 256,
+    seed: 1,
+    sigmaMin: cfg.noise.sigmaMin,
+    sigmaData: cfg.noise.sigmaData,
+  });
   const swd = core.slicedWasserstein(samples, core.toy2d('eight-gaussians', 256, 7));
-  const bytes = core.encodeCheckpoint({ step: cfg.steps, meta: {}, tensors: state.ema.map((v, i) => ({ name: `ema/${i}`, shape: v.shape, data: v.dataSync() as Float32Array })) });
+  const bytes = core.encodeCheckpoint({
+    step: cfg.steps,
+    meta: {},
+    tensors: state.ema.map((v, i) => ({ name: `ema/${i}`, shape: v.shape, data: v.dataSync() as Float32Array })),
+  });
   core.decodeCheckpoint(bytes);
   tf.dispose(weights);
   state.dispose();
@@ -52,6 +62,15 @@ function nodeGlobals(): string[] {
 export function startPage(): void {
   runCoreDemo().then(
     (r) => (window.ctlabResult = { ...r, nodeGlobals: nodeGlobals() }),
-    (e: unknown) => (window.ctlabResult = { backend: '', losses: [], swd: NaN, sampleShape: 0, checkpointBytes: 0, nodeGlobals: nodeGlobals(), error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) }),
+    (e: unknown) =>
+      (window.ctlabResult = {
+        backend: '',
+        losses: [],
+        swd: NaN,
+        sampleShape: 0,
+        checkpointBytes: 0,
+        nodeGlobals: nodeGlobals(),
+        error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e),
+      }),
   );
 }

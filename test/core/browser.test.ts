@@ -23,7 +23,12 @@ async function bundle(): Promise<{ code: string; inputs: string[] }> {
   const r = await esbuild.build({
     // a page brings its backend and TF.js's gradients (tfjs-core registers none), then runs the demo
     stdin: {
-      contents: "import '@tensorflow/tfjs-backend-cpu';\nimport '@tensorflow/tfjs-core/dist/register_all_gradients';\nimport { startPage } from './browser-entry';\nstartPage();\n", resolveDir: path.dirname(ENTRY), sourcefile: 'page.ts', loader: 'ts' },
+      contents:
+        "import '@tensorflow/tfjs-backend-cpu';\nimport '@tensorflow/tfjs-core/dist/register_all_gradients';\nimport { startPage } from './browser-entry';\nstartPage();\n",
+      resolveDir: path.dirname(ENTRY),
+      sourcefile: 'page.ts',
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'browser',
     format: 'iife',
@@ -39,7 +44,14 @@ async function bundle(): Promise<{ code: string; inputs: string[] }> {
 test('src/core.ts bundles for the browser from core files only, with no node: import', async () => {
   const { code, inputs } = await bundle();
   assert.ok(code.length > 100_000, `bundle of ${code.length} bytes`);
-  assert.deepEqual(inputs.filter((f) => f.startsWith('node:') || /(^|\/)node_modules\/(pngjs|playwright-core|arquero|commander|cli-progress|@tensorflow\/tfjs-node|@tensorflow\/tfjs-backend-wasm)\//.test(f)), []);
+  assert.deepEqual(
+    inputs.filter(
+      (f) =>
+        f.startsWith('node:') ||
+        /(^|\/)node_modules\/(pngjs|playwright-core|arquero|commander|cli-progress|@tensorflow\/tfjs-node|@tensorflow\/tfjs-backend-wasm)\//.test(f),
+    ),
+    [],
+  );
   const ours = inputs.filter((f) => f.startsWith('src/')).map((f) => f.slice('src/'.length));
   assert.ok(ours.includes('core.ts') && ours.includes('training/ct-step.ts'), ours.join(', '));
   const shell = ours.filter((f) => !LAYERS[layerOf(f)]?.core);
@@ -57,8 +69,14 @@ test('the core type-checks without Node types (tsconfig.core.json), and a Node g
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctlab-core-leak-'));
   try {
-    fs.writeFileSync(path.join(dir, 'leak.ts'), "import { SIGMA_MAX } from '" + path.join(ROOT, 'src', 'core').replace(/\\/g, '/') + "';\nexport const x = process.env.X ?? SIGMA_MAX;\n");
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: path.join(ROOT, 'tsconfig.core.json'), compilerOptions: { rootDir: '/' }, files: [path.join(dir, 'leak.ts')] }));
+    fs.writeFileSync(
+      path.join(dir, 'leak.ts'),
+      "import { SIGMA_MAX } from '" + path.join(ROOT, 'src', 'core').replace(/\\/g, '/') + "';\nexport const x = process.env.X ?? SIGMA_MAX;\n",
+    );
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: path.join(ROOT, 'tsconfig.core.json'), compilerOptions: { rootDir: '/' }, files: [path.join(dir, 'leak.ts')] }),
+    );
     const bad = spawnSync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stdout, /Cannot find name 'process'/);

@@ -18,8 +18,11 @@ function arm(name: string, seeds: number[], swd1: number[]): ArmResult {
 }
 
 describe('ablation specs', () => {
-  it('cover the 8 techniques of iCT, each naming the paper\'s preferred arm among its arms', () => {
-    assert.deepEqual(ABLATIONS.map((a) => a.name), ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'ct-vs-ict']);
+  it("cover the 8 techniques of iCT, each naming the paper's preferred arm among its arms", () => {
+    assert.deepEqual(
+      ABLATIONS.map((a) => a.name),
+      ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'ct-vs-ict'],
+    );
     for (const ab of ABLATIONS) {
       const names = ab.arms.map((a) => a.name);
       assert.ok(names.includes(ab.paperBest), `${ab.name}: ${ab.paperBest}`);
@@ -31,7 +34,13 @@ describe('ablation specs', () => {
   it('plans one run per distinct config: every baseline arm shares the same directories', () => {
     const { jobs, skipped } = planJobs(ABLATIONS, SCALE, '/runs');
     assert.deepEqual(skipped, ['distance/lpips: an LPIPS-style distance needs image features; it has no 2D counterpart']);
-    const baselineDirs = new Set(jobs.filter((j) => j.config.teacher.kind === 'none' && j.arm === findAblation(j.ablation).paperBest && j.ablation !== 'dropout' && j.ablation !== 'embedding').map((j) => path.dirname(j.dir)));
+    const baselineDirs = new Set(
+      jobs
+        .filter(
+          (j) => j.config.teacher.kind === 'none' && j.arm === findAblation(j.ablation).paperBest && j.ablation !== 'dropout' && j.ablation !== 'embedding',
+        )
+        .map((j) => path.dirname(j.dir)),
+    );
     assert.equal(baselineDirs.size, 1, [...baselineDirs].join(', '));
     const unique = new Set(jobs.map((j) => j.dir));
     // 19 arms, lpips skipped (18), 8 baseline occurrences (one per ablation) folded into 1: 11 distinct configs, 2 seeds each
@@ -61,7 +70,11 @@ describe('image ablations', () => {
       assert.equal(j.evalN, 2000);
     }
     assert.equal(jobs.find((j) => j.ablation === 'distance' && j.arm === 'lpips')?.config.distance.kind, 'lpips');
-    assert.equal(jobs.find((j) => j.ablation === 'ct-vs-ict' && j.arm === 'ct')?.config.distance.kind, 'lpips', "CT's image preset uses the LPIPS-style distance, as CM did");
+    assert.equal(
+      jobs.find((j) => j.ablation === 'ct-vs-ict' && j.arm === 'ct')?.config.distance.kind,
+      'lpips',
+      "CT's image preset uses the LPIPS-style distance, as CM did",
+    );
     assert.equal(jobs.find((j) => j.ablation === 'distance' && j.arm === 'pseudo-huber')?.config.distance.kind, 'pseudo-huber');
     const points = planJobs(ABLATIONS, SCALE, '/runs').jobs;
     assert.ok(points.every((j) => j.evalN === undefined && j.config.model.kind === 'mlp'));
@@ -78,20 +91,47 @@ describe('image ablations', () => {
       data: { kind: 'fashion-mnist', size: 16, trainSize: 300, testSize: 100 },
     };
     fs.writeFileSync(cfg, JSON.stringify(tiny));
-    const args = [CLI, 'ablate', 'teacher', '--data', 'fashion-mnist', '--steps', '3', '--eval-n', '40', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
+    const args = [
+      CLI,
+      'ablate',
+      'teacher',
+      '--data',
+      'fashion-mnist',
+      '--steps',
+      '3',
+      '--eval-n',
+      '40',
+      '--runs',
+      runs,
+      '--out',
+      out,
+      '--config',
+      cfg,
+      '--no-progress',
+    ];
     const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
     let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 2 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
-    const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(csv.length, 3);
     // numeric columns: one seed, so no half-width column (empty everywhere)
-    assert.match(csv[0] as string, /^data,arm,FID 1-step \(fmnist-strided\) mean,FID 1-step \(fmnist-strided\) n,FID 2-step \(fmnist-strided\) mean,FID 2-step \(fmnist-strided\) n,FID 1-step \(fmnist-cnn\) mean,.*SWD 1-step mean,SWD 1-step n,SWD 2-step mean,SWD 2-step n,n,steps,/);
+    assert.match(
+      csv[0] as string,
+      /^data,arm,FID 1-step \(fmnist-strided\) mean,FID 1-step \(fmnist-strided\) n,FID 2-step \(fmnist-strided\) mean,FID 2-step \(fmnist-strided\) n,FID 1-step \(fmnist-cnn\) mean,.*SWD 1-step mean,SWD 1-step n,SWD 2-step mean,SWD 2-step n,n,steps,/,
+    );
     assert.doesNotMatch(csv[0] as string, /MMD/);
     const summary = readAblationSummary(path.join(out, 'teacher', 'summary.json'));
     assert.equal(summary.verdicts[0]?.oneStep[0]?.diff.n, 1);
     assert.match(summary.verdicts[0]?.oneStep[0]?.outcome ?? '', /^(same|opposite) direction$/);
-    assert.match(fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8'), /\|fashion-mnist\|ema\|\d+\.\d+ \(n=1\)\|/, 'summary.md keeps the text cells');
+    assert.match(
+      fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8'),
+      /\|fashion-mnist\|ema\|\d+\.\d+ \(n=1\)\|/,
+      'summary.md keeps the text cells',
+    );
     const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
     assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − none = /);
     for (const a of ['ema', 'none']) assert.ok(fs.existsSync(path.join(out, 'teacher', `fashion-mnist-samples-1step-${a}.png`)), a);
@@ -102,7 +142,11 @@ describe('image ablations', () => {
     const ev = readEval(path.dirname(evalFile));
     assert.equal(ev?.kind, 'images');
     assert.equal(ev?.requestedN, 40);
-    assert.match(fs.readFileSync(path.join(path.dirname(evalFile), 'train.log'), 'utf8'), /evaluated .* at step 3 \(n = 40\)/, 'the worker evaluates in its own process');
+    assert.match(
+      fs.readFileSync(path.join(path.dirname(evalFile), 'train.log'), 'utf8'),
+      /evaluated .* at step 3 \(n = 40\)/,
+      'the worker evaluates in its own process',
+    );
     fs.writeFileSync(evalFile, JSON.stringify({ ...ev, n: 7, requestedN: 7 }));
     r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
@@ -142,7 +186,10 @@ describe('ctlab ablate and ctlab report', () => {
     let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 4 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
-    const csv = fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n');
+    const csv = fs
+      .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(csv.length, 3);
     assert.match(csv[0] as string, /^data,arm,SWD 1-step mean,SWD 1-step half-width,SWD 1-step n,SWD 2-step mean,/);
     assert.match(csv[1] as string, /^eight-gaussians,ema,[0-9.e-]+,[0-9.e-]+,2,.*,2,20,/);
@@ -163,6 +210,12 @@ describe('ctlab ablate and ctlab report', () => {
     const top = fs.readFileSync(summary, 'utf8');
     assert.match(top, /\[Teacher network\]\(results\/teacher\/summary\.md\)/, 'links rewritten relative to the summary');
     assert.match(top, /\[Evaluation bias\]\(results\/evaluation-bias\.md\)/);
-    assert.deepEqual(fs.readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8').trim().split('\n'), csv);
+    assert.deepEqual(
+      fs
+        .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+        .trim()
+        .split('\n'),
+      csv,
+    );
   });
 });

@@ -44,25 +44,34 @@ describe('committed records', () => {
   const plans = readPlans(path.join(RUNS, 'ablations'));
   const have = new Set(plans.map((p) => p.data));
   const missing = [...committedDataSets()].filter((d) => !have.has(d));
-  it('rebuild every committed ablation table and plot spec', { skip: plans.length === 0 || missing.length > 0 ? `records missing for: ${missing.join(', ') || 'all'}` : false }, async () => {
-    const out = path.join(tempDir(), 'results');
-    await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { summaryPath: path.join(out, 'README.md') });
-    same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
-    same(path.join(RESULTS, 'ablations', 'README.md'), path.join(out, 'ablations', 'README.md'));
-    for (const d of fs.readdirSync(path.join(out, 'ablations'))) {
-      const dir = path.join(out, 'ablations', d);
-      if (!fs.statSync(dir).isDirectory()) {
-        if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, 'ablations', d), dir);
-        continue;
+  it(
+    'rebuild every committed ablation table and plot spec',
+    { skip: plans.length === 0 || missing.length > 0 ? `records missing for: ${missing.join(', ') || 'all'}` : false },
+    async () => {
+      const out = path.join(tempDir(), 'results');
+      await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { summaryPath: path.join(out, 'README.md') });
+      same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
+      same(path.join(RESULTS, 'ablations', 'README.md'), path.join(out, 'ablations', 'README.md'));
+      for (const d of fs.readdirSync(path.join(out, 'ablations'))) {
+        const dir = path.join(out, 'ablations', d);
+        if (!fs.statSync(dir).isDirectory()) {
+          if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, 'ablations', d), dir);
+          continue;
+        }
+        for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
+          same(path.join(RESULTS, 'ablations', d, f), path.join(dir, f));
       }
-      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x))) same(path.join(RESULTS, 'ablations', d, f), path.join(dir, f));
-    }
-  });
+    },
+  );
 
   const qs = path.join(RUNS, 'quickstart');
-  it('rebuild the quickstart table and curve', { skip: fs.existsSync(quickstartRecordFile(qs)) ? false : 'no results/runs/quickstart/quickstart.json' }, async () => {
-    const out = path.join(tempDir(), 'quickstart');
-    await buildQuickstartReport({ runs: qs, out });
-    for (const f of ['table.csv', 'table.md', 'swd-vs-step.json', 'provenance.json']) same(path.join(RESULTS, 'quickstart', f), path.join(out, f));
-  });
+  it(
+    'rebuild the quickstart table and curve',
+    { skip: fs.existsSync(quickstartRecordFile(qs)) ? false : 'no results/runs/quickstart/quickstart.json' },
+    async () => {
+      const out = path.join(tempDir(), 'quickstart');
+      await buildQuickstartReport({ runs: qs, out });
+      for (const f of ['table.csv', 'table.md', 'swd-vs-step.json', 'provenance.json']) same(path.join(RESULTS, 'quickstart', f), path.join(out, f));
+    },
+  );
 });

@@ -17,7 +17,16 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
   {
     name: 'tensors',
     core: true,
-    paths: ['consistency/', 'models/', 'optim/', 'losses/distance.ts', 'losses/lpips.ts', 'metrics/features.ts', 'metrics/classifiers.ts', 'training/checkpoint-codec.ts'],
+    paths: [
+      'consistency/',
+      'models/',
+      'optim/',
+      'losses/distance.ts',
+      'losses/lpips.ts',
+      'metrics/features.ts',
+      'metrics/classifiers.ts',
+      'training/checkpoint-codec.ts',
+    ],
   },
   {
     name: 'procedures',
@@ -99,7 +108,11 @@ export function importsOf(file: string): string[] {
       const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
       const isResolve = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'require';
       if ((isImport || isRequire || isResolve) && arg && ts.isStringLiteral(arg)) out.push(arg.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       out.push(node.moduleReference.expression.text);
     }
     ts.forEachChild(node, visit);
@@ -149,10 +162,13 @@ export function layerViolations(srcDir: string): { violations: Violation[]; unpl
       const trel = path.relative(srcDir, target).split(path.sep).join('/');
       const theirs = layerOf(trel);
       if (theirs > own) {
-        violations.push({ file: rel, imports: trel, why: `layer '${ownLayer.name}' (${own + 1}) imports the higher layer '${LAYERS[theirs]?.name}' (${theirs + 1})` });
+        violations.push({
+          file: rel,
+          imports: trel,
+          why: `layer '${ownLayer.name}' (${own + 1}) imports the higher layer '${LAYERS[theirs]?.name}' (${theirs + 1})`,
+        });
       }
     }
   }
   return { violations, unplaced };
 }
-

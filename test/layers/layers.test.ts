@@ -14,7 +14,10 @@ import { layerViolations, SRC } from './layer-map';
 test('every source file sits in one layer, and no file imports a higher layer or (in the core) Node', () => {
   const { violations, unplaced } = layerViolations(SRC);
   assert.deepEqual(unplaced, [], `files in no layer (add them to LAYERS and to the README's layout section): ${unplaced.join(', ')}`);
-  assert.deepEqual(violations.map((v) => `${v.file} -> ${v.imports}: ${v.why}`), []);
+  assert.deepEqual(
+    violations.map((v) => `${v.file} -> ${v.imports}: ${v.why}`),
+    [],
+  );
 });
 
 test('the walk catches what it should: upward imports, Node in the core, packages outside the core list', () => {

@@ -21,7 +21,9 @@ interface Notebook {
   cells: { cell_type: string; outputs?: NbOutput[] }[];
 }
 
-const notebooks = readdirSync(NB_DIR).filter((f) => f.endsWith('.ipynb')).sort();
+const notebooks = readdirSync(NB_DIR)
+  .filter((f) => f.endsWith('.ipynb'))
+  .sort();
 
 test('one notebook per ablation plus the quickstart and the evaluation-bias one', () => {
   assert.ok(notebooks.includes('00-quickstart.ipynb'));

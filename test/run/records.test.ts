@@ -66,10 +66,17 @@ const IMAGE_EVAL = {
   scores: { 'fmnist-strided': { oneStep: { fid: 10, kid: 0.1 }, twoStep: { fid: 9, kid: 0.09 }, floor: { fid: 1, kid: 0 }, ceiling: { fid: 200, kid: 1 } } },
   grids: { oneStep: 'runs/x/seed0/samples/grid-1step-step20.png', twoStep: 'runs/x/seed0/samples/grid-2step-step20.png' },
 };
-const POINTS_EVAL = { run: 'runs/y', step: 20, n: 400, seed: 777, oneStep: { sigmas: [80], swd: 0.1, mmd: 0.2 }, multiStep: { sigmas: [80, 0.821], swd: 0.05, mmd: 0.1 } };
+const POINTS_EVAL = {
+  run: 'runs/y',
+  step: 20,
+  n: 400,
+  seed: 777,
+  oneStep: { sigmas: [80], swd: 0.1, mmd: 0.2 },
+  multiStep: { sigmas: [80, 0.821], swd: 0.05, mmd: 0.1 },
+};
 
 describe('run records', () => {
-  it('read what today\'s runs wrote: both eval.json shapes without a kind field, null metrics as NaN, a cut last line skipped', () => {
+  it("read what today's runs wrote: both eval.json shapes without a kind field, null metrics as NaN, a cut last line skipped", () => {
     const root = tempDir();
     const img = path.join(root, 'img');
     const pts = path.join(root, 'pts');
@@ -95,7 +102,10 @@ describe('run records', () => {
     const dir = path.join(tempDir(), 'run');
     fakeRun(dir, { ...POINTS_EVAL, n: 'many' });
     writeJson(runPaths(dir).run, { ...RUN_JSON, wallSec: 'slow' });
-    assert.throws(() => readRunJson(dir), (e: unknown) => e instanceof RecordError && /run\.json: wallSec: .*got "slow"/.test(e.message));
+    assert.throws(
+      () => readRunJson(dir),
+      (e: unknown) => e instanceof RecordError && /run\.json: wallSec: .*got "slow"/.test(e.message),
+    );
     assert.throws(() => readEval(dir), /eval\.json: n: .*got "many"/);
     fs.appendFileSync(runPaths(dir).metrics, '\n' + JSON.stringify({ step: 40, kind: 'train', loss: 'x' }) + '\n');
     assert.throws(() => readMetrics(runPaths(dir).metrics), /metrics\.jsonl:4: [\s\S]*loss: .*got "x"/);
@@ -123,7 +133,14 @@ describe('run records', () => {
     fs.mkdirSync(runPaths(dir).checkpoints, { recursive: true });
     fs.writeFileSync(path.join(runPaths(dir).checkpoints, 'ckpt-00000020.bin'), 'x');
     fs.writeFileSync(path.join(dir, 'train.log'), 'log');
-    savePlan(runs, { data: 'eight-gaussians', steps: 20, seeds: 1, command: 'ctlab ablate teacher', skipped: [], entries: [{ ablation: 'teacher', arm: 'none', seed: 0, dir }] });
+    savePlan(runs, {
+      data: 'eight-gaussians',
+      steps: 20,
+      seeds: 1,
+      command: 'ctlab ablate teacher',
+      skipped: [],
+      entries: [{ ablation: 'teacher', arm: 'none', seed: 0, dir }],
+    });
     const out = path.join(root, 'results', 'runs');
     const r = exportRecords(runs, out);
     assert.equal(r.runs, 1);

@@ -2,10 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ctCurriculum, curriculumSize, ictCurriculum } from '../../src/schedules/curriculum';
 
-function close(actual: number, expected: number, tol: number, what = ''): void {
-  assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);
-}
-
 // ---- original CT: N(k) = ceil(sqrt(k/K((s1+1)^2 - s0^2) + s0^2) - 1) + 1 ----
 
 test('ctCurriculum endpoints: N(0) = s0 = 2, N(K) = s1 + 1 = 151', () => {
@@ -56,7 +52,7 @@ test('ctCurriculum errors', () => {
 
 // ---- iCT: N(k) = min(s0·2^floor(k/K'), s1) + 1, K' = floor(K / (log2 floor(s1/s0) + 1)) ----
 
-test('ictCurriculum K = 400000: 8 stages of K\' = 50000: 11, 21, ..., 1281', () => {
+test("ictCurriculum K = 400000: 8 stages of K' = 50000: 11, 21, ..., 1281", () => {
   const K = 400000;
   const stages = [11, 21, 41, 81, 161, 321, 641, 1281];
   stages.forEach((n, j) => {
@@ -79,7 +75,10 @@ test('ictCurriculum is monotone, takes exactly the 8 stage values, never exceeds
     prev = n;
     seen.add(n);
   }
-  assert.deepEqual([...seen].sort((a, b) => a - b), [11, 21, 41, 81, 161, 321, 641, 1281]);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [11, 21, 41, 81, 161, 321, 641, 1281],
+  );
 });
 
 test('ictCurriculum with other s0/s1: s1/s0 not a power of two caps at s1 + 1', () => {

@@ -10,7 +10,7 @@ function close(actual: number, expected: number, tol: number, what = ''): void {
 
 function sum(a: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] as number;
+  for (let i = 0; i < a.length; i++) s += a[i] as number; // eslint-disable-line @typescript-eslint/prefer-for-of -- ArrayLike has no iterator
   return s;
 }
 

@@ -4,7 +4,14 @@ import { sha256 } from '@noble/hashes/sha2';
 import { createHash } from 'node:crypto';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../../src/training/checkpoint-codec';
 
-const CKPT = { step: 7, meta: { configHash: 'abc', iterations: 7 }, tensors: [{ name: 'w', shape: [2, 2], data: new Float32Array([1, -2.5, 3e-8, 4]) }, { name: 'b', shape: [3], data: new Float32Array([0, 1, 2]) }] };
+const CKPT = {
+  step: 7,
+  meta: { configHash: 'abc', iterations: 7 },
+  tensors: [
+    { name: 'w', shape: [2, 2], data: new Float32Array([1, -2.5, 3e-8, 4]) },
+    { name: 'b', shape: [3], data: new Float32Array([0, 1, 2]) },
+  ],
+};
 
 test('encode/decode on bytes alone: round trip, layout and SHA-256 as node:crypto computes it', () => {
   const bytes = encodeCheckpoint(CKPT);
@@ -12,7 +19,14 @@ test('encode/decode on bytes alone: round trip, layout and SHA-256 as node:crypt
   assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), 'CTLABCK1');
   const headerLen = new DataView(bytes.buffer).getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen))) as unknown;
-  assert.deepEqual(header, { step: 7, meta: CKPT.meta, tensors: [{ name: 'w', shape: [2, 2], offset: 0, length: 4 }, { name: 'b', shape: [3], offset: 4, length: 3 }] });
+  assert.deepEqual(header, {
+    step: 7,
+    meta: CKPT.meta,
+    tensors: [
+      { name: 'w', shape: [2, 2], offset: 0, length: 4 },
+      { name: 'b', shape: [3], offset: 4, length: 3 },
+    ],
+  });
   assert.equal(bytes.length, 12 + headerLen + 7 * 4 + 32);
   const body = bytes.subarray(0, bytes.length - 32);
   assert.deepEqual(Buffer.from(bytes.subarray(bytes.length - 32)), createHash('sha256').update(body).digest());
@@ -28,11 +42,17 @@ test('encode/decode on bytes alone: round trip, layout and SHA-256 as node:crypt
 
 test('decode refuses bad bytes with a reason naming the source', () => {
   const bytes = encodeCheckpoint(CKPT);
-  assert.throws(() => decodeCheckpoint(bytes.subarray(0, 20), 'a.bin'), (e: unknown) => e instanceof CheckpointError && /checkpoint a\.bin: not a ctlab checkpoint/.test(e.message));
+  assert.throws(
+    () => decodeCheckpoint(bytes.subarray(0, 20), 'a.bin'),
+    (e: unknown) => e instanceof CheckpointError && e.message.includes('checkpoint a.bin: not a ctlab checkpoint'),
+  );
   const flipped = bytes.slice();
   flipped[20] = (flipped[20] as number) ^ 1;
   assert.throws(() => decodeCheckpoint(flipped, 'b.bin'), /checkpoint b\.bin: checksum mismatch/);
-  assert.throws(() => encodeCheckpoint({ step: 1, meta: {}, tensors: [{ name: 'w', shape: [3], data: new Float32Array(2) }] }, 'c.bin'), /checkpoint c\.bin: tensor w: shape \[3\] needs 3 values, got 2/);
+  assert.throws(
+    () => encodeCheckpoint({ step: 1, meta: {}, tensors: [{ name: 'w', shape: [3], data: new Float32Array(2) }] }, 'c.bin'),
+    /checkpoint c\.bin: tensor w: shape \[3\] needs 3 values, got 2/,
+  );
 });
 
 test('decode refuses a header whose fields are wrong, naming the field (even with a valid checksum)', () => {
@@ -49,5 +69,8 @@ test('decode refuses a header whose fields are wrong, naming the field (even wit
     return out;
   };
   assert.throws(() => decodeCheckpoint(forge({ step: -1, meta: {}, tensors: [] }), 'd.bin'), /checkpoint d\.bin: header field header\.step/);
-  assert.throws(() => decodeCheckpoint(forge({ step: 1, meta: {}, tensors: [{ name: 'w', shape: [2], offset: 0, length: 2 }] }), 'e.bin'), /checkpoint e\.bin: tensor w: \[2\] at 0 \(\+2\) does not fit the payload of 1 values/);
+  assert.throws(
+    () => decodeCheckpoint(forge({ step: 1, meta: {}, tensors: [{ name: 'w', shape: [2], offset: 0, length: 2 }] }), 'e.bin'),
+    /checkpoint e\.bin: tensor w: \[2\] at 0 \(\+2\) does not fit the payload of 1 values/,
+  );
 });

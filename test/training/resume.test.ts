@@ -62,13 +62,24 @@ describe('resume after SIGKILL', () => {
     const b = loadCheckpoint(listCheckpoints(runPaths(killed).checkpoints)[0]!.file);
     assert.equal(a.step, 300);
     assert.equal(b.step, 300);
-    assert.deepEqual(b.tensors.map((t) => t.name), a.tensors.map((t) => t.name));
+    assert.deepEqual(
+      b.tensors.map((t) => t.name),
+      a.tensors.map((t) => t.name),
+    );
     for (const [i, t] of a.tensors.entries()) {
       assert.deepEqual(Buffer.from(b.tensors[i]!.data.buffer), Buffer.from(t.data.buffer), `tensor ${t.name} differs after resume`);
     }
     // metrics were not duplicated by the replayed steps
-    const steps = fs.readFileSync(runPaths(killed).metrics, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number; kind: string }))
-      .filter((r) => r.kind === 'train').map((r) => r.step);
-    assert.deepEqual(steps, Array.from({ length: 30 }, (_, i) => (i + 1) * 10));
+    const steps = fs
+      .readFileSync(runPaths(killed).metrics, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; kind: string })
+      .filter((r) => r.kind === 'train')
+      .map((r) => r.step);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 30 }, (_, i) => (i + 1) * 10),
+    );
   });
 });

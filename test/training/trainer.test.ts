@@ -24,7 +24,9 @@ describe('consistency training', () => {
     const cfg = tinyConfig('ct', { steps: 200, logEvery: 20, curriculum: { kind: 'ict', s0: 10, s1: 10 } });
     const dir = tempDir();
     await train(cfg, { outDir: dir, progress: false });
-    const losses = readMetrics(runPaths(dir).metrics).filter((r) => r.kind === 'train').map((r) => Number(r.loss));
+    const losses = readMetrics(runPaths(dir).metrics)
+      .filter((r) => r.kind === 'train')
+      .map((r) => Number(r.loss));
     assert.equal(losses.length, 10);
     const first = losses[0] as number;
     const last = losses.slice(-2).reduce((a, b) => a + b, 0) / 2;
@@ -53,7 +55,10 @@ describe('consistency training', () => {
     const counts: number[] = [];
     await train(cfg, { outDir: tempDir(), progress: false, onMetric: (r) => r.kind === 'train' && counts.push(Number(r.numTensors)) });
     assert.equal(counts.length, 20);
-    assert.ok(counts.every((c) => c === counts[0]), `tensor counts drifted: ${counts.join(',')}`);
+    assert.ok(
+      counts.every((c) => c === counts[0]),
+      `tensor counts drifted: ${counts.join(',')}`,
+    );
     assert.equal(tf.memory().numTensors, before);
   });
 
@@ -126,7 +131,10 @@ describe('consistency training', () => {
     assert.equal((info.backend as { name: string }).name, 'wasm');
     assert.deepEqual(JSON.parse(fs.readFileSync(p.config, 'utf8')), cfg);
     const evals = readMetrics(p.metrics).filter((r) => r.kind === 'eval');
-    assert.deepEqual(evals.map((r) => r.step), [10, 20]);
+    assert.deepEqual(
+      evals.map((r) => r.step),
+      [10, 20],
+    );
     assert.ok(fs.existsSync(path.join(p.checkpoints, 'ckpt-00000020.bin')));
   });
 });

@@ -14,14 +14,13 @@ import { dataConfigFromArg, exampleShape } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
-import type { ImageRunEval } from './metrics/image-run-eval';
-import { writeTable } from './report/table';
 import { sampleConsistency } from './sampling/multistep';
 import { evaluateRunDir } from './run/evaluate';
-import { exportRecords, gitInfo, readJob, readRunConfig, readRunJson, runPaths, writeJson } from './run/run-dir';
+import { exportRecords, readJob, readRunConfig, runPaths } from './run/run-dir';
 import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
+import { writeImageReport } from './experiments/image-report';
 import { ABLATIONS, findAblation } from './experiments/ablations';
 import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
 import { buildReports } from './experiments/report';
@@ -126,54 +125,6 @@ function writeCsv(file: string, points: Float32Array, dim: number): void {
   for (let i = 0; i < points.length / dim; i++) lines.push(Array.from(points.subarray(i * dim, (i + 1) * dim), (v) => v.toPrecision(7)).join(','));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, lines.join('\n') + '\n');
-}
-
-/** results/images-style folder: FID/KID table per feature net beside floor and ceiling, grids, provenance. */
-function writeImageResults(
-  out: string,
-  run: string,
-  cfg: TrainConfig,
-  step: number,
-  ev: ImageRunEval,
-  grids: { oneStep: string; twoStep: string },
-  evalMs: number,
-): void {
-  fs.mkdirSync(out, { recursive: true });
-  const info = readRunJson(run);
-  const rows = Object.entries(ev.scores).flatMap(([net, s]) => [
-    { 'feature net': net, what: `model, 1-step (σ = ${ev.sigmas.oneStep.join(', ')})`, FID: s.oneStep.fid, KID: s.oneStep.kid },
-    { 'feature net': net, what: `model, 2-step (σ = ${ev.sigmas.twoStep.join(', ')})`, FID: s.twoStep.fid, KID: s.twoStep.kid },
-    { 'feature net': net, what: 'floor: training images', FID: s.floor.fid, KID: s.floor.kid },
-    { 'feature net': net, what: 'ceiling: Gaussian noise', FID: s.ceiling.fid, KID: s.ceiling.kid },
-  ]);
-  const git = gitInfo();
-  const cut =
-    step < cfg.steps
-      ? `The run was cut short: evaluated at step ${step} of ${cfg.steps} (status: ${info.status}); it resumes with \`ctlab train --resume --out ${run}\`.`
-      : `The run completed its ${cfg.steps} steps.`;
-  writeTable(rows, path.join(out, 'fid'), {
-    title: `${cfg.name} on ${cfg.data.kind} ${ev.shape[0]}×${ev.shape[1]}: FID/KID against ${ev.n} held-out test images`,
-    notes: [
-      cut,
-      `FID and KID use the kit's own Fashion-MNIST classifiers (data/feature-nets/), not Inception: the numbers are not comparable with published FIDs. ${ev.n} samples per row; the floor compares ${ev.n} training images with the same reference. KID is the unbiased cubic-kernel MMD² (20 subsets).`,
-      `Provenance: trained by \`${info.command}\` (commit ${info.commit}, backend ${info.backend.name} with ${info.backend.threads} thread(s), seed ${cfg.seed}, training wall ${Math.round(info.wallSec)} s); evaluated by \`ctlab ${process.argv.slice(2).join(' ')}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''} in ${Math.round(evalMs / 1000)} s.`,
-    ],
-  });
-  fs.copyFileSync(grids.oneStep, path.join(out, 'samples-1step.png'));
-  fs.copyFileSync(grids.twoStep, path.join(out, 'samples-2step.png'));
-  writeJson(path.join(out, 'provenance.json'), {
-    run,
-    step,
-    totalSteps: cfg.steps,
-    status: info.status,
-    trainCommit: info.commit,
-    evalCommit: git.commit,
-    backend: info.backend,
-    seed: cfg.seed,
-    trainWallSec: info.wallSec,
-    evalWallSec: evalMs / 1000,
-    config: cfg,
-  });
 }
 
 const program = new Command();
@@ -316,7 +267,6 @@ program
   .option('--feature-net <names>', 'images: comma-separated feature nets (shipped names or TF.js graph model paths)', 'fmnist-cnn,fmnist-strided')
   .option('--out <dir>', 'images: also write a results folder (table with floor and ceiling, sample grids, provenance)')
   .action(async (f: { run: string; sigmas?: number[]; n?: number; seed: number; backend?: BackendRequest; featureNet: string; out?: string }) => {
-    const t0 = Date.now();
     const nets = f.featureNet
       .split(',')
       .map((s) => s.trim())
@@ -329,7 +279,7 @@ program
       ...(f.backend ? { backend: f.backend } : {}),
     });
     process.stdout.write(JSON.stringify(r.record, null, 2) + '\n');
-    if (f.out && r.image) writeImageResults(f.out, f.run, r.config, r.step, r.image.eval, r.image.grids, Date.now() - t0);
+    if (f.out && r.image) writeImageReport(f.run, f.out);
   });
 
 program
@@ -339,10 +289,11 @@ program
   .option('--data <name>', 'toy set', 'eight-gaussians')
   .option('--out <dir>', 'results folder', 'results/quickstart')
   .option('--runs <dir>', 'where the two run directories go', 'runs/quickstart')
+  .option('--records <dir>', "where the runs' small records go (no checkpoints; default results/runs/quickstart beside --out)")
   .addOption(backendOption())
   .addOption(threadsOption())
   .option('--no-progress', 'no progress bar')
-  .action(async (f: { steps?: number; data: string; out: string; runs: string; backend?: BackendRequest; progress: boolean }) => {
+  .action(async (f: { steps?: number; data: string; out: string; runs: string; records?: string; backend?: BackendRequest; progress: boolean }) => {
     await runQuickstart({ ...f, command: `ctlab quickstart ${process.argv.slice(3).join(' ')}`.trim() });
   });
 
@@ -446,11 +397,23 @@ program
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
   .option('--summary <file.md>', 'also write the technique table here (default results/README.md when --out is results/ablations)')
   .option(
+    '--images <run>',
+    "instead: rebuild an image run's FID/KID table from its records (e.g. results/runs/images/fmnist-ict) into --out (default results/images)",
+  )
+  .option(
     '--quickstart <runs>',
     "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)",
   )
-  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string }, cmd: Command) => {
+  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string }, cmd: Command) => {
     const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
+    if (f.images !== undefined) {
+      const out = cmd.getOptionValueSource('out') === 'default' ? 'results/images' : f.out;
+      const r = writeImageReport(f.images, out);
+      process.stdout.write(
+        `report: image run ${f.images} -> ${out}/${r.grids.length ? '' : ' (no samples/ beside the records: the sample grids there are left as they are)'}\n`,
+      );
+      return;
+    }
     if (f.quickstart !== undefined) {
       const out = cmd.getOptionValueSource('out') === 'default' ? 'results/quickstart' : f.out;
       await buildQuickstartReport({ runs: f.quickstart, out });

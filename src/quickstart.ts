@@ -16,6 +16,7 @@ import { ensurePlotlyBundle, lineFigure, scatterFigure, writeFigureHtml, type Fi
 import { writeTable, type Row } from './report/table';
 import type { QuickstartRecord, TrainConfig } from './run/records';
 import {
+  exportRecords,
   gitInfo,
   quickstartRecordFile,
   readEvalMetrics,
@@ -39,6 +40,8 @@ export interface QuickstartOptions {
   data?: string;
   out?: string;
   runs?: string;
+  /** Where the runs' small records go (config, run, metrics, eval; no checkpoints): default results/runs/quickstart beside `out`. */
+  records?: string;
   backend?: BackendRequest;
   progress?: boolean;
   command?: string;
@@ -104,7 +107,11 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<Row[]
   };
   writeQuickstartRecord(quickstartRecordFile(runsDir), record);
   const rows = await buildQuickstartReport({ runs: runsDir, out });
+  // the records behind the table, committed beside it so `ctlab report --quickstart` rebuilds it from a clone
+  const recordsDir = opts.records ?? path.join(path.dirname(out), 'runs', 'quickstart');
+  exportRecords(runsDir, recordsDir);
   process.stdout.write(fs.readFileSync(path.join(out, 'table.md'), 'utf8'));
+  process.stdout.write(`quickstart: the runs' records are in ${recordsDir}/ (ctlab report --quickstart ${recordsDir} rebuilds the table)\n`);
   process.stdout.write(`\nquickstart: wrote ${out}/ in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   return rows;
 }

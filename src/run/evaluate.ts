@@ -15,7 +15,7 @@ import { DEFAULT_EVAL_NETS, evaluateImageRun, type ImageRunEval } from '../metri
 import { sampleConsistency } from '../sampling/multistep';
 import { loadRunWeights } from '../training/trainer';
 import type { TrainConfig } from './records';
-import { readRunConfig, runPaths, writeEval, type EvalFile, type ImageEval } from './run-dir';
+import { gitInfo, readRunConfig, runPaths, writeEval, type EvalFile, type ImageEval } from './run-dir';
 
 export interface EvaluateRunOptions {
   /** Samples (default: the held-out set size for points, 2000 capped at the data's sizes for images). */
@@ -27,6 +27,8 @@ export interface EvaluateRunOptions {
   /** Images: feature nets (shipped names or TF.js graph model paths; default both shipped ones). */
   nets?: string[];
   backend?: BackendRequest;
+  /** The command line recorded in an image eval.json (default: this process's arguments). */
+  command?: string;
 }
 
 export interface EvaluateRunResult {
@@ -40,6 +42,7 @@ export interface EvaluateRunResult {
 
 /** Evaluate the newest checkpoint of the run in `dir` and write its eval.json. */
 export async function evaluateRunDir(dir: string, opts: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
+  const t0 = Date.now();
   const cfg = readRunConfig(dir);
   await initBackend(opts.backend ? { backend: opts.backend } : {});
   const data = loadDataset(cfg.data, cfg.seed);
@@ -70,6 +73,8 @@ export async function evaluateRunDir(dir: string, opts: EvaluateRunOptions = {})
         sigmas: ev.sigmas,
         scores: ev.scores,
         grids,
+        shape: [...ev.shape],
+        evaluation: { command: opts.command ?? `ctlab ${process.argv.slice(2).join(' ')}`, ...gitInfo(), wallSec: (Date.now() - t0) / 1000 },
       };
       writeEval(dir, record);
       return { record, config: cfg, step, image: { eval: ev, grids } };

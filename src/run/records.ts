@@ -112,6 +112,10 @@ export const imageEvalSchema = z.looseObject({
   scores: z.record(z.string(), z.object({ oneStep: imageScoreSchema, twoStep: imageScoreSchema, floor: imageScoreSchema, ceiling: imageScoreSchema })),
   /** Sample grids written beside it (paths as written; readers look in <run>/samples/ by file name). */
   grids: z.object({ oneStep: z.string(), twoStep: z.string() }).partial().optional(),
+  /** [H, W, C] of the samples (absent in files written before it was recorded: then the config's). */
+  shape: z.array(z.number().int().positive()).optional(),
+  /** Who evaluated: the command, its commit and its wall time (absent in files written before it was recorded). */
+  evaluation: z.object({ command: z.string(), commit: z.string(), dirty: z.boolean(), wallSec: z.number() }).optional(),
 });
 export type ImageEval = z.infer<typeof imageEvalSchema>;
 

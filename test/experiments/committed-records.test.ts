@@ -1,14 +1,16 @@
 /**
  * The committed tables can be rebuilt from the committed records alone (results/runs/), as in a
  * fresh clone: `ctlab report --runs results/runs/ablations` and `ctlab report --quickstart
- * results/runs/quickstart`, here into a temporary directory, compared file by file with results/.
- * Skipped until the records of every data set in the committed tables are committed.
+ * results/runs/quickstart` and `ctlab report --images results/runs/images/fmnist-ict`, here into a
+ * temporary directory, compared file by file with results/. Missing records fail the test: every
+ * committed table must come with the records it was built from.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildReports } from '../../src/experiments/report';
+import { writeImageReport } from '../../src/experiments/image-report';
 import { buildQuickstartReport } from '../../src/quickstart';
 import { readAblationSummary, readPlans, quickstartRecordFile } from '../../src/run/run-dir';
 import { tempDir } from '../helpers';
@@ -44,34 +46,40 @@ describe('committed records', () => {
   const plans = readPlans(path.join(RUNS, 'ablations'));
   const have = new Set(plans.map((p) => p.data));
   const missing = [...committedDataSets()].filter((d) => !have.has(d));
-  it(
-    'rebuild every committed ablation table and plot spec',
-    { skip: plans.length === 0 || missing.length > 0 ? `records missing for: ${missing.join(', ') || 'all'}` : false },
-    async () => {
-      const out = path.join(tempDir(), 'results');
-      await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { summaryPath: path.join(out, 'README.md') });
-      same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
-      same(path.join(RESULTS, 'ablations', 'README.md'), path.join(out, 'ablations', 'README.md'));
-      for (const d of fs.readdirSync(path.join(out, 'ablations'))) {
-        const dir = path.join(out, 'ablations', d);
-        if (!fs.statSync(dir).isDirectory()) {
-          if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, 'ablations', d), dir);
-          continue;
-        }
-        for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
-          same(path.join(RESULTS, 'ablations', d, f), path.join(dir, f));
+  it('rebuild every committed ablation table and plot spec', async () => {
+    assert.ok(
+      plans.length > 0,
+      `no ablation plans under ${path.join(RUNS, 'ablations')} (ctlab records export --runs runs/ablations --out results/runs/ablations)`,
+    );
+    assert.deepEqual(missing, [], `records missing for the committed tables of: ${missing.join(', ')}`);
+    const out = path.join(tempDir(), 'results');
+    await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { summaryPath: path.join(out, 'README.md') });
+    same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
+    same(path.join(RESULTS, 'ablations', 'README.md'), path.join(out, 'ablations', 'README.md'));
+    for (const d of fs.readdirSync(path.join(out, 'ablations'))) {
+      const dir = path.join(out, 'ablations', d);
+      if (!fs.statSync(dir).isDirectory()) {
+        if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, 'ablations', d), dir);
+        continue;
       }
-    },
-  );
+      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
+        same(path.join(RESULTS, 'ablations', d, f), path.join(dir, f));
+    }
+  });
 
   const qs = path.join(RUNS, 'quickstart');
-  it(
-    'rebuild the quickstart table and curve',
-    { skip: fs.existsSync(quickstartRecordFile(qs)) ? false : 'no results/runs/quickstart/quickstart.json' },
-    async () => {
-      const out = path.join(tempDir(), 'quickstart');
-      await buildQuickstartReport({ runs: qs, out });
-      for (const f of ['table.csv', 'table.md', 'swd-vs-step.json', 'provenance.json']) same(path.join(RESULTS, 'quickstart', f), path.join(out, f));
-    },
-  );
+  it('rebuild the quickstart table and curve', async () => {
+    assert.ok(fs.existsSync(quickstartRecordFile(qs)), `no ${quickstartRecordFile(qs)} (npm start writes it)`);
+    const out = path.join(tempDir(), 'quickstart');
+    await buildQuickstartReport({ runs: qs, out });
+    for (const f of ['table.csv', 'table.md', 'swd-vs-step.json', 'provenance.json']) same(path.join(RESULTS, 'quickstart', f), path.join(out, f));
+  });
+
+  it('rebuild the image run table (results/images)', () => {
+    const run = path.join(RUNS, 'images', 'fmnist-ict');
+    assert.ok(fs.existsSync(path.join(run, 'eval.json')), `no ${run}/eval.json (ctlab records export --runs runs/images --out results/runs/images)`);
+    const out = path.join(tempDir(), 'images');
+    writeImageReport(run, out);
+    for (const f of ['fid.csv', 'fid.md', 'provenance.json']) same(path.join(RESULTS, 'images', f), path.join(out, f));
+  });
 });

@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ABLATIONS } from '../../src/experiments/ablations';
+import type { AblationSummary } from '../../src/run/records';
+import { meanCiRecord, pairedVerdict } from '../../src/experiments/verdicts';
 import { byScale, htmlTable, notebookScale, notRunYet, paperVsKit, readAblationResults, repoRoot } from '../../src/notebook/display';
 
 /** The repository root (this file runs from dist/test/notebooks/). */
@@ -86,6 +88,49 @@ test('ablation results: a clear note before the run, the summary read back after
       '## Teacher network\n\n|data|arm|\n|:-|:-|\n|x|y|\n\nPaper (iCT): claim.\n\neight-gaussians, 1-step SWD: agrees (ema − none = 0.33 ± 0.09, n=3). 2-step SWD: agrees (ema − none = 0.1 ± 0.05, n=3).\n',
     );
     writeFileSync(join(dir, 'eight-gaussians-swd1-vs-step.png'), Buffer.from([0x89, 0x50]));
+    // the verdicts come from summary.json as typed objects (nothing parses the markdown's prose)
+    const diffs1 = [0.3, 0.33, 0.36];
+    const diffs2 = [0.08, 0.1, 0.12];
+    const summary: AblationSummary = {
+      ablation: 'teacher',
+      title: 'Teacher network',
+      paper: 'claim',
+      paperBest: 'none',
+      paperWorse: ['ema'],
+      rows: [
+        {
+          data: 'eight-gaussians',
+          arm: 'ema',
+          image: false,
+          metrics: { 'SWD 1-step': meanCiRecord([0.4, 0.41, 0.39]) },
+          n: 3,
+          steps: 2000,
+          wallMean: 10,
+          incomplete: 0,
+        },
+        {
+          data: 'eight-gaussians',
+          arm: 'none',
+          image: false,
+          metrics: { 'SWD 1-step': meanCiRecord([0.07, 0.08, 0.06]) },
+          n: 3,
+          steps: 2000,
+          wallMean: 10,
+          incomplete: 0,
+        },
+      ],
+      verdicts: [
+        {
+          data: 'eight-gaussians',
+          image: false,
+          metricLabel: 'SWD',
+          oneStep: [pairedVerdict({ metric: 'SWD 1-step', data: 'eight-gaussians', steps: 2000 }, 'none', 'ema', diffs1)],
+          twoStep: [pairedVerdict({ metric: 'SWD 2-step', data: 'eight-gaussians', steps: 2000 }, 'none', 'ema', diffs2)],
+        },
+      ],
+      skipped: [],
+    };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
     const r = readAblationResults('teacher', root);
     assert.ok(r);
     assert.equal(r.rows.length, 2);
@@ -93,7 +138,9 @@ test('ablation results: a clear note before the run, the summary read back after
     assert.equal(r.pngs.length, 1);
     assert.equal(r.notes.length, 2);
     const text = paperVsKit('teacher', root);
-    assert.match(text, /agrees \(ema − none = 0\.33 ± 0\.09, n=3\)/);
+    // means 0.33 and 0.1; 95% half-widths t(0.975, 2)·s/√3 = 4.303·0.03/1.732 = 0.07453 and 4.303·0.02/1.732 = 0.04969
+    assert.match(text, /eight-gaussians, 1-step SWD: agrees \(ema − none = 0\.33000 ± 0\.07453, n=3\)/);
+    assert.match(text, /2-step SWD: agrees \(ema − none = 0\.10000 ± 0\.04969, n=3\)/);
     assert.match(text, /eight-gaussians, 2000 steps, n = 3 seed\(s\) per arm/);
   } finally {
     rmSync(root, { recursive: true, force: true });

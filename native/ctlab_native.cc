@@ -1037,6 +1037,8 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   });
 }
 
+// A deliberate copy of src/util/rng.ts's Rng.fillDropoutMask in C (test/backend/native-kernels.test.ts
+// holds the two equal draw for draw and state for state).
 // dropoutMask(out, state, p, keep): out[i] = 0 with probability p, else keep, drawn exactly as
 // src/util/rng.ts's Rng.fillDropoutMask draws them (xoshiro128**, two 32-bit outputs per element
 // forming a 53-bit uniform compared with p·2^53 in double precision: exact), so the masks and the

@@ -123,6 +123,8 @@ export class Rng {
    * `out[i] = this.uniform() < p ? 0 : keep` in a loop (same draws, same state afterwards), with the
    * generator's state in locals: ~3x faster on the masks of an image batch. Where the native
    * kernels are loaded, masks of 4096+ values are drawn by the addon (the same draws in C).
+   * A deliberate copy: native/ctlab_native.cc `DropoutMask` is this loop in C; test/backend/native-kernels.test.ts
+   * holds the two equal draw for draw and state for state.
    */
   fillDropoutMask(out: Float32Array, p: number, keep: number): Float32Array {
     if (dropoutMaskFiller && out.length >= NATIVE_MASK_MIN) {

@@ -21,7 +21,7 @@ import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
 import { writeImageReport } from './experiments/image-report';
-import { ABLATIONS, findAblation } from './experiments/ablations';
+import { ABLATIONS, BASELINE_PRESET, findAblation } from './experiments/ablations';
 import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
 import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
@@ -72,6 +72,26 @@ interface TrainFlags {
   backend?: BackendRequest;
   dryRun?: boolean;
   progress: boolean;
+}
+
+/**
+ * A JSON override file (`--config`): refused unless it is an object that, merged onto `base`, gives a
+ * valid config (errors name the file and the field). Only then is it used as a typed override.
+ */
+function readOverrideFile(file: string, base: TrainConfig): ConfigOverride {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`--config ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`--config ${file}: expected a JSON object of config fields`);
+  try {
+    validateConfig(mergeUntyped(base, json));
+  } catch (e) {
+    throw new Error(`--config ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return json; // checked just above: every field it gives is a valid config field
 }
 
 /** Resolve preset + JSON file + flags into one validated config. */
@@ -337,7 +357,7 @@ program
       const defaults = image ? IMAGE_ABLATION : POINTS_ABLATION;
       const steps = f.steps ?? defaults.steps;
       const seeds = f.seeds ?? defaults.seeds;
-      const common = f.config ? (JSON.parse(fs.readFileSync(f.config, 'utf8')) as Record<string, unknown>) : undefined;
+      const common = f.config ? readOverrideFile(f.config, buildConfig(BASELINE_PRESET, {}, scaleFor(f.data))) : undefined;
       const scale = { data: f.data, steps, seeds, ...(common ? { common } : {}), ...(image ? { evalN: f.evalN ?? IMAGE_ABLATION.evalN } : {}) };
       const { jobs, skipped } = planJobs(ablations, scale, f.runs);
       const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;

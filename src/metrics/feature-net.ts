@@ -31,6 +31,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { loadCheckpoint } from '../training/checkpoint';
 import { classifierParamSpecs, SHIPPED_FEATURE_NETS } from './classifiers';
 import { ClassifierFeatureNet, prepareImages, type FeatureNet } from './features';
@@ -75,12 +76,26 @@ export function loadClassifierFeatureNet(file: string, name?: string): Classifie
 // Graph models from disk
 
 /** Options of a graph-model feature net (the `feature-net.json` fields). */
-export interface GraphFeatureNetConfig {
-  name?: string;
-  features?: string;
-  layers?: string[];
-  inputShape?: [number, number, number];
-  inputRange?: [number, number];
+export const graphFeatureNetConfigSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  features: z.string().min(1).optional(),
+  layers: z.array(z.string().min(1)).optional(),
+  inputShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]).optional(),
+  inputRange: z.tuple([z.number(), z.number()]).optional(),
+});
+export type GraphFeatureNetConfig = z.infer<typeof graphFeatureNetConfigSchema>;
+
+/** feature-net.json beside a graph model, validated (errors name the file and the field). */
+function readGraphFeatureNetConfig(file: string): GraphFeatureNetConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const r = graphFeatureNetConfigSchema.safeParse(json);
+  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
 }
 
 /**
@@ -182,7 +197,7 @@ export async function loadGraphFeatureNet(modelPath: string, featuresNode?: stri
   if (!fs.existsSync(modelJson)) throw new Error(`${modelPath}: no model.json (expected a TF.js graph model folder: model.json + weight shards)`);
   const cfgFile = path.join(path.dirname(modelJson), 'feature-net.json');
   let cfg: GraphFeatureNetConfig = {};
-  if (fs.existsSync(cfgFile)) cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as GraphFeatureNetConfig;
+  if (fs.existsSync(cfgFile)) cfg = readGraphFeatureNetConfig(cfgFile);
   cfg = { ...cfg, ...overrides };
   const model = await tf.loadGraphModel(fileSystemModelHandler(modelJson));
   const inputShape = cfg.inputShape ?? shapeFromModel(model, modelJson);

@@ -321,7 +321,9 @@ export function listRunDirs(root: string): string[] {
   const walk = (dir: string): void => {
     if (fs.existsSync(path.join(dir, 'config.json'))) out.push(dir);
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory() && e.name !== 'checkpoints' && e.name !== 'samples') walk(path.join(dir, e.name));
+      const full = path.join(dir, e.name);
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && fs.statSync(full, { throwIfNoEntry: false })?.isDirectory() === true); // runs linked in
+      if (isDir && e.name !== 'checkpoints' && e.name !== 'samples') walk(full);
     }
   };
   if (fs.existsSync(root)) walk(root);

@@ -1,7 +1,8 @@
 // %% [markdown]
 // # ctlab in five cells
 //
-// A preset config, a short training run, 1-step and 2-step samples against the data, and the committed quickstart results (`npm start`). Cells import the kit from its CommonJS build (`npm run build` first). Run all notebooks headless with `bash scripts/notebooks.sh`.
+// A preset config, a short training run, 1-step and 2-step samples against the data, and the committed quickstart results (`npm start`). Cells import the kit
+// from its CommonJS build (`npm run build` first). Run all notebooks headless with `bash scripts/notebooks.sh`.
 //
 // At `CTLAB_NOTEBOOK_SCALE=tiny` (CI) the run is 20 steps, so its samples are noise; the committed quickstart below trained 2,000 steps per recipe.
 

@@ -3,7 +3,10 @@
 //
 // Consistency training minimises, over adjacent noise levels σ_i < σ_{i+1} of the Karras grid,
 //
-// $$\mathcal{L}(\theta) = \mathbb{E}\left[\lambda(\sigma_i)\, d\big(f_\theta(x + \sigma_{i+1} z, \sigma_{i+1}),\ f_{\theta^-}(x + \sigma_i z, \sigma_i)\big)\right].$$
+// $$
+// \mathcal{L}(\theta) = \mathbb{E}\left[\lambda(\sigma_i)\,
+// d\big(f_\theta(x + \sigma_{i+1} z, \sigma_{i+1}),\ f_{\theta^-}(x + \sigma_i z, \sigma_i)\big)\right].
+// $$
 //
 // The original CT (Song et al. 2023) used $\lambda \equiv 1$. iCT uses
 //
@@ -38,7 +41,8 @@ await nb.showFigure(
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate weighting` (then `ctlab report`), read from `results/ablations/weighting/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate weighting` (then `ctlab report`), read from `results/ablations/weighting/`: mean ± 95% interval over seeds, with the
+// 1-step SWD over training.
 
 // %%
 nb.showAblationResults('weighting');

@@ -17,7 +17,8 @@ import * as ctlab from '../dist/src/index';
 import * as nb from '../dist/src/notebook/index';
 
 // %% [markdown]
-// Left: the 16 angular frequencies |ω_j| of each 32-dim embedding (`ctlab.embeddingFrequencies`, seed 0). Right: sensitivity, the distance between the embeddings of adjacent grid points at N = 1281 (`ctlab.embedNoiseLevel`).
+// Left: the 16 angular frequencies |ω_j| of each 32-dim embedding (`ctlab.embeddingFrequencies`, seed 0). Right: sensitivity, the distance between the
+// embeddings of adjacent grid points at N = 1281 (`ctlab.embedNoiseLevel`).
 
 // %%
 type Spec = Parameters<typeof ctlab.embeddingFrequencies>[0];
@@ -48,7 +49,8 @@ await nb.showFigures([freqFig, sensFig]);
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate embedding` (then `ctlab report`), read from `results/ablations/embedding/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate embedding` (then `ctlab report`), read from `results/ablations/embedding/`: mean ± 95% interval over seeds, with the
+// 1-step SWD over training.
 
 // %%
 nb.showAblationResults('embedding');

@@ -14,7 +14,8 @@ import * as ctlab from '../dist/src/index';
 import * as nb from '../dist/src/notebook/index';
 
 // %% [markdown]
-// What one training example's 128 hidden units see at the ablation's three rates: the inverted-dropout multiplier per unit (0 or 1/(1−p)), drawn with `ctlab.Rng`:
+// What one training example's 128 hidden units see at the ablation's three rates: the inverted-dropout multiplier per unit (0 or 1/(1−p)), drawn with
+// `ctlab.Rng`:
 
 // %%
 const units = Array.from({ length: 128 }, (_, j) => j);
@@ -31,7 +32,8 @@ await nb.showFigure(
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate dropout` (then `ctlab report`), read from `results/ablations/dropout/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate dropout` (then `ctlab report`), read from `results/ablations/dropout/`: mean ± 95% interval over seeds, with the 1-step
+// SWD over training.
 
 // %%
 nb.showAblationResults('dropout');

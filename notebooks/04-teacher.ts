@@ -62,7 +62,8 @@ await nb.showFigures([
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate teacher` (then `ctlab report`), read from `results/ablations/teacher/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate teacher` (then `ctlab report`), read from `results/ablations/teacher/`: mean ± 95% interval over seeds, with the 1-step
+// SWD over training.
 
 // %%
 nb.showAblationResults('teacher');

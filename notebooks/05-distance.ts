@@ -13,7 +13,10 @@
 // Cells import the kit from its CommonJS build (`npm run build` first). Run all notebooks headless with `bash scripts/notebooks.sh`.
 
 // %% [markdown]
-// **LPIPS here.** The kit's `lpips` distance is LPIPS-*style*: normalised activations of a shipped Fashion-MNIST classifier (`data/feature-nets/`) compared with **uniform channel weights**. The real LPIPS weights (VGG/AlexNet plus learned linear heads) are **not shipped** and cannot be fetched here; `src/losses/lpips.ts` loads them from a directory if you have them converted (`distance.net`). The LPIPS arm has no 2D counterpart, so it is skipped on toy data; and a loss built on the evaluator's own features biases that evaluator's FID, which is why image runs are scored with both shipped feature nets.
+// **LPIPS here.** The kit's `lpips` distance is LPIPS-*style*: normalised activations of a shipped Fashion-MNIST classifier (`data/feature-nets/`) compared
+// with **uniform channel weights**. The real LPIPS weights (VGG/AlexNet plus learned linear heads) are **not shipped** and cannot be fetched here;
+// `src/losses/lpips.ts` loads them from a directory if you have them converted (`distance.net`). The LPIPS arm has no 2D counterpart, so it is skipped on toy
+// data; and a loss built on the evaluator's own features biases that evaluator's FID, which is why image runs are scored with both shipped feature nets.
 
 // %%
 import * as ctlab from '../dist/src/index';
@@ -21,7 +24,8 @@ import * as nb from '../dist/src/notebook/index';
 import * as tf from '@tensorflow/tfjs';
 
 // %% [markdown]
-// The kit's `ctlab.distance` (the loss code itself) on differences of norm r = ‖x − y‖, spread evenly over the d = 2 coordinates, with `ctlab.pseudoHuberC`; squared ℓ2 and ℓ1 are the kit's per-dimension means:
+// The kit's `ctlab.distance` (the loss code itself) on differences of norm r = ‖x − y‖, spread evenly over the d = 2 coordinates, with `ctlab.pseudoHuberC`;
+// squared ℓ2 and ℓ1 are the kit's per-dimension means:
 
 // %%
 await ctlab.initBackend();
@@ -57,7 +61,8 @@ await nb.showFigure(
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate distance` (then `ctlab report`), read from `results/ablations/distance/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate distance` (then `ctlab report`), read from `results/ablations/distance/`: mean ± 95% interval over seeds, with the 1-step
+// SWD over training.
 
 // %%
 nb.showAblationResults('distance');

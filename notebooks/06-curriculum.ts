@@ -7,7 +7,10 @@
 //
 // (**source: CM, Song et al. 2023, Sec. 5 and its code**). iCT doubles it in stages up to a much finer grid,
 //
-// $$N(k) = \min\left(s_0 2^{\lfloor k / K' \rfloor}, s_1\right) + 1,\quad K' = \left\lfloor \frac{K}{\log_2 \lfloor s_1 / s_0 \rfloor + 1} \right\rfloor,\quad s_0 = 10,\ s_1 = 1280$$
+// $$
+// N(k) = \min\left(s_0 2^{\lfloor k / K' \rfloor}, s_1\right) + 1,\quad
+// K' = \left\lfloor \frac{K}{\log_2 \lfloor s_1 / s_0 \rfloor + 1} \right\rfloor,\quad s_0 = 10,\ s_1 = 1280
+// $$
 //
 // (**source: iCT, Song & Dhariwal 2023, Sec. 3.4, Eq. 11**). Config field `curriculum`.
 //
@@ -36,7 +39,8 @@ await nb.showFigure(
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate curriculum` (then `ctlab report`), read from `results/ablations/curriculum/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate curriculum` (then `ctlab report`), read from `results/ablations/curriculum/`: mean ± 95% interval over seeds, with the
+// 1-step SWD over training.
 
 // %%
 nb.showAblationResults('curriculum');

@@ -4,7 +4,10 @@
 // Each training example uses one adjacent pair $(\sigma_i, \sigma_{i+1})$ of the grid. The original CT draws $i$
 // uniformly. iCT draws it from a discretized lognormal that puts most mass on small and medium σ:
 //
-// $$p(\sigma_i) \propto \operatorname{erf}\left(\frac{\ln \sigma_{i+1} - P_\text{mean}}{\sqrt 2 P_\text{std}}\right) - \operatorname{erf}\left(\frac{\ln \sigma_i - P_\text{mean}}{\sqrt 2 P_\text{std}}\right),\quad P_\text{mean} = -1.1,\ P_\text{std} = 2.0$$
+// $$
+// p(\sigma_i) \propto \operatorname{erf}\left(\frac{\ln \sigma_{i+1} - P_\text{mean}}{\sqrt 2 P_\text{std}}\right)
+// - \operatorname{erf}\left(\frac{\ln \sigma_i - P_\text{mean}}{\sqrt 2 P_\text{std}}\right),\quad P_\text{mean} = -1.1,\ P_\text{std} = 2.0
+// $$
 //
 // (**source: iCT, Song & Dhariwal 2023, Sec. 3.5**). Every pair is equally likely under the uniform choice, but the
 // Karras grid (ρ = 7) is sparse in ln σ at small σ, so per unit of ln σ uniform sampling favours high noise; the
@@ -17,7 +20,8 @@ import * as ctlab from '../dist/src/index';
 import * as nb from '../dist/src/notebook/index';
 
 // %% [markdown]
-// Pair probabilities on the final grid, N = 1281, and as a density per unit of ln σ (probability ÷ Δln σ), from `ctlab.lognormalNoiseProbs` and `ctlab.uniformNoiseProbs`:
+// Pair probabilities on the final grid, N = 1281, and as a density per unit of ln σ (probability ÷ Δln σ), from `ctlab.lognormalNoiseProbs` and
+// `ctlab.uniformNoiseProbs`:
 
 // %%
 const sigmas = ctlab.karrasSigmas(1281);
@@ -46,7 +50,8 @@ await nb.showFigures([
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate noise-sampler` (then `ctlab report`), read from `results/ablations/noise-sampler/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate noise-sampler` (then `ctlab report`), read from `results/ablations/noise-sampler/`: mean ± 95% interval over seeds, with
+// the 1-step SWD over training.
 
 // %%
 nb.showAblationResults('noise-sampler');

@@ -39,7 +39,8 @@ nb.showImage(path.join(qs, 'samples-ict.png'));
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate ct-vs-ict` (then `ctlab report`), read from `results/ablations/ct-vs-ict/`: mean ± 95% interval over seeds, with the 1-step SWD over training.
+// The committed run of `ctlab ablate ct-vs-ict` (then `ctlab report`), read from `results/ablations/ct-vs-ict/`: mean ± 95% interval over seeds, with the
+// 1-step SWD over training.
 
 // %%
 nb.showAblationResults('ct-vs-ict');

@@ -31,7 +31,9 @@ import * as tf from '@tensorflow/tfjs';
 import * as path from 'node:path';
 
 // %% [markdown]
-// **The mechanism, live.** Start from test images buried in noise (σ = 0.5) and descend the LPIPS-style distance *of fmnist-cnn* to the clean images, pixel by pixel (Adam, lr 0.01). Both nets' distances are tracked, each relative to its starting value: the optimised net's distance falls further than the independent net's, and the pixel error says how much of the image was actually restored. A generator trained on one net's features gets the same push.
+// **The mechanism, live.** Start from test images buried in noise (σ = 0.5) and descend the LPIPS-style distance *of fmnist-cnn* to the clean images, pixel by
+// pixel (Adam, lr 0.01). Both nets' distances are tracked, each relative to its starting value: the optimised net's distance falls further than the independent
+// net's, and the pixel error says how much of the image was actually restored. A generator trained on one net's features gets the same push.
 
 // %%
 await ctlab.initBackend();
@@ -74,7 +76,9 @@ onOther.dispose();
 // %% [markdown]
 // ## The committed image ablations under both evaluators
 //
-// `ctlab report` collects every completed Fashion-MNIST run of `ctlab ablate all --data fashion-mnist` (one seed each, 1,000 steps, a [16, 32] U-Net) and compares FID in the two feature spaces. The ratio of the two FIDs moves with sample quality, so the pixel-loss runs (ℓ2, pseudo-Huber) define the expected relation and each run is measured against it; the LPIPS-style runs are `distance-lpips` and `ct-vs-ict-ct` (the original CT recipe, as CM, uses LPIPS).
+// `ctlab report` collects every completed Fashion-MNIST run of `ctlab ablate all --data fashion-mnist` (one seed each, 1,000 steps, a [16, 32] U-Net) and
+// compares FID in the two feature spaces. The ratio of the two FIDs moves with sample quality, so the pixel-loss runs (ℓ2, pseudo-Huber) define the expected
+// relation and each run is measured against it; the LPIPS-style runs are `distance-lpips` and `ct-vs-ict-ct` (the original CT recipe, as CM, uses LPIPS).
 
 // %%
 nb.showEvaluationBias();
@@ -92,7 +96,9 @@ for (const arm of ['l2', 'pseudo-huber', 'lpips']) {
 // %% [markdown]
 // ## The longer image run
 //
-// The kit's documented image run (`ctlab train --preset ict --data fashion-mnist`: 6,000 steps, a [32, 64] U-Net, pseudo-Huber) scored by both evaluators, with the floor (training images) and the ceiling (noise) at the same n. Trained on pixels, it is the reference for how the two feature nets rate a run no loss was built on.
+// The kit's documented image run (`ctlab train --preset ict --data fashion-mnist`: 6,000 steps, a [32, 64] U-Net, pseudo-Huber) scored by both evaluators, with
+// the floor (training images) and the ceiling (noise) at the same n. Trained on pixels, it is the reference for how the two feature nets rate a run no loss was
+// built on.
 
 // %%
 nb.showImageRun();

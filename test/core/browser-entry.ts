@@ -1,7 +1,8 @@
 /**
  * The page the core's browser test bundles (esbuild, platform browser): the page registers the cpu
- * backend and TF.js's gradients itself (the bundle's first lines, in browser.test.ts), then three CT steps of the iCT preset's MLP on eight Gaussians, a 1-step sample
- * and its SWD, all through `ctlab/core` (src/core.ts). Results go to `window.ctlabResult`.
+ * backend and TF.js's gradients itself (the bundle's first lines, in browser.test.ts), then three CT
+ * steps of the iCT preset's MLP on eight Gaussians, a 1-step sample and its SWD, all through
+ * `ctlab/core` (src/core.ts). Results go to `window.ctlabResult`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as core from '../../src/core';

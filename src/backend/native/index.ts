@@ -102,7 +102,11 @@ export interface NativeAddon {
   ): void;
 }
 
-/** 'onednn': oneDNN on the NHWC tensors as they are; 'onednn-blocked': activations reordered to oneDNN's preferred layout (nChw8c on AVX2) and back around each primitive; 'openblas' / 'dnnl-sgemm': im2col + GEMM. */
+/**
+ * 'onednn': oneDNN on the NHWC tensors as they are; 'onednn-blocked': activations reordered to
+ * oneDNN's preferred layout (nChw8c on AVX2) and back around each primitive; 'openblas' /
+ * 'dnnl-sgemm': im2col + GEMM.
+ */
 export type ConvEngine = 'onednn' | 'onednn-blocked' | 'openblas' | 'dnnl-sgemm';
 /** 'auto': dnnl_sgemm, except OpenBLAS for large products with a transposed A (measured faster there). */
 export type GemmEngine = 'auto' | 'openblas' | 'onednn';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isImageData } from '../config/data-kind';
-import { buildConfig, SCALES, type ScaleName } from '../config/presets';
+import { buildConfig, SCALES, scaleFor, type ScaleName } from '../config/presets';
 import { mergeConfig } from '../config/merge';
 import type { ConfigOverride, TrainConfig } from '../config/schema';
 import { dataConfigFromArg } from '../data/source';
@@ -35,9 +35,9 @@ export interface AblationScale {
   evalN?: number;
 }
 
-/** The preset scale an ablation data set runs at: images get the U-Net scale, everything else the 2D one. */
+/** The preset scale an ablation data set runs at (the presets' {@link scaleFor}): images get the U-Net scale, everything else the 2D one. */
 export function scaleOf(data: string): ScaleName {
-  return isImageData(data) ? 'fashion-mnist' : 'toy2d';
+  return scaleFor(data);
 }
 
 /**

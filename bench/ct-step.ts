@@ -17,6 +17,7 @@ import { buildConfig } from '../src/config/presets';
 import type { TrainConfig } from '../src/config/schema';
 import { consistencyFunction } from '../src/consistency/model';
 import { SIGMA_MAX } from '../src/constants';
+import { exampleShape } from '../src/data/source';
 import { buildNetwork } from '../src/models/build';
 import { stepContext, trainStep } from '../src/training/ct-step';
 import { createModelState } from '../src/training/model-state';
@@ -56,14 +57,10 @@ export const BENCH_MLP_CONFIG: TrainConfig = buildConfig('ict', {
   model: { kind: 'mlp', hidden: 256, depth: 3, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, dropout: 0.1 },
 });
 
-function exampleShape(cfg: TrainConfig): number[] {
-  return cfg.data.kind === 'fashion-mnist' ? [cfg.data.size, cfg.data.size, 1] : [2];
-}
-
 /** A runner of the trainer's step for `cfg` on synthetic examples. */
 export function benchStep(cfg: TrainConfig, opts: { seed?: number; examples?: number } = {}): StepRunner {
   const seed = opts.seed ?? 0;
-  const shape = exampleShape(cfg);
+  const shape = exampleShape(cfg.data);
   const d = shape.reduce((a, b) => a * b, 1);
   const train = new Rng(seed, 1).fillUniform(new Float32Array((opts.examples ?? 1024) * d)).map((v) => v - 0.5);
   const config = { ...cfg, seed };
@@ -104,7 +101,7 @@ export interface Sampler {
 /** 1-step sampling with the bench U-Net (no dropout, the initial weights of the seed). */
 export function benchUNetSampler(opts: { batch?: number; seed?: number } = {}): Sampler {
   const cfg = BENCH_UNET_CONFIG;
-  const shape = exampleShape(cfg);
+  const shape = exampleShape(cfg.data);
   const B = opts.batch ?? 256;
   const seed = opts.seed ?? 0;
   const net = buildNetwork({ ...cfg, seed }, shape);

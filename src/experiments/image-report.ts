@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { exampleShape } from '../data/source';
 import { writeTable } from '../report/table';
 import { gridPath, readImageEval, readRunConfig, readRunJson, writeJson } from '../run/run-dir';
 
@@ -23,7 +24,7 @@ export function writeImageReport(runDir: string, out: string): ImageReport {
   const ev = readImageEval(runDir);
   if (!ev) throw new Error(`${runDir}: no image eval.json (evaluate it first: ctlab eval --run ${runDir} --n 2000)`);
   if (cfg.data.kind !== 'fashion-mnist') throw new Error(`${runDir}: config.data.kind is '${cfg.data.kind}', not image data`);
-  const [h, w] = ev.shape ?? [cfg.data.size, cfg.data.size, 1];
+  const [h, w] = ev.shape ?? exampleShape(cfg.data);
   fs.mkdirSync(out, { recursive: true });
   const rows = Object.entries(ev.scores).flatMap(([net, s]) => [
     { 'feature net': net, what: `model, 1-step (σ = ${ev.sigmas.oneStep.join(', ')})`, FID: s.oneStep.fid, KID: s.oneStep.kid },

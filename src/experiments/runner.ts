@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isImageData } from '../config/data-kind';
-import { buildConfig, SCALES, scaleFor, type ScaleName } from '../config/presets';
+import { buildConfig, SCALES, scaleFor } from '../config/presets';
 import { mergeConfig } from '../config/merge';
 import type { ConfigOverride, TrainConfig } from '../config/schema';
 import { dataConfigFromArg } from '../data/source';
@@ -35,11 +35,6 @@ export interface AblationScale {
   evalN?: number;
 }
 
-/** The preset scale an ablation data set runs at (the presets' {@link scaleFor}): images get the U-Net scale, everything else the 2D one. */
-export function scaleOf(data: string): ScaleName {
-  return scaleFor(data);
-}
-
 /**
  * Defaults of the image ablations, sized for 2 CPU cores: 12 distinct arms, two at a time. The
  * U-Net is half the width of the image preset ([16, 32] channels: about a quarter of its
@@ -53,7 +48,7 @@ export const POINTS_ABLATION = { steps: 2000, seeds: 3 } as const;
 
 /** The config of one arm at one seed. */
 export function armConfig(arm: Arm, scale: AblationScale, seed: number): TrainConfig {
-  const scaleName = scaleOf(scale.data);
+  const scaleName = scaleFor(scale.data);
   const image = scaleName !== 'toy2d';
   const base = buildConfig(
     arm.preset ?? BASELINE_PRESET,
@@ -89,7 +84,7 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
   const skipped: string[] = [];
   for (const ab of ablations) {
     for (const arm of ab.arms) {
-      const imageOnly = scaleOf(scale.data) === 'toy2d' ? ab.imageOnly?.find((x) => x.arm === arm.name) : undefined;
+      const imageOnly = scaleFor(scale.data) === 'toy2d' ? ab.imageOnly?.find((x) => x.arm === arm.name) : undefined;
       if (imageOnly) {
         skipped.push(`${ab.name}/${arm.name}: ${imageOnly.why}`);
         continue;

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { readRecordFile } from '../run/run-dir';
 import { loadCheckpoint } from '../training/checkpoint';
 import { DEFAULT_FEATURE_NET, loadFeatureNet } from '../metrics/feature-net';
 import { backboneLayout, createLpips, LPIPS_CHANNELS, LpipsBackbone, type PerceptualDistance } from './lpips';
@@ -20,7 +21,7 @@ export async function loadDefaultLpips(name: string = DEFAULT_FEATURE_NET): Prom
 
 /** Contents of lpips.json. */
 export const lpipsConfigSchema = z.object({
-  net: z.enum(['alexnet', 'vgg16']),
+  net: z.enum(['alexnet', 'vgg16'], { error: '"net" must be "alexnet" or "vgg16"' }),
   weights: z.string().min(1).optional(),
   resize: z.number().nullable().optional(), // checked below with its own message
 });
@@ -30,20 +31,7 @@ export type LpipsConfig = z.infer<typeof lpipsConfigSchema>;
 export function loadLpips(dir: string): PerceptualDistance {
   const cfgFile = path.join(dir, 'lpips.json');
   if (!fs.existsSync(cfgFile)) throw new Error(`loadLpips: ${cfgFile} not found (see src/losses/lpips.ts for the format)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
-  } catch (e) {
-    throw new Error(`${cfgFile}: not JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const parsed = lpipsConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.map(String).join('.') ?? '';
-    const got = field === 'net' && json !== null && typeof json === 'object' && 'net' in json ? JSON.stringify(json.net) : 'nothing';
-    throw new Error(field === 'net' ? `${cfgFile}: "net" must be "alexnet" or "vgg16", got ${got}` : `${cfgFile}: "${field}": ${issue?.message ?? 'invalid'}`);
-  }
-  const cfg = parsed.data;
+  const cfg = readRecordFile(lpipsConfigSchema, cfgFile); // errors name the file and the field (and what it held)
   const file = path.join(dir, cfg.weights ?? 'lpips.bin');
   const ck = loadCheckpoint(file);
   const byName = new Map(ck.tensors.map((t) => [t.name, t]));

@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { readRecordFile } from '../run/run-dir';
 import { loadCheckpoint } from '../training/checkpoint';
 import { classifierParamSpecs, SHIPPED_FEATURE_NETS } from './classifiers';
 import { ClassifierFeatureNet, prepareImages, type FeatureNet } from './features';
@@ -84,19 +85,6 @@ export const graphFeatureNetConfigSchema = z.strictObject({
   inputRange: z.tuple([z.number(), z.number()]).optional(),
 });
 export type GraphFeatureNetConfig = z.infer<typeof graphFeatureNetConfigSchema>;
-
-/** feature-net.json beside a graph model, validated (errors name the file and the field). */
-function readGraphFeatureNetConfig(file: string): GraphFeatureNetConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const r = graphFeatureNetConfigSchema.safeParse(json);
-  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
 
 /**
  * A `tf.io.IOHandler` that loads a TF.js model (`model.json` in the layers or graph format, with
@@ -197,7 +185,7 @@ export async function loadGraphFeatureNet(modelPath: string, featuresNode?: stri
   if (!fs.existsSync(modelJson)) throw new Error(`${modelPath}: no model.json (expected a TF.js graph model folder: model.json + weight shards)`);
   const cfgFile = path.join(path.dirname(modelJson), 'feature-net.json');
   let cfg: GraphFeatureNetConfig = {};
-  if (fs.existsSync(cfgFile)) cfg = readGraphFeatureNetConfig(cfgFile);
+  if (fs.existsSync(cfgFile)) cfg = readRecordFile(graphFeatureNetConfigSchema, cfgFile); // errors name the file and the field
   cfg = { ...cfg, ...overrides };
   const model = await tf.loadGraphModel(fileSystemModelHandler(modelJson));
   const inputShape = cfg.inputShape ?? shapeFromModel(model, modelJson);

@@ -65,7 +65,7 @@ export function benchStep(cfg: TrainConfig, opts: { seed?: number; examples?: nu
   const train = new Rng(seed, 1).fillUniform(new Float32Array((opts.examples ?? 1024) * d)).map((v) => v - 0.5);
   const config = { ...cfg, seed };
   const state = createModelState(config, shape);
-  const ctx = stepContext(config, train, shape);
+  const ctx = stepContext(config, state.net, train, shape);
   let k = 0;
   return {
     name: cfg.model.kind,

@@ -141,8 +141,11 @@ export function ctLossAndGrads(
 export interface StepContext {
   /** Row-major training examples [n, ...dataShape]. */
   train: Float32Array;
-  /** Shape of one example ([2] for points, [H, W, C] for images). */
+  /** Shape of one example ([2] for points, [H, W, C] for images), and its size d. */
   dataShape: number[];
+  dim: number;
+  /** Shapes of the network's dropout masks for one batch (fixed for a run). */
+  maskShapes: number[][];
   /** The (grid, pair-probability) cache of this run's noise-level sampler. */
   table: NoiseLevelTable;
   /** The LPIPS-style distance's feature network, when `distance.kind` is 'lpips'. */
@@ -159,9 +162,16 @@ export interface StepResult {
   applied: boolean;
 }
 
-/** A context for a model state and its data: the noise-level cache starts empty. */
-export function stepContext(cfg: TrainConfig, train: Float32Array, dataShape: number[], perceptual: PerceptualDistance | null = null): StepContext {
-  return { train, dataShape, table: new NoiseLevelTable(cfg), perceptual };
+/** A context for a run's network and data, computed once per run; the noise-level cache starts empty. */
+export function stepContext(
+  cfg: TrainConfig,
+  net: Network,
+  train: Float32Array,
+  dataShape: number[],
+  perceptual: PerceptualDistance | null = null,
+): StepContext {
+  const dim = dataShape.reduce((a, b) => a * b, 1);
+  return { train, dataShape, dim, maskShapes: net.dropoutShapes(cfg.batchSize), table: new NoiseLevelTable(cfg), perceptual };
 }
 
 /**
@@ -172,8 +182,7 @@ export function stepContext(cfg: TrainConfig, train: Float32Array, dataShape: nu
 export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, ctx: StepContext): Promise<StepResult> {
   const n = gridSize(cfg, k);
   const mu = teacherEma(cfg.teacher, n);
-  const dim = ctx.dataShape.reduce((a, b) => a * b, 1);
-  const draw = drawStep(cfg, k, ctx.train, dim, ctx.table.at(n), state.net.dropoutShapes(cfg.batchSize));
+  const draw = drawStep(cfg, k, ctx.train, ctx.dim, ctx.table.at(n), ctx.maskShapes);
   const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, ctx.dataShape, ctx.perceptual);
   const value = (await loss.data())[0] as number;
   loss.dispose();

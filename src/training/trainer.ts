@@ -242,7 +242,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
       process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
     }
-    const ctx = stepContext(cfg, data.train, data.shape, perceptual);
+    const ctx = stepContext(cfg, state.net, data.train, data.shape, perceptual);
     while (step < stopAt) {
       const { loss: value, n, mu, applied } = await trainStep(cfg, state, step, ctx);
       if (!applied) throw new NonFiniteLossError(step + 1, value, lastCheckpoint);

@@ -30,7 +30,7 @@ export async function runCoreDemo(): Promise<Omit<PageResult, 'nodeGlobals'>> {
   const cfg = core.buildConfig('ict', { steps: 3, batchSize: 64, model: { hidden: 32, depth: 2 } });
   const train = core.toy2d('eight-gaussians', 512, cfg.seed);
   const state = core.createModelState(cfg, [2]);
-  const ctx = core.stepContext(cfg, train, [2]);
+  const ctx = core.stepContext(cfg, state.net, train, [2]);
   const losses: number[] = [];
   for (let k = 0; k < cfg.steps; k++) losses.push((await core.trainStep(cfg, state, k, ctx)).loss);
   const weights = state.ema.map((v) => v.clone());

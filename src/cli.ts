@@ -97,19 +97,7 @@ function readOverrideFile(file: string, base: TrainConfig): ConfigOverride {
 /** Resolve preset + JSON file + flags into one validated config. */
 export function configFromFlags(f: TrainFlags): TrainConfig {
   let cfg: TrainConfig = buildConfig(f.preset, {}, scaleFor(f.data ?? ''));
-  if (f.config) {
-    let fileCfg: unknown;
-    try {
-      fileCfg = JSON.parse(fs.readFileSync(f.config, 'utf8'));
-    } catch (e) {
-      throw new Error(`--config ${f.config}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    try {
-      cfg = validateConfig(mergeUntyped(cfg, fileCfg));
-    } catch (e) {
-      throw new Error(`--config ${f.config}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  if (f.config) cfg = validateConfig(mergeConfig(cfg, readOverrideFile(f.config, cfg)));
   const o: ConfigOverride = {};
   if (f.name) o.name = f.name;
   if (f.seed !== undefined) o.seed = f.seed;

@@ -8,6 +8,8 @@ import { sha256 } from '@noble/hashes/sha2';
 import { z } from 'zod';
 
 const MAGIC = new TextEncoder().encode('CTLABCK1');
+/** The payload is little-endian float32: on such hosts (all common ones) it is copied as bytes. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HASH_BYTES = 32;
 
 export interface CheckpointTensor {
@@ -61,11 +63,10 @@ export function encodeCheckpoint(ckpt: Checkpoint, label = 'checkpoint'): Uint8A
   new DataView(out.buffer).setUint32(MAGIC.length, headerBytes.length, true);
   out.set(headerBytes, MAGIC.length + 4);
   const payloadStart = MAGIC.length + 4 + headerBytes.length;
-  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   const view = new DataView(out.buffer);
   for (const [i, t] of ckpt.tensors.entries()) {
     const at = payloadStart + (entries[i] as (typeof entries)[number]).offset * 4;
-    if (littleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     else for (let j = 0; j < t.data.length; j++) view.setFloat32(at + 4 * j, t.data[j] as number, true);
   }
   out.set(sha256(out.subarray(0, bodyLength)), bodyLength);
@@ -106,8 +107,11 @@ export function decodeCheckpoint(bytes: Uint8Array, label = 'checkpoint'): Check
   if (payloadBytes % 4 !== 0) throw new CheckpointError(label, `payload of ${payloadBytes} bytes is not whole float32 values`);
   // copy into an aligned buffer: the payload may start at any byte
   const payload = new Float32Array(payloadBytes / 4);
-  const pv = new DataView(body.buffer, body.byteOffset + payloadStart, payloadBytes);
-  for (let j = 0; j < payload.length; j++) payload[j] = pv.getFloat32(4 * j, true);
+  if (LITTLE_ENDIAN) new Uint8Array(payload.buffer).set(body.subarray(payloadStart));
+  else {
+    const pv = new DataView(body.buffer, body.byteOffset + payloadStart, payloadBytes);
+    for (let j = 0; j < payload.length; j++) payload[j] = pv.getFloat32(4 * j, true);
+  }
   const tensors = header.tensors.map((e) => {
     const expected = e.shape.reduce((a, b) => a * b, 1);
     if (expected !== e.length || e.offset + e.length > payload.length) {

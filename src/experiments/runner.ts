@@ -6,6 +6,7 @@
  * Layout: <runs>/<data>/<arm label>-<config hash>/seed<k>/ — identical configs (every ablation's
  * baseline arm) share one directory.
  */
+import { acquireRunLock } from '../run/lock';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -119,6 +120,16 @@ export function jobDone(job: Job): boolean {
  * the final step unless eval.json already holds it with the same n. What `ctlab job` runs.
  */
 export async function runJobHere(job: Job, opts: { command?: string; progress?: boolean } = {}): Promise<void> {
+  // one owner for train + eval (the lock is re-entrant, so both calls below take it again freely)
+  const lock = acquireRunLock(job.dir, { purpose: 'job', command: opts.command ?? `ctlab job ${runPaths(job.dir).job}` });
+  try {
+    await runJobOwned(job, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runJobOwned(job: Job, opts: { command?: string; progress?: boolean }): Promise<void> {
   if (runStatus(job.dir) !== 'completed') {
     const ckpts = runPaths(job.dir).checkpoints;
     const resume = fs.existsSync(ckpts) && fs.readdirSync(ckpts).some((f) => f.endsWith('.bin'));

@@ -14,6 +14,7 @@ import { EVAL_SAMPLE_SEED, sampleDistances } from '../metrics/evaluate';
 import { DEFAULT_EVAL_NETS, evaluateImageRun, type ImageRunEval } from '../metrics/image-run-eval';
 import { sampleConsistency } from '../sampling/multistep';
 import { loadRunWeights } from '../training/trainer';
+import { acquireRunLock } from './lock';
 import type { TrainConfig } from './records';
 import { gitInfo, readRunConfig, runPaths, writeEval, type EvalFile, type ImageEval } from './run-dir';
 
@@ -42,6 +43,16 @@ export interface EvaluateRunResult {
 
 /** Evaluate the newest checkpoint of the run in `dir` and write its eval.json. */
 export async function evaluateRunDir(dir: string, opts: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
+  if (!fs.existsSync(dir)) throw new Error(`eval: ${dir} does not exist`);
+  const lock = acquireRunLock(dir, { purpose: 'eval', ...(opts.command ? { command: opts.command } : {}) });
+  try {
+    return await evaluateOwned(dir, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<EvaluateRunResult> {
   const t0 = Date.now();
   const cfg = readRunConfig(dir);
   await initBackend(opts.backend ? { backend: opts.backend } : {});

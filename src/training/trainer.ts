@@ -17,6 +17,7 @@ import type { PerceptualDistance } from '../losses/lpips';
 import { loadDefaultLpips, loadLpips } from '../losses/lpips-weights';
 import { checkpointFileName, listCheckpoints, loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type CheckpointTensor } from './checkpoint';
 import { stepContext, trainStep } from './ct-step';
+import { acquireRunLock } from '../run/lock';
 import { createModelState, type ModelState } from './model-state';
 import {
   appendMetric,
@@ -138,9 +139,21 @@ export function loadRunWeights(
   return { net, weights, step: ckpt.step };
 }
 
-/** Train (or resume) one run into `opts.outDir`. */
+/**
+ * Train (or resume) one run into `opts.outDir`, owning the directory for the whole run (src/run/lock.ts):
+ * a second writer is refused with a message naming this one.
+ */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const cfg = validateConfig(config);
+  const lock = acquireRunLock(opts.outDir, { purpose: opts.resume ? 'resume' : 'train', ...(opts.command ? { command: opts.command } : {}) });
+  try {
+    return await trainOwned(cfg, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const paths = runPaths(opts.outDir);
   const hash = configHash(cfg);
   const existing = listCheckpoints(paths.checkpoints);

@@ -52,6 +52,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
     paths: [
       'data/',
       'run/run-dir.ts',
+      'run/lock.ts',
       'training/checkpoint.ts',
       'training/run-dir.ts',
       'report/',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { findAblation } from '../../src/experiments/ablations';
 import { planJobs, type Job } from '../../src/experiments/runner';
 import { arraySpec, parseArrayIndices, parseScontrolJobs, slurmOwnerGone } from '../../src/experiments/slurm';
@@ -110,11 +110,17 @@ function masked(file: string): Buffer {
 }
 
 describe('Slurm executor (a real one-node Slurm cluster)', () => {
-  before(async () => {
-    cluster = await startSlurmCluster();
-    env = { ...process.env, ...cluster.env, ...ENV };
-    process.env.SLURM_CONF = cluster.env.SLURM_CONF; // the library calls below run Slurm's clients from this process
-  });
+  // every test awaits the cluster itself, so where it cannot start each one fails with the reason
+  let starting: Promise<SlurmCluster> | undefined;
+  const ready = async (): Promise<void> => {
+    starting ??= startSlurmCluster().then((c) => {
+      cluster = c;
+      env = { ...process.env, ...c.env, ...ENV };
+      process.env.SLURM_CONF = c.env.SLURM_CONF; // the library calls below run Slurm's clients from this process
+      return c;
+    });
+    await starting;
+  };
   after(async () => {
     const left = await cluster?.stop();
     delete process.env.SLURM_CONF;
@@ -122,6 +128,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
   });
 
   it("runs a 2 arms x 2 seeds ablation as one job array; its report is the local executor's, byte for byte", async () => {
+    await ready();
     const work = tempDir();
     const cfg = path.join(work, 'tiny.json');
     fs.writeFileSync(cfg, JSON.stringify(TINY));
@@ -197,6 +204,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
   });
 
   it('a task stopped by SIGTERM (as --signal sends it) and one cancelled by scancel continue on resubmit to the weights of an uninterrupted run', async () => {
+    await ready();
     const work = tempDir();
     const steps = 1200;
     const scale = { data: 'eight-gaussians', steps, seeds: 1, common: { ...TINY, checkpointEvery: 100, evalEvery: 0, logEvery: 50 } };
@@ -288,6 +296,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
   });
 
   it('a task that fails (bad data path) shows as failed with its message and is the only one resubmitted', async () => {
+    await ready();
     const work = tempDir();
     const points = path.join(work, 'points.csv');
     const rows = ['x,y'];
@@ -335,6 +344,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
   });
 
   it("takes over a run.lock left on another host only when the owner's Slurm job is no longer running", async () => {
+    await ready();
     const work = tempDir();
     const done = slurm('sbatch', ['--parsable', '--wrap', 'true']).trim();
     const running = slurm('sbatch', ['--parsable', '--wrap', 'sleep 120']).trim();

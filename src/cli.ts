@@ -387,6 +387,10 @@ program
       for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
       if (slurm) {
         const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z');
+        if (f.signal && f.signal !== 'none' && !/^[A-Z]*B[A-Z]*:/.test(f.signal))
+          process.stderr.write(
+            `ablate: warning: --signal ${f.signal} has no B: prefix, so Slurm sends it only to srun steps, never to the task (try B:${f.signal})\n`,
+          );
         const dir = f.sweep ?? path.join(f.runs, 'sweeps', `${name}-${path.basename(f.data, '.csv')}-${stamp}`);
         const sw = createSweep(jobs, {
           dir,

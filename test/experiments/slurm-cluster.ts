@@ -75,6 +75,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Processes whose working directory is inside `dir` (Linux /proc), other than this one. */
+function processesIn(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${e}/cwd`);
+      if (cwd === dir || cwd.startsWith(dir + path.sep)) out.push(Number(e));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, ok: () => boolean, ms: number, detail: () => string): Promise<void> {
@@ -94,8 +109,15 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
   const p = (...xs: string[]): string => path.join(dir, ...xs);
   for (const d of ['munge', 'state', 'spool', 'log']) fs.mkdirSync(p(d), { mode: 0o755 });
   const pidFiles = { munged: p('munge', 'munged.pid'), slurmctld: p('slurmctld.pid'), slurmd: p('slurmd.pid') };
+  let confFile: string | null = null;
   const stop = async (): Promise<string[]> => {
     const left: string[] = [];
+    if (confFile) {
+      // end this cluster's jobs first, so that no job step outlives slurmd
+      const env = { ...process.env, SLURM_CONF: confFile };
+      run('scancel', ['--user=root'], env);
+      for (let i = 0; i < 100 && run('squeue', ['-h', '-o', '%i'], env).out !== ''; i++) await sleep(100);
+    }
     // slurmd first (it ends the job steps it runs), then the controller, then munge
     for (const [name, file] of [
       ['slurmd', pidFiles.slurmd],
@@ -112,6 +134,13 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       }
       if (alive(pid)) left.push(`${name} (pid ${pid})`);
     }
+    // a job step (slurmstepd) that outlived slurmd works in this cluster's directory: found by its cwd, stopped by PID
+    for (const pid of processesIn(dir)) {
+      process.kill(pid, 'SIGKILL');
+      await sleep(100);
+      if (alive(pid)) left.push(`pid ${pid} (working in ${dir})`);
+    }
+    if (left.length === 0) fs.rmSync(dir, { recursive: true, force: true });
     return left;
   };
   try {
@@ -169,7 +198,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
       '',
     ].join('\n');
-    const confFile = p('slurm.conf');
+    confFile = p('slurm.conf');
     fs.writeFileSync(confFile, conf);
     const env = { ...process.env, SLURM_CONF: confFile };
     r = run('slurmctld', ['-f', confFile], env);

@@ -175,6 +175,10 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
     const b = path.join(work, 'slurm', 'results');
     assert.deepEqual(files(b), files(a));
     assert.ok(files(a).length >= 6, files(a).join(', '));
+    assert.match(
+      fs.readFileSync(path.join(b, 'teacher', 'summary.md'), 'utf8'),
+      /^Provenance: `ctlab ablate teacher .* --executor slurm .*`, rebuilt by `ctlab report --runs /m,
+    );
     for (const f of files(a)) assert.ok(masked(path.join(b, f)).equals(masked(path.join(a, f))), `${f} differs between the executors`);
     // same backend and threads, and the same evaluation records (metrics.jsonl's eval lines), in every run
     const backend = (d: string): string => {
@@ -346,8 +350,9 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
   it("takes over a run.lock left on another host only when the owner's Slurm job is no longer running", async () => {
     await ready();
     const work = tempDir();
-    const done = slurm('sbatch', ['--parsable', '--wrap', 'true']).trim();
-    const running = slurm('sbatch', ['--parsable', '--wrap', 'sleep 120']).trim();
+    const out = `--output=${path.join(work, 'slurm-%j.out')}`;
+    const done = slurm('sbatch', ['--parsable', out, '--wrap', 'true']).trim();
+    const running = slurm('sbatch', ['--parsable', out, '--wrap', 'sleep 120']).trim();
     await waitUntil('the sleeping job to run', () => slurm('squeue', ['-h', '-j', running, '-o', '%T']).trim() === 'RUNNING', 30_000);
     await waitForJobs([done]);
     const lockIn = (dir: string, slurmJobId: string): void => {
@@ -377,6 +382,31 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
     } finally {
       slurm('scancel', [running]);
     }
+  });
+});
+
+describe('Slurm executor refusals (no cluster needed)', () => {
+  it('refuses Slurm flags on the local executor, options ctlab sets itself, and an index past jobs.jsonl', () => {
+    const work = tempDir();
+    let r = spawnSync(process.execPath, [CLI, 'ablate', 'teacher', '--runs', path.join(work, 'runs'), '--partition', 'cpu'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--partition applies to --executor slurm only/);
+    r = spawnSync(process.execPath, [CLI, 'ablate', 'teacher', '--runs', path.join(work, 'runs'), '--executor', 'slurm', '--sbatch-arg=--array=0-1'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--sbatch-arg --array=0-1: ctlab sets this sbatch option itself/);
+    const [job] = planJobs([findAblation('teacher')], { data: 'eight-gaussians', steps: 5, seeds: 1 }, path.join(work, 'runs')).jobs as [Job];
+    const sweep = path.join(work, 'sweep');
+    createSweep([job], { dir: sweep, name: 'x', command: 'test', runsRoot: path.join(work, 'runs'), data: 'eight-gaussians', cli: CLI, env: {} });
+    assert.throws(
+      () => createSweep([job], { dir: sweep, name: 'x', command: 'test', runsRoot: path.join(work, 'runs'), data: 'eight-gaussians', cli: CLI }),
+      /holds a sweep already/,
+    );
+    r = spawnSync(process.execPath, [CLI, 'run-job', sweep, '--index', '4'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no job at index 4 \(jobs.jsonl has 1 line\(s\): indices 0-0\)/);
+    assert.match(fs.readFileSync(path.join(sweep, 'sweep.sbatch'), 'utf8'), /^export CTLAB_THREADS='1'$/m, 'CTLAB_THREADS defaults to --cpus-per-task');
   });
 });
 

@@ -308,7 +308,7 @@ program
 
 program
   .command('ablate')
-  .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes; resumable')
+  .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes or as a Slurm job array; resumable')
   .argument('<name>', `ablation: ${ABLATIONS.map((a) => a.name).join(', ')}, or all`)
   .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')}) or fashion-mnist (16×16 U-Net, FID/KID after training)`, 'eight-gaussians')
   .option('--seeds <n>', `seeds per arm (default ${POINTS_ABLATION.seeds} on 2D, ${IMAGE_ABLATION.seeds} on images)`, num('--seeds', { int: true, min: 1 }))
@@ -325,7 +325,9 @@ program
   .option('--no-report', 'run only; build tables later with ctlab report (slurm: no dependent report job)')
   .option('--no-progress', 'no progress bar')
   .addOption(
-    new Option('--executor <where>', 'local worker processes, or one Slurm job array (see README: real clusters)').choices(['local', 'slurm']).default('local'),
+    new Option('--executor <where>', 'local worker processes, or one Slurm job array (README: Sweeps on a Slurm cluster)')
+      .choices(['local', 'slurm'])
+      .default('local'),
   )
   .option('--sweep <dir>', 'slurm: the sweep directory, on a filesystem the nodes share (default <runs>/sweeps/<name>-<data>-<time>)')
   .option('--partition <p>', 'slurm: sbatch --partition')

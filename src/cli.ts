@@ -22,7 +22,8 @@ import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
 import { writeImageReport } from './experiments/image-report';
 import { ABLATIONS, BASELINE_PRESET, findAblation } from './experiments/ablations';
-import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
+import { IMAGE_ABLATION, jobExitCode, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
+import { createSweep, DEFAULT_SIGNAL, formatSweepStatus, resubmitSweep, runSweepTask, submitSweep, sweepStatus } from './experiments/sweep';
 import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
@@ -307,7 +308,7 @@ program
 
 program
   .command('ablate')
-  .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes; resumable')
+  .description('run iCT ablations (baseline iCT + named overrides) over seeds, in parallel worker processes or as a Slurm job array; resumable')
   .argument('<name>', `ablation: ${ABLATIONS.map((a) => a.name).join(', ')}, or all`)
   .option('--data <name>', `toy set (${TOY2D_NAMES.join(', ')}) or fashion-mnist (16×16 U-Net, FID/KID after training)`, 'eight-gaussians')
   .option('--seeds <n>', `seeds per arm (default ${POINTS_ABLATION.seeds} on 2D, ${IMAGE_ABLATION.seeds} on images)`, num('--seeds', { int: true, min: 1 }))
@@ -321,12 +322,34 @@ program
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
   .option('--config <file.json>', 'override applied to every arm (e.g. a smaller model)')
-  .option('--no-report', 'run only; build tables later with ctlab report')
+  .option('--no-report', 'run only; build tables later with ctlab report (slurm: no dependent report job)')
   .option('--no-progress', 'no progress bar')
+  .addOption(
+    new Option('--executor <where>', 'local worker processes, or one Slurm job array (README: Sweeps on a Slurm cluster)')
+      .choices(['local', 'slurm'])
+      .default('local'),
+  )
+  .option('--sweep <dir>', 'slurm: the sweep directory, on a filesystem the nodes share (default <runs>/sweeps/<name>-<data>-<time>)')
+  .option('--partition <p>', 'slurm: sbatch --partition')
+  .option('--time <t>', 'slurm: sbatch --time per task (e.g. 2:00:00)')
+  .option('--cpus-per-task <c>', 'slurm: sbatch --cpus-per-task (default 1; also CTLAB_THREADS unless set)', num('--cpus-per-task', { int: true, min: 1 }))
+  .option('--mem <m>', 'slurm: sbatch --mem per task (e.g. 4G)')
+  .option('--max-parallel <k>', 'slurm: at most K tasks at once (--array=0-N%K)', num('--max-parallel', { int: true, min: 1 }))
+  .option('--signal <spec>', `slurm: sbatch --signal, so a task checkpoints before its limit (default ${DEFAULT_SIGNAL}; 'none' for none)`)
+  .option('--sbatch-arg <arg>', 'slurm: one more sbatch option, e.g. --sbatch-arg=--account=abc (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .action(
     async (
       name: string,
       f: {
+        executor: 'local' | 'slurm';
+        sweep?: string;
+        partition?: string;
+        time?: string;
+        cpusPerTask?: number;
+        mem?: string;
+        maxParallel?: number;
+        signal?: string;
+        sbatchArg?: string[];
         data: string;
         seeds?: number;
         steps?: number;
@@ -347,7 +370,13 @@ program
       const seeds = f.seeds ?? defaults.seeds;
       const common = f.config ? readOverrideFile(f.config, buildConfig(BASELINE_PRESET, {}, scaleFor(f.data))) : undefined;
       const scale = { data: f.data, steps, seeds, ...(common ? { common } : {}), ...(image ? { evalN: f.evalN ?? IMAGE_ABLATION.evalN } : {}) };
-      const { jobs, skipped } = planJobs(ablations, scale, f.runs);
+      const slurm = f.executor === 'slurm';
+      if (!slurm) {
+        const given = (['sweep', 'partition', 'time', 'cpusPerTask', 'mem', 'maxParallel', 'signal', 'sbatchArg'] as const).filter((k) => f[k] !== undefined);
+        if (given.length) throw new Error(`--${given[0]?.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --executor slurm only`);
+      }
+      // the nodes of a cluster run from the sweep's absolute paths
+      const { jobs, skipped } = planJobs(ablations, scale, slurm ? path.resolve(f.runs) : f.runs);
       const command = `ctlab ablate ${process.argv.slice(3).join(' ')}`;
       savePlan(f.runs, {
         data: f.data,
@@ -358,6 +387,40 @@ program
         entries: jobs.map((j) => ({ ablation: j.ablation, arm: j.arm, seed: j.seed, dir: j.dir })),
       });
       for (const s of skipped) process.stderr.write(`ablate: skipping ${s}\n`);
+      if (slurm) {
+        const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, 'Z');
+        if (f.signal && f.signal !== 'none' && !/^[A-Z]*B[A-Z]*:/.test(f.signal))
+          process.stderr.write(
+            `ablate: warning: --signal ${f.signal} has no B: prefix, so Slurm sends it only to srun steps, never to the task (try B:${f.signal})\n`,
+          );
+        const dir = f.sweep ?? path.join(f.runs, 'sweeps', `${name}-${path.basename(f.data, '.csv')}-${stamp}`);
+        const sw = createSweep(jobs, {
+          dir,
+          name,
+          command,
+          runsRoot: f.runs,
+          data: f.data,
+          cli: __filename,
+          report: f.report ? { runs: f.runs, out: f.out } : null,
+          signal: f.signal === undefined ? DEFAULT_SIGNAL : f.signal === 'none' ? null : f.signal,
+          ...(f.partition ? { partition: f.partition } : {}),
+          ...(f.time ? { time: f.time } : {}),
+          ...(f.cpusPerTask !== undefined ? { cpusPerTask: f.cpusPerTask } : {}),
+          ...(f.mem ? { mem: f.mem } : {}),
+          ...(f.maxParallel !== undefined ? { maxParallel: f.maxParallel } : {}),
+          ...(f.sbatchArg ? { sbatchArgs: f.sbatchArg } : {}),
+        });
+        const sub = submitSweep(sw.dir);
+        if (!sub) {
+          process.stdout.write(`ablate: sweep ${sw.dir}: all ${sw.jobs.length} run(s) complete already; nothing submitted\n`);
+          return;
+        }
+        process.stdout.write(
+          `ablate: sweep ${sw.dir}: ${sw.jobs.length} run(s); submitted Slurm job array ${sub.jobId} (--array=${sub.array})` +
+            `${sub.reportJobId ? `, report job ${sub.reportJobId} after it` : ''}\n  follow it with: ctlab sweep status ${sw.dir}\n`,
+        );
+        return;
+      }
       const r = await runJobs(jobs, { runsRoot: f.runs, workers: f.workers, cli: __filename, progress: f.progress });
       process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
       for (const e of r.failures) process.stderr.write(`  ${e}\n`);
@@ -376,7 +439,45 @@ program
   .addOption(threadsOption())
   .option('--no-progress', 'no progress bar')
   .action(async (file: string, f: { progress: boolean }) => {
-    await runJobHere(readJob(file), { command: `ctlab job ${process.argv.slice(3).join(' ')}`.trim(), progress: f.progress });
+    const job = readJob(file);
+    await runJobHere(job, { command: `ctlab job ${process.argv.slice(3).join(' ')}`.trim(), progress: f.progress });
+    process.exitCode = jobExitCode(job); // a run stopped by a signal is not done: 143 (SIGTERM) / 130 (SIGINT)
+  });
+
+program
+  .command('run-job')
+  .description('one task of a Slurm sweep: train (or resume) and evaluate line <index> of <sweep>/jobs.jsonl; exits 143 when SIGTERM stopped it')
+  .argument('<sweep>', 'the sweep directory `ctlab ablate --executor slurm` wrote')
+  .requiredOption('--index <i>', 'the array index ($SLURM_ARRAY_TASK_ID)', num('--index', { int: true, min: 0 }))
+  .addOption(threadsOption())
+  .action(async (dir: string, f: { index: number }) => {
+    process.exitCode = await runSweepTask(dir, f.index, { command: `ctlab run-job ${process.argv.slice(3).join(' ')}`.trim() });
+  });
+
+const sweepCmd = program.command('sweep').description('follow a Slurm sweep written by `ctlab ablate --executor slurm`');
+sweepCmd
+  .command('status')
+  .description("per run: Slurm's state and exit code beside the run directory's step, last checkpoint and error")
+  .argument('<sweep>', 'the sweep directory')
+  .option('--json', 'print the status as JSON')
+  .action((dir: string, f: { json?: boolean }) => {
+    const s = sweepStatus(dir);
+    process.stdout.write(f.json ? JSON.stringify(s.tasks, null, 2) + '\n' : formatSweepStatus(dir, s));
+  });
+sweepCmd
+  .command('resubmit')
+  .description('submit again the runs that are neither done nor queued or running (failed, cancelled, timed out); they resume from their checkpoints')
+  .argument('<sweep>', 'the sweep directory')
+  .option('--dry-run', 'only say which indices would be resubmitted')
+  .action((dir: string, f: { dryRun?: boolean }) => {
+    const r = resubmitSweep(dir, { dryRun: f.dryRun ?? false });
+    if (r.indices.length === 0) process.stdout.write('resubmit: nothing to resubmit (every run is done, queued or running)\n');
+    else if (!r.submission) process.stdout.write(`resubmit: would resubmit index ${r.indices.join(', ')}\n`);
+    else
+      process.stdout.write(
+        `resubmit: index ${r.indices.join(', ')} as Slurm job array ${r.submission.jobId} (--array=${r.submission.array})` +
+          `${r.submission.reportJobId ? `, report job ${r.submission.reportJobId} after it` : ''}\n`,
+      );
   });
 
 const records = program

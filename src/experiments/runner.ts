@@ -6,7 +6,7 @@
  * Layout: <runs>/<data>/<arm label>-<config hash>/seed<k>/ — identical configs (every ablation's
  * baseline arm) share one directory.
  */
-import { acquireRunLock } from '../run/lock';
+import { acquireRunLock, type AcquireOptions } from '../run/lock';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -115,13 +115,25 @@ export function jobDone(job: Job): boolean {
   return job.evalN === undefined || finalEval(job.dir, job.config.steps, job.evalN) !== null;
 }
 
+export interface RunJobOptions {
+  command?: string;
+  progress?: boolean;
+  /** Judges a run.lock left by an owner on another host (Slurm tasks: slurmOwnerGone in ./slurm.ts). */
+  isGone?: AcquireOptions['isGone'];
+}
+
 /**
  * One job in this process: train (or resume) unless the run completed, then, for images, evaluate
- * the final step unless eval.json already holds it with the same n. What `ctlab job` runs.
+ * the final step unless eval.json already holds it with the same n. What `ctlab job` and `ctlab
+ * run-job` run. A run stopped by a signal is left for a later resume and not evaluated.
  */
-export async function runJobHere(job: Job, opts: { command?: string; progress?: boolean } = {}): Promise<void> {
+export async function runJobHere(job: Job, opts: RunJobOptions = {}): Promise<void> {
   // one owner for train + eval (the lock is re-entrant, so both calls below take it again freely)
-  const lock = acquireRunLock(job.dir, { purpose: 'job', command: opts.command ?? `ctlab job ${runPaths(job.dir).job}` });
+  const lock = acquireRunLock(job.dir, {
+    purpose: 'job',
+    command: opts.command ?? `ctlab job ${runPaths(job.dir).job}`,
+    ...(opts.isGone ? { isGone: opts.isGone } : {}),
+  });
   try {
     await runJobOwned(job, opts);
   } finally {
@@ -129,16 +141,35 @@ export async function runJobHere(job: Job, opts: { command?: string; progress?: 
   }
 }
 
-async function runJobOwned(job: Job, opts: { command?: string; progress?: boolean }): Promise<void> {
+async function runJobOwned(job: Job, opts: RunJobOptions): Promise<void> {
   if (runStatus(job.dir) !== 'completed') {
     const ckpts = runPaths(job.dir).checkpoints;
     const resume = fs.existsSync(ckpts) && fs.readdirSync(ckpts).some((f) => f.endsWith('.bin'));
-    await train(job.config, { outDir: job.dir, resume, progress: opts.progress ?? false, command: opts.command ?? `ctlab job ${runPaths(job.dir).job}` });
+    const r = await train(job.config, {
+      outDir: job.dir,
+      resume,
+      progress: opts.progress ?? false,
+      command: opts.command ?? `ctlab job ${runPaths(job.dir).job}`,
+    });
+    if (!r.completed) return; // stopped (SIGTERM/SIGINT): a checkpoint is written, the evaluation waits for the end
   }
   if (job.evalN !== undefined && !finalEval(job.dir, job.config.steps, job.evalN)) {
     const r = await evaluateRunDir(job.dir, { n: job.evalN });
     process.stderr.write(`ctlab: evaluated ${job.dir} at step ${r.step} (n = ${r.record.n}) -> ${runPaths(job.dir).eval}\n`);
   }
+}
+
+/**
+ * The exit status of a worker after {@link runJobHere}: 0 when the job is done, 128 + the signal's
+ * number when a signal stopped the run (143 for SIGTERM, 130 for SIGINT: what a shell reports, and
+ * a state Slurm does not count as completed), else 1.
+ */
+export function jobExitCode(job: Job): number {
+  if (jobDone(job)) return 0;
+  const status = runStatus(job.dir) ?? '';
+  if (status === 'stopped (SIGTERM)') return 143;
+  if (status === 'stopped (SIGINT)') return 130;
+  return 1;
 }
 
 /** Run one job in a worker process (`ctlab job <run>/job.json`), logging to <dir>/train.log. */

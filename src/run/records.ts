@@ -9,6 +9,7 @@
  *   <run>/eval.json         the evaluation after training: {@link evalFileSchema} (points or images)
  *   <run>/job.json          what the ablation runner asked this worker to do: {@link jobSchema}
  *   <runs>/<data>/ablation-plan.json   arms × seeds → run directories: {@link ablationPlanSchema}
+ *   <sweep>/sweep.json, <sweep>/tasks/<i>.jsonl   a Slurm sweep and its tasks' attempts: {@link sweepSchema}, {@link taskEventSchema}
  */
 import { z } from 'zod';
 import { trainConfigSchema, validateConfig, type TrainConfig } from '../config/schema';
@@ -163,6 +164,71 @@ export const jobSchema = z.object({
   evalN: z.number().int().optional(),
 });
 export type Job = z.infer<typeof jobSchema>;
+
+// ---------------------------------------------------------------- Slurm sweeps
+
+/** One `sbatch` of a sweep's job array: which jobs.jsonl lines (array indices) it ran, and its report job. */
+export const sweepSubmissionSchema = z.object({
+  jobId: z.string(),
+  indices: z.array(z.number().int()),
+  /** The --array value given to sbatch ("0-3%2"). */
+  array: z.string(),
+  submittedAt: z.string(),
+  kind: z.enum(['submit', 'resubmit']),
+  reportJobId: z.string().optional(),
+});
+export type SweepSubmission = z.infer<typeof sweepSubmissionSchema>;
+
+/**
+ * <sweep>/sweep.json: a planned ablation sweep run as a Slurm job array (`ctlab ablate --executor slurm`).
+ * Array index i runs line i of <sweep>/jobs.jsonl ({@link jobSchema}); every path is absolute except
+ * the report's, which are as the user gave them, relative to `cwd` (the tasks' working directory).
+ */
+export const sweepSchema = z.object({
+  name: z.string(),
+  command: z.string(),
+  createdAt: z.string(),
+  cwd: z.string(),
+  runsRoot: z.string(),
+  data: z.string(),
+  jobs: z.number().int(),
+  /** Absolute paths of the Node binary and of dist/src/cli.js that the tasks run (the nodes share the filesystem). */
+  node: z.string(),
+  cli: z.string(),
+  /** Environment set in the task script (CTLAB_THREADS, CTLAB_BACKEND): the same backend and threads as a local run. */
+  env: z.record(z.string(), z.string()),
+  slurm: z.object({
+    partition: z.string().optional(),
+    time: z.string().optional(),
+    cpusPerTask: z.number().int(),
+    mem: z.string().optional(),
+    maxParallel: z.number().int().optional(),
+    /** --signal given to sbatch (B:TERM@60: SIGTERM to the task 60 s before its time limit), or null for none. */
+    signal: z.string().nullable(),
+    extra: z.array(z.string()),
+  }),
+  /** The dependent report job (`ctlab report` after every task, --dependency=afterany), or null. */
+  report: z.object({ runs: z.string(), out: z.string(), summary: z.string().optional() }).nullable(),
+  submissions: z.array(sweepSubmissionSchema),
+});
+export type Sweep = z.infer<typeof sweepSchema>;
+
+/** One line of <sweep>/tasks/<i>.jsonl, written by `ctlab run-job` when an attempt starts and when it ends. */
+export const taskEventSchema = z.object({
+  index: z.number().int(),
+  event: z.enum(['start', 'end']),
+  at: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  /** SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID (or SLURM_JOB_ID) of the attempt; absent outside Slurm. */
+  slurmJobId: z.string().optional(),
+  /** end: what the attempt did and the exit status it gave Slurm. */
+  outcome: z.enum(['completed', 'already complete', 'stopped', 'failed']).optional(),
+  exitCode: z.number().int().optional(),
+  step: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type TaskEvent = z.infer<typeof taskEventSchema>;
 
 // ---------------------------------------------------------------- quickstart
 

@@ -58,6 +58,7 @@ const SAMPLE_N = 1000;
 const SAMPLE_SEED = 777;
 const PATH_SIGMAS = [80, 2.5, 0.8, 0.25];
 const EVAL_EVERY_MS = 500;
+const DRAW_EVERY_MS = 100;
 
 interface PanelView {
   root: HTMLElement;
@@ -84,6 +85,8 @@ interface PanelRun {
   lastEval: number;
   /** What the last evaluation cost: evaluations are spaced so they take at most ~1/5 of the time. */
   evalMs: number;
+  /** N of the noise grid drawn last. */
+  gridN: number;
   error: string | null;
 }
 
@@ -411,9 +414,13 @@ function drawPanel(i: number): void {
     ],
     run.path,
   );
-  const sigmas = karrasSigmas(st.n, run.cfg.noise);
-  const ns = run.cfg.noiseSampler;
-  noiseGrid(v.grid, sigmas, ns.kind === 'uniform' ? uniformNoiseProbs(sigmas) : lognormalNoiseProbs(sigmas, ns));
+  if (run.gridN !== st.n) {
+    // the grid changes only at curriculum stages
+    const sigmas = karrasSigmas(st.n, run.cfg.noise);
+    const ns = run.cfg.noiseSampler;
+    noiseGrid(v.grid, sigmas, ns.kind === 'uniform' ? uniformNoiseProbs(sigmas) : lognormalNoiseProbs(sigmas, ns));
+    run.gridN = st.n;
+  }
   curve(v.curriculum, run.curriculum, st.step, 'N(k)');
 }
 
@@ -463,6 +470,7 @@ async function resetRuns(): Promise<void> {
         path: [],
         lastEval: 0,
         evalMs: 0,
+        gridN: -1,
         error: null,
       };
       evaluatePanel(run);
@@ -482,7 +490,8 @@ async function resetRuns(): Promise<void> {
 let idle: Promise<void> = Promise.resolve();
 
 async function loop(): Promise<void> {
-  const budgetMs = 30; // per slice, then the page gets a turn (input, drawing)
+  const budgetMs = 40; // per slice, then the page gets a turn (input, drawing)
+  let lastDraw = 0;
   while (state.running) {
     const active = state.panels.filter((r) => !r.session.status().done && !r.error);
     if (active.length === 0) break;
@@ -502,7 +511,10 @@ async function loop(): Promise<void> {
       }
       if (now - run.lastEval > Math.max(EVAL_EVERY_MS, 5 * run.evalMs) || run.session.status().done) evaluatePanel(run);
     }
-    state.panels.forEach((_, i) => drawPanel(i));
+    if (performance.now() - lastDraw > DRAW_EVERY_MS) {
+      state.panels.forEach((_, i) => drawPanel(i));
+      lastDraw = performance.now();
+    }
     await new Promise((r) => setTimeout(r, 0));
   }
   state.running = false;

@@ -53,6 +53,7 @@ export {
   type StepDraw,
 } from './training/ct-step';
 export { createModelState, type ModelState } from './training/model-state';
+export { TrainingSession, NonFiniteSessionLoss, type SessionData, type SessionStatus } from './training/session';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint, type CheckpointTensor } from './training/checkpoint-codec';
 export { sampleConsistency, validateSigmas, type SampleOptions } from './sampling/multistep';
 
@@ -60,7 +61,7 @@ export { sampleConsistency, validateSigmas, type SampleOptions } from './samplin
 export { toy2d, TOY2D_NAMES, isToy2dName, describeToy2d, type Toy2dName, type Points2D } from './data/toy2d';
 export { slicedWasserstein, type SlicedWassersteinOptions } from './metrics/sliced-wasserstein';
 export { mmd, mmdSquared, type MmdOptions } from './metrics/mmd';
-export { evaluateRun, sampleDistances, type EvalResult } from './metrics/evaluate';
+export { evaluateRun, sampleDistances, sampleSwd, type EvalResult } from './metrics/evaluate';
 export { frechetDistance } from './metrics/frechet';
 export { kid, kidStats, polyMmd2, type KidOptions, type KidResult } from './metrics/kid';
 export { ClassifierFeatureNet, DEFAULT_FEATURE_NET, prepareImages, type FeatureNet } from './metrics/features';

@@ -6,12 +6,13 @@
 import type { DataConfig } from '../config/schema';
 import { Rng } from '../util/rng';
 import { readPointsCsv } from './csv';
-import { describeToy2d, isToy2dName, TOY2D_NAMES, toy2d } from './toy2d';
+import { describeToy2d, isToy2dName, TOY2D_NAMES, TOY2D_TEST_SEED, toy2d } from './toy2d';
+
+export { TOY2D_TEST_SEED } from './toy2d';
 import { loadFashionMnist } from './idx';
 import { resizeImages, shuffleIndices, toModelRange } from './images';
 
 /** Seed of every toy set's held-out split (independent of the runs' seeds). */
-export const TOY2D_TEST_SEED = 2_000_003;
 const SPLIT_STREAM = 0x5917;
 
 export interface Dataset {

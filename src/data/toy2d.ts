@@ -28,6 +28,9 @@ export type Points2D = Float32Array;
 export const TOY2D_NAMES = ['eight-gaussians', 'two-moons', 'swiss-roll', 'checkerboard', 'rings'] as const;
 export type Toy2dName = (typeof TOY2D_NAMES)[number];
 
+/** Seed of every toy set's held-out points (the training points use the run's seed). */
+export const TOY2D_TEST_SEED = 2_000_003;
+
 /** Target per-coordinate standard deviation (CM/iCT σ_data). */
 const TARGET_STD = 0.5;
 

@@ -20,12 +20,14 @@ export interface EvalResult {
   twoStepSigma: number;
 }
 
+/** Sliced Wasserstein-2 of samples against held-out data, as every evaluation of the kit computes it (256 directions). */
+export function sampleSwd(samples: Float32Array, test: Float32Array, dim: number): number {
+  return slicedWasserstein(samples, test, { dim, projections: 256, p: 2, seed: 0 });
+}
+
 /** Sample-vs-data distances for one set of samples. */
 export function sampleDistances(samples: Float32Array, test: Float32Array, dim: number): { swd: number; mmd: number } {
-  return {
-    swd: slicedWasserstein(samples, test, { dim, projections: 256, p: 2, seed: 0 }),
-    mmd: mmdSquared(samples, test, { dim }),
-  };
+  return { swd: sampleSwd(samples, test, dim), mmd: mmdSquared(samples, test, { dim }) };
 }
 
 /** The two σ lists evaluated: [σ_max] and [σ_max, σ_mid]. */

@@ -33,6 +33,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
     core: true,
     paths: [
       'training/ct-step.ts',
+      'training/session.ts',
       'training/model-state.ts',
       'sampling/',
       'metrics/sliced-wasserstein.ts',

@@ -24,7 +24,7 @@
  * Pitfalls: heap views must be taken after allocating outputs (heap growth detaches them), and no
  * buffer may be updated in place (XNNPACK caches packed weights by buffer id).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 

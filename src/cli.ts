@@ -26,6 +26,7 @@ import { IMAGE_ABLATION, planJobs, POINTS_ABLATION, runJobHere, runJobs } from '
 import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
+import { doctorOk, formatChecks, runDoctor } from './doctor';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -162,7 +163,8 @@ function refuseResumeChanges(f: TrainFlags, saved: TrainConfig, cmd: Command, ou
       const only = { preset: f.preset, progress: f.progress, [key]: value } as TrainFlags;
       diffs = configDiff(saved, configFromFlags(only, saved));
     }
-    if (diffs.length) problems.push(`${opt.long ?? key} ${String(value)}: ${diffs.slice(0, 4).join('; ')}${diffs.length > 4 ? `; and ${diffs.length - 4} more` : ''}`);
+    if (diffs.length)
+      problems.push(`${opt.long ?? key} ${String(value)}: ${diffs.slice(0, 4).join('; ')}${diffs.length > 4 ? `; and ${diffs.length - 4} more` : ''}`);
   }
   if (problems.length) {
     throw new Error(
@@ -476,6 +478,16 @@ program
     }
     const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
     process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
+  });
+
+program
+  .command('doctor')
+  .description('check what this machine has for the kit (Node, backends, native addon, chromium, Jupyter + tslab, Fashion-MNIST, Slurm), each with its fix')
+  .option('--slurm', "the Slurm executor will be used: Slurm's client (sbatch) is required")
+  .action(async (f: { slurm?: boolean }) => {
+    const checks = await runDoctor({ slurm: f.slurm === true });
+    process.stdout.write(formatChecks(checks));
+    if (!doctorOk(checks)) process.exitCode = 1;
   });
 
 if (require.main === module)

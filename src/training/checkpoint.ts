@@ -21,7 +21,7 @@ export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+      for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

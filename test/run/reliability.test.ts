@@ -50,7 +50,7 @@ describe('files the kit reads name themselves', () => {
     fs.writeFileSync(file, `${good}\n{"step":20,"kind":"tr\n${good}\n`);
     assert.throws(() => readMetrics(file), { message: new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not valid JSON`) });
     fs.writeFileSync(file, `${good}\n${good}\n{"step":"x","kind":"train"}\n`);
-    assert.throws(() => readMetrics(file), { message: /metrics\.jsonl:3: \n  step: Invalid input: expected number/ });
+    assert.throws(() => readMetrics(file), { message: /metrics\.jsonl:3: \n {2}step: Invalid input: expected number/ });
     // a complete last line (it ends in a newline) that is not JSON is not torn: an error
     fs.writeFileSync(file, `${good}\nnot json\n`);
     assert.throws(() => readMetrics(file), { message: /metrics\.jsonl:2: not valid JSON/ });
@@ -88,12 +88,19 @@ describe('files the kit reads name themselves', () => {
 });
 
 describe('ctlab train --resume keeps the run config', () => {
-  it('refuses --preset ct on an iCT run and --steps, naming the flag and both values; plain --resume works', async () => {
+  it('refuses --preset ct on an iCT run and --steps, naming the flag and both values; plain --resume works', () => {
     const dir = tempDir();
     const override = path.join(dir, 'o.json');
     fs.writeFileSync(
       override,
-      JSON.stringify({ batchSize: 32, data: { kind: 'toy2d', name: 'two-moons', trainSize: 200, testSize: 50 }, model: { hidden: 16, depth: 1 }, checkpointEvery: 10, evalEvery: 0, logEvery: 10 }),
+      JSON.stringify({
+        batchSize: 32,
+        data: { kind: 'toy2d', name: 'two-moons', trainSize: 200, testSize: 50 },
+        model: { hidden: 16, depth: 1 },
+        checkpointEvery: 10,
+        evalEvery: 0,
+        logEvery: 10,
+      }),
     );
     const run = path.join(dir, 'run');
     let r = cli(['train', '--config', override, '--steps', '10', '--out', run, '--no-progress', '--backend', 'wasm']);
@@ -114,7 +121,7 @@ describe('ctlab train --resume keeps the run config', () => {
     // flags that repeat the run's values are accepted
     r = cli(['train', '--resume', '--out', run, '--preset', 'ict', '--config', override, '--steps', '10', '--dry-run']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).steps, 10);
+    assert.equal((JSON.parse(r.stdout) as { steps: number }).steps, 10);
     r = cli(['train', '--resume', '--out', run, '--no-progress', '--backend', 'wasm']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^done: .* at step 10/);

@@ -198,7 +198,17 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
   let step = 0;
   let lastCheckpoint: string | null = null;
   if (opts.resume) {
-    const ckpt = loadLatestCheckpoint(paths.checkpoints, (e) => process.stderr.write(`warning: skipping ${e.message}\n`));
+    const skipped: string[] = [];
+    const ckpt = loadLatestCheckpoint(paths.checkpoints, (e) => {
+      skipped.push(e.message);
+      process.stderr.write(`warning: skipping ${e.message}\n`);
+    });
+    if (!ckpt && existing.length > 0) {
+      // starting over would throw away the run's metrics: refuse, and say how to start over on purpose
+      throw new Error(
+        `${opts.outDir}: --resume found no valid checkpoint (${skipped.join('; ')}); the run was left as it is. To start it over, remove ${paths.checkpoints}`,
+      );
+    }
     if (ckpt) {
       if (ckpt.meta.configHash !== hash) throw new Error(`${opts.outDir}: checkpoint was written by another config`);
       restoreState(state, ckpt.tensors, paths.checkpoints);

@@ -167,6 +167,23 @@ describe('a failed write loses nothing', () => {
     );
   });
 
+  it('--resume with every checkpoint corrupt is refused naming each one, and leaves the run as it is', async () => {
+    const run = path.join(tempDir(), 'run');
+    await train(cfg, { outDir: run, progress: false });
+    const metrics = fs.readFileSync(runPaths(run).metrics, 'utf8');
+    for (const { file } of listCheckpoints(runPaths(run).checkpoints)) {
+      const b = fs.readFileSync(file);
+      b[100] = (b[100] as number) ^ 0xff;
+      fs.writeFileSync(file, b);
+    }
+    await assert.rejects(train(cfg, { outDir: run, resume: true, progress: false }), {
+      message:
+        /--resume found no valid checkpoint \(checkpoint .*ckpt-00000060\.bin: checksum mismatch .*; checkpoint .*ckpt-00000040\.bin: checksum mismatch .*\); the run was left as it is\. To start it over, remove .*checkpoints$/,
+    });
+    assert.equal(fs.readFileSync(runPaths(run).metrics, 'utf8'), metrics);
+    assert.equal(readRunJson(run).status, 'completed');
+  });
+
   it('a metrics write that fails stops the run; after the fix a resume ends bit-identical', async () => {
     const work = tempDir();
     const full = path.join(work, 'full');

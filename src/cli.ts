@@ -27,6 +27,7 @@ import { createSweep, DEFAULT_SIGNAL, formatSweepStatus, resubmitSweep, runSweep
 import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
+import { doctorOk, formatChecks, runDoctor } from './doctor';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -96,8 +97,8 @@ function readOverrideFile(file: string, base: TrainConfig): ConfigOverride {
 }
 
 /** Resolve preset + JSON file + flags into one validated config. */
-export function configFromFlags(f: TrainFlags): TrainConfig {
-  let cfg: TrainConfig = buildConfig(f.preset, {}, scaleFor(f.data ?? ''));
+export function configFromFlags(f: TrainFlags, base?: TrainConfig): TrainConfig {
+  let cfg: TrainConfig = base ?? buildConfig(f.preset, {}, scaleFor(f.data ?? ''));
   if (f.config) cfg = validateConfig(mergeConfig(cfg, readOverrideFile(f.config, cfg)));
   const o: ConfigOverride = {};
   if (f.name) o.name = f.name;
@@ -126,6 +127,52 @@ export function configFromFlags(f: TrainFlags): TrainConfig {
   if (f.noiseSampler === 'lognormal') o.noiseSampler = cfg.noiseSampler.kind === 'lognormal' ? cfg.noiseSampler : { kind: 'lognormal', ...ICT_LOGNORMAL };
   if (f.emaRate !== undefined) o.emaRate = f.emaRate;
   return validateConfig(mergeConfig(cfg, o));
+}
+
+/** Leaf fields where two configs differ, as `field: run A, flag B`. */
+function configDiff(run: unknown, flag: unknown, at = 'config'): string[] {
+  if (run !== null && flag !== null && typeof run === 'object' && typeof flag === 'object' && !Array.isArray(run) && !Array.isArray(flag)) {
+    const r = run as Record<string, unknown>;
+    const g = flag as Record<string, unknown>;
+    return [...new Set([...Object.keys(r), ...Object.keys(g)])].flatMap((k) => configDiff(r[k], g[k], `${at}.${k}`));
+  }
+  const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+  return JSON.stringify(run) === JSON.stringify(flag) ? [] : [`${at}: the run has ${show(run)}, the flag gives ${show(flag)}`];
+}
+
+/** Options of `ctlab train` that do not touch the config (everything else does, and --resume refuses a change by it). */
+const RUN_ONLY_OPTIONS = new Set(['out', 'resume', 'backend', 'threads', 'dryRun', 'progress']);
+
+/**
+ * `--resume` keeps the run's config.json: every config flag given on the command line is checked
+ * against it, and one that would change it is refused, naming the flag and both values. A flag that
+ * repeats the run's value is accepted. `--preset` is compared on the fields the presets differ in.
+ */
+function refuseResumeChanges(f: TrainFlags, saved: TrainConfig, cmd: Command, out: string): void {
+  const problems: string[] = [];
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (RUN_ONLY_OPTIONS.has(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
+    const value = (f as unknown as Record<string, unknown>)[key];
+    let diffs: string[];
+    if (key === 'preset') {
+      const scale = scaleFor(saved.data);
+      const presets = Object.keys(PRESETS).map((p) => buildConfig(p as PresetName, {}, scale));
+      const varying = new Set(presets.flatMap((p) => configDiff(presets[0], p)).map((d) => d.slice(0, d.indexOf(':'))));
+      diffs = configDiff(saved, buildConfig(f.preset, {}, scale)).filter((d) => varying.has(d.slice(0, d.indexOf(':'))));
+    } else {
+      const only = { preset: f.preset, progress: f.progress, [key]: value } as TrainFlags;
+      diffs = configDiff(saved, configFromFlags(only, saved));
+    }
+    if (diffs.length)
+      problems.push(`${opt.long ?? key} ${String(value)}: ${diffs.slice(0, 4).join('; ')}${diffs.length > 4 ? `; and ${diffs.length - 4} more` : ''}`);
+  }
+  if (problems.length) {
+    throw new Error(
+      `--resume continues ${out} with its own config (${runPaths(out).config}); these flags would change it:\n  ${problems.join('\n  ')}\n` +
+        `Drop them (ctlab train --resume --out ${out}), or start a new run in another --out.`,
+    );
+  }
 }
 
 function writeCsv(file: string, points: Float32Array, dim: number): void {
@@ -181,10 +228,11 @@ program
   .addOption(threadsOption())
   .option('--dry-run', 'print the resolved config and exit')
   .option('--no-progress', 'no progress bar')
-  .action(async (f: TrainFlags) => {
+  .action(async (f: TrainFlags, cmd: Command) => {
     let cfg: TrainConfig;
-    if (f.resume && f.out && fs.existsSync(runPaths(f.out).config) && !f.config && !f.data && f.steps === undefined) {
+    if (f.resume && f.out && fs.existsSync(runPaths(f.out).config)) {
       cfg = readRunConfig(f.out); // resume with the run's own config
+      refuseResumeChanges(f, cfg, cmd, f.out);
     } else {
       cfg = configFromFlags(f);
     }
@@ -531,6 +579,16 @@ program
     }
     const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
     process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
+  });
+
+program
+  .command('doctor')
+  .description('check what this machine has for the kit (Node, backends, native addon, chromium, Jupyter + tslab, Fashion-MNIST, Slurm), each with its fix')
+  .option('--slurm', "the Slurm executor will be used: Slurm's client (sbatch) is required")
+  .action(async (f: { slurm?: boolean }) => {
+    const checks = await runDoctor({ slurm: f.slurm === true });
+    process.stdout.write(formatChecks(checks));
+    if (!doctorOk(checks)) process.exitCode = 1;
   });
 
 if (require.main === module)

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
+import { ConfigError } from '../config/schema';
 import {
   ablationPlanSchema,
   ablationSummarySchema,
@@ -103,9 +104,19 @@ export function writeJson(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Read a file as UTF-8, naming it when it cannot be read (Node's EISDIR/EACCES messages do not). */
+function readTextFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RecordError(file, [code === 'ENOENT' ? 'no such file' : `cannot be read (${e instanceof Error ? e.message : String(e)})`]);
+  }
+}
+
 /** Parse a JSON file, naming it when it is not JSON. */
 function readJsonFile(file: string): unknown {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readTextFile(file);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -124,7 +135,16 @@ export function readRecordFile<S extends z.ZodType>(schema: S, file: string): z.
 export function readRunConfig(dir: string): TrainConfig {
   const file = runPaths(dir).config;
   if (!fs.existsSync(file)) throw new Error(`${dir} is not a ctlab run directory (no config.json)`);
-  return validateConfig(readJsonFile(file));
+  const json = readJsonFile(file);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new RecordError(file, [`expected a JSON object (the run's config), got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`]);
+  }
+  try {
+    return validateConfig(json);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new RecordError(file, e.problems);
+    throw e;
+  }
 }
 
 /** A run's run.json, validated; throws when it is missing. */
@@ -156,27 +176,41 @@ export function appendMetric(file: string, record: MetricRecord): void {
   fs.appendFileSync(file, JSON.stringify(record) + '\n');
 }
 
-/** Lines of metrics.jsonl with their parsed records; a line cut by a kill mid-write is skipped. */
-function metricLines(file: string): { line: string; record: MetricRecord }[] {
+/** Where a reader reports what it skips (a torn last line of metrics.jsonl); default: a warning on stderr. */
+export type WarnFn = (message: string) => void;
+const warnStderr: WarnFn = (m) => process.stderr.write(`warning: ${m}\n`);
+
+/**
+ * Lines of metrics.jsonl with their parsed records. The last line, when it does not end in a newline
+ * and is not JSON, was cut by a kill mid-write: it is skipped with a warning. Any other line that is
+ * not a valid record is an error naming file:line.
+ */
+function metricLines(file: string, warn: WarnFn = warnStderr): { line: string; record: MetricRecord }[] {
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((line, i) => {
-      if (line.trim() === '') return [];
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        return []; // a line cut by a kill mid-write
+  const text = readTextFile(file);
+  const lines = text.split('\n');
+  const out: { line: string; record: MetricRecord }[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    const torn = i === lines.length - 1; // no newline after it: the write was cut
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      if (torn) {
+        warn(`${file}:${i + 1}: skipping a torn last line (${line.length} bytes, no newline; a run killed mid-write)`);
+        continue;
       }
-      return [{ line, record: parseRecord(metricRecordSchema, value, `${file}:${i + 1}`) }];
-    });
+      throw new RecordError(`${file}:${i + 1}`, [`not valid JSON (${e instanceof Error ? e.message : String(e)})`]);
+    }
+    out.push({ line, record: parseRecord(metricRecordSchema, value, `${file}:${i + 1}`) });
+  }
+  return out;
 }
 
 /** Every record of a metrics.jsonl file (validated), in order; [] when it does not exist. */
-export function readMetrics(file: string): MetricRecord[] {
-  return metricLines(file).map((l) => l.record);
+export function readMetrics(file: string, warn?: WarnFn): MetricRecord[] {
+  return metricLines(file, warn).map((l) => l.record);
 }
 
 /** The evaluation records of a run (in-training and final), in order. */
@@ -185,9 +219,9 @@ export function readEvalMetrics(dir: string): EvalMetric[] {
 }
 
 /** On resume: drop records past the checkpoint's step, so replayed steps are not logged twice (kept lines stay byte for byte). */
-export function truncateMetrics(file: string, lastStep: number): void {
+export function truncateMetrics(file: string, lastStep: number, warn?: WarnFn): void {
   if (!fs.existsSync(file)) return;
-  const kept = metricLines(file).filter((l) => l.record.step <= lastStep);
+  const kept = metricLines(file, warn).filter((l) => l.record.step <= lastStep);
   writeFileAtomic(file, kept.map((l) => l.line).join('\n') + (kept.length ? '\n' : ''));
 }
 

@@ -18,14 +18,24 @@ export function saveCheckpoint(file: string, ckpt: Checkpoint): void {
   const bytes = encodeCheckpoint(ckpt, file);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the folder itself is gone or not a folder
+    }
+    // (above) a half-written tmp file (disk full) is never mistaken for a checkpoint, but takes space
+    throw e;
   }
-  fs.renameSync(tmp, file);
   try {
     const dfd = fs.openSync(path.dirname(file), 'r');
     fs.fsyncSync(dfd);

@@ -77,6 +77,25 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** A checkpoint, metrics or run.json write failed (disk full, permissions): the run stopped, resumable from the last good checkpoint. */
+export class WriteFailedError extends Error {
+  constructor(
+    readonly file: string,
+    readonly step: number,
+    reason: string,
+    readonly lastCheckpoint: string | null,
+    readonly outDir: string,
+    what: string,
+  ) {
+    super(
+      `${file}: ${what} failed at step ${step} (${reason}); training stopped. ` +
+        (lastCheckpoint ? `Last good checkpoint: ${lastCheckpoint}. ` : 'No checkpoint was written before it. ') +
+        `Fix the cause (disk space, permissions), then continue with: ctlab train --resume --out ${outDir}`,
+    );
+    this.name = 'WriteFailedError';
+  }
+}
+
 export { createModelState, type ModelState } from './model-state';
 
 async function toCheckpointTensors(state: ModelState): Promise<CheckpointTensor[]> {
@@ -179,7 +198,17 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
   let step = 0;
   let lastCheckpoint: string | null = null;
   if (opts.resume) {
-    const ckpt = loadLatestCheckpoint(paths.checkpoints, (e) => process.stderr.write(`warning: skipping ${e.message}\n`));
+    const skipped: string[] = [];
+    const ckpt = loadLatestCheckpoint(paths.checkpoints, (e) => {
+      skipped.push(e.message);
+      process.stderr.write(`warning: skipping ${e.message}\n`);
+    });
+    if (!ckpt && existing.length > 0) {
+      // starting over would throw away the run's metrics: refuse, and say how to start over on purpose
+      throw new Error(
+        `${opts.outDir}: --resume found no valid checkpoint (${skipped.join('; ')}); the run was left as it is. To start it over, remove ${paths.checkpoints}`,
+      );
+    }
     if (ckpt) {
       if (ckpt.meta.configHash !== hash) throw new Error(`${opts.outDir}: checkpoint was written by another config`);
       restoreState(state, ckpt.tensors, paths.checkpoints);
@@ -188,7 +217,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       process.stderr.write(`ctlab: resuming ${opts.outDir} from step ${step}\n`);
     }
   }
-  truncateMetrics(paths.metrics, step);
+  truncateMetrics(paths.metrics, step); // a torn last line (a kill mid-write) is dropped with a warning
 
   const git = gitInfo();
   const t0 = Date.now();
@@ -213,16 +242,32 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
   });
   writeRunJson(opts.outDir, runInfo('running'));
 
+  /** A write that failed stops the run: the message names the file, the step, the last good checkpoint and how to go on. */
+  const writeFailed = (what: string, file: string, e: unknown): WriteFailedError =>
+    new WriteFailedError(file, step, e instanceof Error ? e.message : String(e), lastCheckpoint, opts.outDir, what);
   const log = (rec: MetricRecord): void => {
-    appendMetric(paths.metrics, rec);
+    try {
+      appendMetric(paths.metrics, rec);
+    } catch (e) {
+      throw writeFailed('writing the metrics record', paths.metrics, e);
+    }
     opts.onMetric?.(rec);
   };
   const checkpoint = async (): Promise<void> => {
     const file = path.join(paths.checkpoints, checkpointFileName(step));
-    saveCheckpoint(file, { step, meta: { configHash: hash, iterations: state.optimizer.iterations }, tensors: await toCheckpointTensors(state) });
-    pruneCheckpoints(paths.checkpoints, opts.keepCheckpoints ?? 2);
+    const tensors = await toCheckpointTensors(state);
+    try {
+      saveCheckpoint(file, { step, meta: { configHash: hash, iterations: state.optimizer.iterations }, tensors });
+      pruneCheckpoints(paths.checkpoints, opts.keepCheckpoints ?? 2);
+    } catch (e) {
+      throw writeFailed('writing the checkpoint', file, e);
+    }
     lastCheckpoint = file;
-    writeRunJson(opts.outDir, runInfo('running', { lastCheckpoint: path.basename(file) }));
+    try {
+      writeRunJson(opts.outDir, runInfo('running', { lastCheckpoint: path.basename(file) }));
+    } catch (e) {
+      throw writeFailed('writing run.json', paths.run, e);
+    }
   };
   const evaluate = (): EvalResult => {
     const r = evaluateRun(cfg, state.net, state.ema, data.test, data.shape);
@@ -306,10 +351,15 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
     return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, backend };
   } catch (e) {
     progress.stop();
-    writeRunJson(
-      opts.outDir,
-      runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }),
-    );
+    try {
+      writeRunJson(
+        opts.outDir,
+        runInfo('failed', { error: e instanceof Error ? e.message : String(e), lastCheckpoint: lastCheckpoint ? path.basename(lastCheckpoint) : null }),
+      );
+    } catch (e2) {
+      // the disk that refused the write may refuse this one too: the original error is the one to report
+      process.stderr.write(`warning: ${paths.run}: could not record the failure (${e2 instanceof Error ? e2.message : String(e2)})\n`);
+    }
     throw e;
   } finally {
     process.off('SIGINT', sigint);

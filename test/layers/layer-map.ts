@@ -63,7 +63,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
     ],
   },
   { name: 'runs', core: false, paths: ['training/trainer.ts', 'metrics/image-eval.ts', 'metrics/image-run-eval.ts', 'run/evaluate.ts'] },
-  { name: 'experiments', core: false, paths: ['experiments/', 'quickstart.ts'] },
+  { name: 'experiments', core: false, paths: ['experiments/', 'quickstart.ts', 'doctor.ts'] },
   { name: 'entry', core: false, paths: ['cli.ts', 'notebook/', 'index.ts'] },
 ];
 

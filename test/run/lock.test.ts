@@ -139,3 +139,26 @@ test('two ctlab train --out <same dir> started together: exactly one runs', asyn
     .map((r) => r.step);
   assert.deepEqual(trainSteps, [...new Set(trainSteps)], 'one writer: no step logged twice');
 });
+
+test('an owner killed but not yet reaped by its parent (a zombie) counts as gone', async () => {
+  // perl forks a child that exits at once and never reaps it: the child stays a zombie while perl sleeps
+  const parent = spawn('perl', ['-e', '$| = 1; my $c = fork(); if ($c == 0) { exit 0 } print "$c\\n"; sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zombie = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+  try {
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'Z'; i++) {
+      const stat = fs.readFileSync(`/proc/${zombie}/stat`, 'utf8');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z') await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(state, 'Z', 'the child is a zombie');
+    const dir = tempDir();
+    const owner = { pid: zombie, host: os.hostname(), startedAt: new Date().toISOString(), command: 'ctlab train --out d', purpose: 'train' };
+    fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify(owner));
+    const warnings: string[] = [];
+    acquireRunLock(dir, { purpose: 'resume', warn: (m) => warnings.push(m) }).release();
+    assert.match(warnings[0] ?? '', new RegExp(`train by pid ${zombie} .* is gone; taking the run directory over`));
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});

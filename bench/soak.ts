@@ -1,0 +1,123 @@
+/**
+ * Soak benchmark (not a test): a long 2D run through the real `train()`, recording the TF.js tensor
+ * count and the process RSS every 1,000 steps, to show both stay flat (no tensor leak, no memory
+ * growth over the run). Writes results/bench/soak.json and results/bench/soak.md.
+ *
+ *   node dist/bench/soak.js [--steps 20000] [--every 1000] [--batch 256] [--seed 0] [--out results/bench]
+ *
+ * The run directory goes to a temp folder (removed afterwards); checkpoints every 5,000 steps, so the
+ * checkpoint writes are part of what is soaked.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { buildConfig } from '../src/config/presets';
+import { gitInfo } from '../src/run/run-dir';
+import { train } from '../src/training/trainer';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
+}
+
+interface Sample {
+  step: number;
+  numTensors: number;
+  rssMiB: number;
+  heapUsedMiB: number;
+  stepsPerSec: number;
+}
+
+async function main(): Promise<void> {
+  const steps = Number(arg('steps', '20000'));
+  const every = Number(arg('every', '1000'));
+  const batch = Number(arg('batch', '256'));
+  const seed = Number(arg('seed', '0'));
+  const outDir = arg('out', path.join('results', 'bench'));
+  const cfg = buildConfig('ict', { steps, batchSize: batch, seed, logEvery: every, checkpointEvery: 5000, evalEvery: 0 });
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctlab-soak-'));
+  const samples: Sample[] = [];
+  const t0 = Date.now();
+  const mib = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
+  const r = await train(cfg, {
+    outDir: runDir,
+    progress: false,
+    command: `node dist/bench/soak.js ${process.argv.slice(2).join(' ')}`.trim(),
+    onMetric: (rec) => {
+      if (rec.kind !== 'train') return;
+      const mem = process.memoryUsage();
+      samples.push({ step: rec.step, numTensors: tf.memory().numTensors, rssMiB: mib(mem.rss), heapUsedMiB: mib(mem.heapUsed), stepsPerSec: rec.stepsPerSec });
+      process.stderr.write(`soak: step ${rec.step}: ${tf.memory().numTensors} tensors, RSS ${mib(mem.rss)} MiB\n`);
+    },
+  });
+  const wallSec = (Date.now() - t0) / 1000;
+  fs.rmSync(runDir, { recursive: true, force: true });
+
+  const tensors = samples.map((s) => s.numTensors);
+  // RSS after warm-up (the first quarter of the records: allocator and JIT settle) to the end
+  const settled = samples.slice(Math.floor(samples.length / 4));
+  const rssFirst = settled[0]?.rssMiB ?? NaN;
+  const rssLast = settled.at(-1)?.rssMiB ?? NaN;
+  const rssMax = Math.max(...settled.map((s) => s.rssMiB));
+  const tensorsFlat = Math.max(...tensors) === Math.min(...tensors);
+  const rssGrowth = rssLast - rssFirst;
+  const rssFlat = Math.abs(rssGrowth) <= Math.max(16, 0.05 * rssFirst); // within 16 MiB or 5% after warm-up
+  const git = gitInfo();
+  const record = {
+    command: `node dist/bench/soak.js ${process.argv.slice(2).join(' ')}`.trim(),
+    commit: git.commit,
+    dirty: git.dirty,
+    date: new Date().toISOString(),
+    backend: r.backend.name,
+    native: r.backend.native.active,
+    threads: r.backend.threads,
+    seed,
+    steps: r.steps,
+    batch,
+    data: cfg.data,
+    model: cfg.model,
+    every,
+    wallSec,
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAvg: os.loadavg(),
+    samples,
+    summary: {
+      tensorsFlat,
+      tensorsMin: Math.min(...tensors),
+      tensorsMax: Math.max(...tensors),
+      rssFirstSettledMiB: rssFirst,
+      rssLastMiB: rssLast,
+      rssMaxMiB: rssMax,
+      rssGrowthMiB: rssGrowth,
+      rssFlat,
+    },
+  };
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'soak.json'), JSON.stringify(record, null, 2) + '\n');
+  const md = [
+    '# Soak: tensor count and RSS over a long 2D run',
+    '',
+    `${r.steps} iCT steps on ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind} (MLP ${cfg.model.kind === 'mlp' ? `${cfg.model.depth}x${cfg.model.hidden}` : cfg.model.kind}, batch ${batch}, seed ${seed}) through \`train()\`, checkpoints every 5,000 steps; backend ${r.backend.name}${r.backend.native.active ? ' + native kernels' : ''}, ${r.backend.threads} thread(s); ${wallSec.toFixed(0)} s wall (load average ${os.loadavg()[0]?.toFixed(1)} at the end on ${os.cpus().length} CPUs).`,
+    '',
+    `Tensors: ${tensorsFlat ? `flat at ${tensors[0]}` : `NOT flat: ${Math.min(...tensors)} to ${Math.max(...tensors)}`}. ` +
+      `RSS after warm-up: ${rssFirst} MiB to ${rssLast} MiB (max ${rssMax}; ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB): ${rssFlat ? 'flat' : 'NOT flat'} (within 16 MiB or 5%).`,
+    '',
+    '| step | tensors | RSS MiB | heap used MiB | steps/s |',
+    '|---:|---:|---:|---:|---:|',
+    ...samples.map((s) => `| ${s.step} | ${s.numTensors} | ${s.rssMiB} | ${s.heapUsedMiB} | ${s.stepsPerSec.toFixed(1)} |`),
+    '',
+    `Command: \`${record.command}\` at commit ${git.commit}${git.dirty ? ' (dirty)' : ''}, ${record.date}.`,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(outDir, 'soak.md'), md);
+  process.stdout.write(
+    `soak: ${r.steps} steps in ${wallSec.toFixed(0)} s; tensors ${tensorsFlat ? 'flat' : 'NOT flat'}, RSS ${rssFlat ? 'flat' : 'NOT flat'} -> ${outDir}/soak.{json,md}\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`soak: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -22,14 +22,14 @@ import { initBackend, type BackendInfo } from '../../src/backend/index';
 import { buildConfig } from '../../src/config/presets';
 import type { TrainConfig } from '../../src/config/schema';
 import { consistencyFunction } from '../../src/consistency/model';
-import { GN_EPS, groupNormSilu } from '../../src/models/groupnorm';
+import { GN_EPS, groupNormSilu, hasFusedGroupNorm } from '../../src/models/groupnorm';
 import { createOptimizer, emaUpdate } from '../../src/optim/index';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from '../../src/training/ct-step';
 import { createModelState } from '../../src/training/model-state';
 import { runPaths } from '../../src/training/run-dir';
 import { train } from '../../src/training/trainer';
 import { Rng } from '../../src/util/rng';
-import { tempDir, tinyConfig } from '../helpers';
+import { CLI, tempDir, tinyConfig } from '../helpers';
 
 const BACKEND = path.join(__dirname, '..', '..', 'src', 'backend', 'index.js');
 
@@ -61,6 +61,23 @@ test('--backend webgpu without the webgpu package (dawn.node missing) says what 
   const auto = child('{}', { CTLAB_DAWN_NODE: missing });
   assert.equal(auto.status, 0, auto.stderr);
   assert.match(auto.stderr, /not used: tensorflow-gpu \([^)]*\); webgpu \(dawn\.node did not load/);
+});
+
+test('ctlab train --backend webgpu without an allowed adapter exits with one ctlab line, no fallback', () => {
+  const out = path.join(tempDir(), 'run');
+  const r = spawnSync(process.execPath, [CLI, 'train', '--preset', 'ict', '--steps', '2', '--out', out, '--backend', 'webgpu'], {
+    encoding: 'utf8',
+    env: { ...process.env, CTLAB_BACKEND: '', CTLAB_WEBGPU_ALLOW_SOFTWARE: '' },
+  });
+  assert.notEqual(r.status, 0);
+  // Dawn itself may print its own 'Warning: ...' lines about adapter limits; the kit prints one
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('ctlab'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0] as string,
+    /^ctlab: --backend webgpu: (only a software WebGPU adapter was found .*CTLAB_WEBGPU_ALLOW_SOFTWARE=1|no WebGPU adapter found)/,
+  );
+  assert.equal(fs.existsSync(path.join(out, 'metrics.jsonl')), false);
 });
 
 // ---- in-process parity: the same computation on cpu, then on webgpu ----
@@ -205,6 +222,9 @@ test('GroupNorm+SiLU (composite on webgpu) and Adam match float64 references', a
   const g2 = rng.fillNormal(new Float32Array(50));
   const v = tf.variable(tf.tensor1d(p0));
   const opt = createOptimizer({ kind: 'adam', lr: 0.01 }, [v]);
+  // no fused kernels on webgpu: the composite forms ran above and run here
+  assert.equal(hasFusedGroupNorm(), false);
+  assert.equal(opt.fusedActive, false);
   opt.step([tf.tensor1d(g1)]);
   opt.step([tf.tensor1d(g2)]);
   const got = await v.data();

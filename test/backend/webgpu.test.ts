@@ -27,6 +27,7 @@ import { createOptimizer, emaUpdate } from '../../src/optim/index';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from '../../src/training/ct-step';
 import { createModelState } from '../../src/training/model-state';
 import { runPaths } from '../../src/training/run-dir';
+import { sampleConsistency, sampleConsistencyAsync } from '../../src/sampling/multistep';
 import { train } from '../../src/training/trainer';
 import { Rng } from '../../src/util/rng';
 import { CLI, tempDir, tinyConfig } from '../helpers';
@@ -249,6 +250,23 @@ test('GroupNorm+SiLU (composite on webgpu) and Adam match float64 references', a
   }
   opt.dispose();
   tf.dispose([v, target]);
+});
+
+test('2-step sampling read back with await data() on webgpu matches the synchronous sampler on cpu', async () => {
+  const opts = { sigmas: [80, 0.8], n: 300, batchSize: 128, seed: 4, sigmaMin: 0.002, sigmaMax: 80 };
+  await use('cpu');
+  const state = createModelState(MLP_CFG, [2]);
+  const onCpu = sampleConsistency(state.net, state.ema, opts);
+  const init = await Promise.all(state.ema.map((w) => w.data() as Promise<Float32Array>));
+  state.dispose();
+  await use('webgpu');
+  const net = createModelState(MLP_CFG, [2]);
+  const weights = init.map((w, i) => tf.tensor(w, net.ema[i]?.shape));
+  const onGpu = await sampleConsistencyAsync(net.net, weights, opts);
+  assert.throws(() => sampleConsistency(net.net, weights, opts), /dataSync\(\)\/arraySync\(\) are not available on the webgpu backend in Node/);
+  tf.dispose(weights);
+  net.dispose();
+  assert.ok(relErr(onGpu, onCpu) < 1e-4, `samples: ${relErr(onGpu, onCpu)}`);
 });
 
 test('a short train() on webgpu: finite losses, the adapter in run.json', async () => {

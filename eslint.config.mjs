@@ -11,7 +11,7 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   {
     // the build, dependencies, generated results and the scratch folders .gitignore names
-    ignores: ['dist/', '**/node_modules/', 'native/build/', 'build/', 'notebooks/*.ipynb', 'results/', 'runs/', 'tmp/', '.gl/', '.whl/'],
+    ignores: ['dist/', '**/node_modules/', 'native/build/', 'build/', 'notebooks/*.ipynb', 'results/', 'runs/', 'tmp/', '.gl/', '.whl/', 'bench/gpu/pack/'],
   },
   {
     files: ['**/*.ts'],

@@ -135,16 +135,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sample", action="store_true", help="time 1-step sampling (one U-Net forward, no grad) instead of a training step")
-    ap.add_argument("--batch", type=int, default=256, help="images per 1-step sampling call (--sample)")
+    ap.add_argument("--batch", type=int, default=None, help="examples per step (default 32 U-Net, 512 MLP) or per 1-step sampling call (default 256)")
+    ap.add_argument("--size", type=int, default=16, help="U-Net image side (16 or 32)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (bench/gpu/run.sh)")
     args = ap.parse_args()
+    args.dev = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     if args.sample:
         return sample(args)
     if args.model == "unet":
-        model, B, shape = UNet(seed=args.seed), 32, (1, 16, 16)
+        model, B, shape = UNet(seed=args.seed), args.batch or 32, (1, args.size, args.size)
     else:
-        model, B, shape = Mlp(seed=args.seed), 512, (2,)
+        model, B, shape = Mlp(seed=args.seed), args.batch or 512, (2,)
+    model.to(args.dev)
     ema = copy.deepcopy(model)
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -156,21 +160,23 @@ def main():
     d = math.prod(shape)
     c = 0.00054 * math.sqrt(d)
     N = 11
-    grid = torch.tensor([(SIGMA_MIN ** (1 / RHO) + i / (N - 1) * (SIGMA_MAX ** (1 / RHO) - SIGMA_MIN ** (1 / RHO))) ** RHO for i in range(N)])
-    x0 = torch.rand((B,) + shape) - 0.5
+    grid = torch.tensor([(SIGMA_MIN ** (1 / RHO) + i / (N - 1) * (SIGMA_MAX ** (1 / RHO) - SIGMA_MIN ** (1 / RHO))) ** RHO for i in range(N)], device=args.dev)
+    x0 = torch.rand((B,) + shape, device=args.dev) - 0.5
+    cuda = args.dev.type == "cuda"
     rate = 0.999
 
     def step():
-        idx = torch.randint(0, N - 1, (B,))
+        idx = torch.randint(0, N - 1, (B,), device=args.dev)
         s_lo, s_hi = grid[idx], grid[idx + 1]
         z = torch.randn_like(x0)
         bshape = (-1,) + (1,) * len(shape)
         x_lo, x_hi = x0 + s_lo.view(bshape) * z, x0 + s_hi.view(bshape) * z
         weight = 1 / (s_hi - s_lo)
-        rng = torch.get_rng_state()
+        rng = torch.cuda.get_rng_state() if cuda else torch.get_rng_state()
         with torch.no_grad():
             target = consistency(ema, x_lo, s_lo)
-        torch.set_rng_state(rng)  # same dropout masks in the student pass
+        # same dropout masks in the student pass
+        torch.cuda.set_rng_state(rng) if cuda else torch.set_rng_state(rng)
         pred = consistency(model, x_hi, s_hi)
         dist = torch.sqrt(((pred - target).reshape(B, -1) ** 2).sum(1) + c * c) - c
         loss = (dist * weight).mean()
@@ -188,6 +194,8 @@ def main():
     for _ in range(args.steps):
         t = time.perf_counter()
         step()
+        if cuda:
+            torch.cuda.synchronize()  # the step's kernels are queued; time them to completion
         times.append((time.perf_counter() - t) * 1000)
     print(json.dumps({
         "model": args.model,
@@ -198,21 +206,30 @@ def main():
         "steps": args.steps,
         "params": sum(p.numel() for p in params),
         "torch": torch.__version__,
+        "device": device_name(args.dev),
+        "batch": B,
+        "size": args.size if args.model == "unet" else None,
     }))
+
+
+def device_name(dev):
+    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
 
 
 def sample(args):
     """1-step sampling images/s: f(sigma_max * z, sigma_max) for a batch of 16x16 images, eval mode."""
-    model = UNet(seed=args.seed)
+    model = UNet(seed=args.seed).to(args.dev)
     model.eval()
-    B = args.batch
-    x = SIGMA_MAX * torch.randn((B, 1, 16, 16))
-    sigma = torch.full((B,), SIGMA_MAX)
+    B = args.batch or 256
+    x = SIGMA_MAX * torch.randn((B, 1, args.size, args.size), device=args.dev)
+    sigma = torch.full((B,), SIGMA_MAX, device=args.dev)
     times = []
     with torch.no_grad():
         for i in range(args.warmup + args.steps):
             t = time.perf_counter()
             consistency(model, x, sigma)
+            if args.dev.type == "cuda":
+                torch.cuda.synchronize()
             if i >= args.warmup:
                 times.append(time.perf_counter() - t)
     med = statistics.median(times)
@@ -225,6 +242,8 @@ def sample(args):
         "steps": args.steps,
         "params": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
+        "device": device_name(args.dev),
+        "size": args.size,
     }))
 
 

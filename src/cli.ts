@@ -14,7 +14,7 @@ import { dataConfigFromArg, exampleShape } from './data/source';
 import { writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
-import { sampleConsistency } from './sampling/multistep';
+import { sampleConsistencyAsync } from './sampling/multistep';
 import { evaluateRunDir } from './run/evaluate';
 import { exportRecords, readJob, readRunConfig, runPaths } from './run/run-dir';
 import { loadRunWeights, train } from './training/trainer';
@@ -285,7 +285,7 @@ program
       const shape = exampleShape(cfg.data);
       const { net, weights, step } = loadRunWeights(f.run, cfg, shape, f.weights);
       const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
-      const pts = sampleConsistency(net, weights, {
+      const pts = await sampleConsistencyAsync(net, weights, {
         sigmas,
         n: f.n,
         seed: f.seed,

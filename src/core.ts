@@ -55,13 +55,13 @@ export {
 export { createModelState, type ModelState } from './training/model-state';
 export { TrainingSession, NonFiniteSessionLoss, type SessionData, type SessionStatus } from './training/session';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint, type CheckpointTensor } from './training/checkpoint-codec';
-export { sampleConsistency, validateSigmas, type SampleOptions } from './sampling/multistep';
+export { sampleConsistency, sampleConsistencyAsync, validateSigmas, type SampleOptions } from './sampling/multistep';
 
 // data that needs no file, metric math, feature nets on given weights
 export { toy2d, TOY2D_NAMES, isToy2dName, describeToy2d, type Toy2dName, type Points2D } from './data/toy2d';
 export { slicedWasserstein, type SlicedWassersteinOptions } from './metrics/sliced-wasserstein';
 export { mmd, mmdSquared, type MmdOptions } from './metrics/mmd';
-export { evaluateRun, sampleDistances, sampleSwd, type EvalResult } from './metrics/evaluate';
+export { evaluateRun, evaluateRunAsync, sampleDistances, sampleSwd, type EvalResult } from './metrics/evaluate';
 export { frechetDistance } from './metrics/frechet';
 export { kid, kidStats, polyMmd2, type KidOptions, type KidResult } from './metrics/kid';
 export { ClassifierFeatureNet, DEFAULT_FEATURE_NET, prepareImages, type FeatureNet } from './metrics/features';

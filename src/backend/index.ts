@@ -1,8 +1,9 @@
 /**
- * Run-time choice of the TF.js backend: tfjs-node-gpu (CUDA), then tfjs-node (libtensorflow on
- * CPU), then wasm completed with the training kernels it lacks, then the pure-JS cpu backend as a
- * last resort. `--backend` / `CTLAB_BACKEND` force one; the choice, and why each better one did
- * not load, is returned (and written into every run directory by the trainer).
+ * Run-time choice of the TF.js backend: tfjs-node-gpu (CUDA), then webgpu on a hardware adapter
+ * (Dawn from the optional `webgpu` package, ./webgpu), then tfjs-node (libtensorflow on CPU), then
+ * wasm completed with the training kernels it lacks, then the pure-JS cpu backend as a last resort.
+ * A software WebGPU adapter (lavapipe) is used only with CTLAB_WEBGPU_ALLOW_SOFTWARE=1.
+ * `--backend` / `CTLAB_BACKEND` force one; the choice, and why each better one did not load, is returned (and written into every run directory by the trainer).
  *
  * On wasm, the optional native kernels (./native: oneDNN convolutions, OpenBLAS GEMM) are registered
  * over the wasm training kernels when the addon is built; `CTLAB_NATIVE=0` or `native: false` keeps
@@ -31,11 +32,16 @@ import {
   unregisterNativeKernels,
   type NativeInfo,
 } from './native/index';
+import { loadWebgpu, probeWebgpu, type WebgpuAdapterInfo } from './webgpu/index';
 
 export type { NativeInfo } from './native/index';
+export type { WebgpuAdapterInfo } from './webgpu/index';
 
-export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_NAMES)[number];
+
+/** The automatic order: GPU backends first, then the CPU ones from fastest to the pure-JS fallback. */
+export const AUTO_ORDER: readonly Exclude<BackendRequest, 'auto'>[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendAttempt {
   name: Exclude<BackendRequest, 'auto'>;
@@ -60,6 +66,8 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Native CPU kernels on wasm (oneDNN / OpenBLAS): active or why not. */
   native: NativeInfo;
+  /** On webgpu: the adapter (vendor, architecture, device, description, isFallbackAdapter). */
+  webgpu?: WebgpuAdapterInfo;
 }
 
 export interface BackendOptions {
@@ -131,8 +139,13 @@ function setupNative(mode: NativeMode, by: string, threads: number): NativeInfo 
   return { ...info, reason: `addon loaded (${by})` };
 }
 
+let lastAdapter: WebgpuAdapterInfo | undefined;
+
 async function tryLoad(name: BackendAttempt['name'], threads: number | undefined): Promise<number> {
   switch (name) {
+    case 'webgpu':
+      lastAdapter = await loadWebgpu();
+      return 1;
     case 'tensorflow-gpu':
     case 'tensorflow': {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
@@ -177,7 +190,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const nativeBy = opts.native === undefined ? (nativeMode === 'auto' ? 'default' : 'env:CTLAB_NATIVE') : 'option';
   if (current && (current.requested === requested || requested === 'auto') && opts.threads === undefined && nativeMode === currentNativeMode) return current;
 
-  const order: BackendAttempt['name'][] = requested === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: BackendAttempt['name'][] = requested === 'auto' ? [...AUTO_ORDER] : [requested];
   const attempts: BackendAttempt[] = [];
   const threads = opts.threads ?? threadsFromEnv();
   // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says
@@ -207,6 +220,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
         attempts,
         tfjsVersion: tf.version.tfjs,
         native,
+        ...(name === 'webgpu' && lastAdapter ? { webgpu: lastAdapter } : {}),
       };
       if (opts.log !== false) {
         process.stderr.write(describeBackend(current) + '\n');
@@ -223,6 +237,8 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
       attempts.push({ name, ok: false, error: message(e) });
     }
   }
+  // asked by name: one line saying what was found and what to do, never a fallback
+  if (requested === 'webgpu') throw new Error(`--backend webgpu: ${attempts[0]?.error ?? 'did not start'}`);
   throw new Error(`no TF.js backend could be started (${requested} requested): ` + attempts.map((a) => `${a.name}: ${a.error ?? 'ok'}`).join('; '));
 }
 
@@ -236,11 +252,57 @@ export function currentBackend(): BackendInfo | null {
   return current;
 }
 
+export interface BackendAvailability {
+  name: Exclude<BackendRequest, 'auto'>;
+  available: boolean;
+  /** What was found (the adapter, the package) or why it would not load. */
+  detail: string;
+}
+
+/**
+ * Which backends of the automatic order could load here and why the others could not, without
+ * switching the backend in use (for `ctlab doctor`). tfjs-node(-gpu) are checked by resolving the
+ * package (libtensorflow itself loads only on use); webgpu by asking Dawn for its adapter.
+ */
+export async function backendAvailability(): Promise<BackendAvailability[]> {
+  const out: BackendAvailability[] = [];
+  for (const name of AUTO_ORDER) {
+    switch (name) {
+      case 'tensorflow-gpu':
+      case 'tensorflow': {
+        const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+        try {
+          out.push({ name, available: true, detail: `${pkg} at ${require.resolve(pkg)}` });
+        } catch (e) {
+          out.push({ name, available: false, detail: message(e) });
+        }
+        break;
+      }
+      case 'webgpu':
+        try {
+          const a = await probeWebgpu();
+          out.push({ name, available: true, detail: `adapter ${a.vendor} ${a.architecture} (${a.description})${a.software ? ', software' : ''}` });
+        } catch (e) {
+          out.push({ name, available: false, detail: message(e) });
+        }
+        break;
+      case 'wasm':
+        out.push({ name, available: true, detail: `native kernels: ${loadNativeAddon() ? 'built' : (nativeLoadError() ?? 'absent')}` });
+        break;
+      case 'cpu':
+        out.push({ name, available: true, detail: 'pure JS, always there' });
+        break;
+    }
+  }
+  return out;
+}
+
 /** One line: the backend in use and why better ones were not. */
 export function describeBackend(info: BackendInfo): string {
   const skipped = info.attempts.filter((a) => !a.ok).map((a) => `${a.name} (${a.error})`);
   return (
     `ctlab: backend ${info.name}, ${info.wasmThreads} thread(s)` +
+    (info.webgpu ? ` on ${info.webgpu.vendor} ${info.webgpu.architecture}${info.webgpu.software ? ' (software adapter)' : ''}` : '') +
     (info.native.active
       ? ` + native kernels on ${info.native.threads ?? '?'} thread(s) (oneDNN ${info.native.onednn ?? '?'}, ${(info.native.openblas ?? 'OpenBLAS').split(' ').slice(0, 2).join(' ')})`
       : '') +

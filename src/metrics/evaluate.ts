@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config/schema';
 import type { Network } from '../models/types';
-import { sampleConsistency } from '../sampling/multistep';
+import { sampleConsistency, sampleConsistencyAsync, type SampleOptions } from '../sampling/multistep';
 import { mmdSquared } from './mmd';
 import { slicedWasserstein } from './sliced-wasserstein';
 
@@ -47,14 +47,41 @@ export function evaluateRun(
   testAll: Float32Array,
   shape: readonly number[] = [net.dataDim],
 ): EvalResult {
+  const e = evalSetup(cfg, net, testAll, shape);
+  return evalDistances(cfg, net, e, sampleConsistency(net, weights, e.one), sampleConsistency(net, weights, e.two));
+}
+
+/** `evaluateRun` with the samples read back asynchronously (the trainer's form: webgpu in Node has no synchronous readback). */
+export async function evaluateRunAsync(
+  cfg: TrainConfig,
+  net: Network,
+  weights: readonly tf.Tensor[],
+  testAll: Float32Array,
+  shape: readonly number[] = [net.dataDim],
+): Promise<EvalResult> {
+  const e = evalSetup(cfg, net, testAll, shape);
+  const s1 = await sampleConsistencyAsync(net, weights, e.one);
+  return evalDistances(cfg, net, e, s1, await sampleConsistencyAsync(net, weights, e.two));
+}
+
+interface EvalSetup {
+  n: number;
+  test: Float32Array;
+  one: SampleOptions;
+  two: SampleOptions;
+}
+
+function evalSetup(cfg: TrainConfig, net: Network, testAll: Float32Array, shape: readonly number[]): EvalSetup {
   const maxN = net.dataDim > 2 ? 1000 : Infinity;
   const n = Math.min(testAll.length / net.dataDim, maxN);
   const test = testAll.subarray(0, n * net.dataDim);
   const common = { n, shape, seed: EVAL_SAMPLE_SEED, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
   const lists = evalSigmaLists(cfg);
-  const s1 = sampleConsistency(net, weights, { ...common, sigmas: lists.oneStep });
-  const s2 = sampleConsistency(net, weights, { ...common, sigmas: lists.twoStep });
-  const d1 = sampleDistances(s1, test, net.dataDim);
-  const d2 = sampleDistances(s2, test, net.dataDim);
-  return { n, swd1: d1.swd, swd2: d2.swd, mmd1: d1.mmd, mmd2: d2.mmd, twoStepSigma: cfg.twoStepSigma };
+  return { n, test, one: { ...common, sigmas: lists.oneStep }, two: { ...common, sigmas: lists.twoStep } };
+}
+
+function evalDistances(cfg: TrainConfig, net: Network, e: EvalSetup, s1: Float32Array, s2: Float32Array): EvalResult {
+  const d1 = sampleDistances(s1, e.test, net.dataDim);
+  const d2 = sampleDistances(s2, e.test, net.dataDim);
+  return { n: e.n, swd1: d1.swd, swd2: d2.swd, mmd1: d1.mmd, mmd2: d2.mmd, twoStepSigma: cfg.twoStepSigma };
 }

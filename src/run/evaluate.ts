@@ -12,7 +12,7 @@ import { loadDataset } from '../data/source';
 import { writeImageGrid } from '../data/images';
 import { EVAL_SAMPLE_SEED, sampleDistances } from '../metrics/evaluate';
 import { DEFAULT_EVAL_NETS, evaluateImageRun, type ImageRunEval } from '../metrics/image-run-eval';
-import { sampleConsistency } from '../sampling/multistep';
+import { sampleConsistencyAsync } from '../sampling/multistep';
 import { loadRunWeights } from '../training/trainer';
 import { acquireRunLock } from './lock';
 import type { TrainConfig } from './records';
@@ -93,8 +93,8 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
     const n = opts.n ?? data.test.length / data.dim;
     const common = { n, seed, shape: data.shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
     const test = data.test.subarray(0, n * data.dim);
-    const one = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
-    const many = sampleDistances(sampleConsistency(net, weights, { ...common, sigmas: multi }), test, data.dim);
+    const one = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
+    const many = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: multi }), test, data.dim);
     const record: EvalFile = {
       kind: 'points',
       run: dir,

@@ -41,8 +41,14 @@ export function validateSigmas(sigmas: readonly number[], sigmaMin: number, sigm
   });
 }
 
-/** Draw n samples of dimension `net.dataDim` (row-major [n, d]) with the given weights. */
-export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], opts: SampleOptions): Float32Array {
+interface SamplePlan {
+  d: number;
+  out: Float32Array;
+  /** [start, size, run] of each chunk; run returns the chunk's samples as a tensor. */
+  chunks: [number, number, () => tf.Tensor][];
+}
+
+function samplePlan(net: Network, weights: readonly tf.Tensor[], opts: SampleOptions): SamplePlan {
   const sigmaMin = opts.sigmaMin ?? SIGMA_MIN;
   const sigmaMax = opts.sigmaMax ?? SIGMA_MAX;
   validateSigmas(opts.sigmas, sigmaMin, sigmaMax);
@@ -51,22 +57,52 @@ export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], o
   const shape = opts.shape ?? [d];
   if (shape.reduce((a, b) => a * b, 1) !== d) throw new RangeError(`shape [${shape}] does not hold ${d} values per example`);
   const batch = opts.batchSize ?? (d > 64 ? 256 : 2048);
-  const out = new Float32Array(opts.n * d);
+  const chunks: SamplePlan['chunks'] = [];
   for (let start = 0, chunk = 0; start < opts.n; start += batch, chunk++) {
     const b = Math.min(batch, opts.n - start);
-    const rng = new Rng(opts.seed, SAMPLE_STREAM, chunk);
-    const result = tf.tidy(() => {
-      const s0 = opts.sigmas[0] as number;
-      let x: tf.Tensor = tf.tensor(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, ...shape]);
-      x = consistencyFunction(net, weights, x, tf.fill<tf.Rank.R1>([b], s0), null, opts);
-      for (const tau of opts.sigmas.slice(1)) {
-        const z = tf.tensor(rng.fillNormal(new Float32Array(b * d)), [b, ...shape]);
-        const xHat = tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin)));
-        x = consistencyFunction(net, weights, xHat, tf.fill<tf.Rank.R1>([b], tau), null, opts);
-      }
-      return x;
-    });
+    const c = chunk;
+    chunks.push([
+      start,
+      b,
+      () =>
+        tf.tidy(() => {
+          const rng = new Rng(opts.seed, SAMPLE_STREAM, c);
+          const s0 = opts.sigmas[0] as number;
+          let x: tf.Tensor = tf.tensor(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, ...shape]);
+          x = consistencyFunction(net, weights, x, tf.fill<tf.Rank.R1>([b], s0), null, opts);
+          for (const tau of opts.sigmas.slice(1)) {
+            const z = tf.tensor(rng.fillNormal(new Float32Array(b * d)), [b, ...shape]);
+            const xHat = tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin)));
+            x = consistencyFunction(net, weights, xHat, tf.fill<tf.Rank.R1>([b], tau), null, opts);
+          }
+          return x;
+        }),
+    ]);
+  }
+  return { d, out: new Float32Array(opts.n * d), chunks };
+}
+
+/** Draw n samples of dimension `net.dataDim` (row-major [n, d]) with the given weights. */
+export function sampleConsistency(net: Network, weights: readonly tf.Tensor[], opts: SampleOptions): Float32Array {
+  const { d, out, chunks } = samplePlan(net, weights, opts);
+  for (const [start, b, run] of chunks) {
+    const result = run();
     out.set(result.dataSync(), start * d);
+    result.dispose();
+    opts.onProgress?.(start + b);
+  }
+  return out;
+}
+
+/**
+ * `sampleConsistency` reading each chunk back with `await data()`: the same samples, on backends
+ * without a synchronous readback too (webgpu in Node).
+ */
+export async function sampleConsistencyAsync(net: Network, weights: readonly tf.Tensor[], opts: SampleOptions): Promise<Float32Array> {
+  const { d, out, chunks } = samplePlan(net, weights, opts);
+  for (const [start, b, run] of chunks) {
+    const result = run();
+    out.set(await result.data(), start * d);
     result.dispose();
     opts.onProgress?.(start + b);
   }

@@ -9,7 +9,7 @@ import { initBackend, type BackendInfo, type BackendRequest } from '../backend';
 import type { TrainConfig } from '../config/schema';
 import { validateConfig } from '../config/schema';
 import { loadDataset, type Dataset } from '../data/source';
-import { evaluateRun, type EvalResult } from '../metrics/evaluate';
+import { evaluateRunAsync, type EvalResult } from '../metrics/evaluate';
 import { buildNetwork } from '../models/build';
 import type { Network } from '../models/types';
 import { createProgress } from '../util/progress';
@@ -269,8 +269,8 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       throw writeFailed('writing run.json', paths.run, e);
     }
   };
-  const evaluate = (): EvalResult => {
-    const r = evaluateRun(cfg, state.net, state.ema, data.test, data.shape);
+  const evaluate = async (): Promise<EvalResult> => {
+    const r = await evaluateRunAsync(cfg, state.net, state.ema, data.test, data.shape);
     log({ step, kind: 'eval', ...r });
     return r;
   };
@@ -328,7 +328,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
         windowSteps = 0;
       }
       progress.update(step, { loss: value, N: n });
-      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) evaluate();
+      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) await evaluate();
       if (step % cfg.checkpointEvery === 0 || step === cfg.steps || step === stopAt) await checkpoint();
       if (stopRequested) break;
       if (step % 10 === 0) await new Promise((r) => setImmediate(r)); // let signals in
@@ -337,7 +337,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
     const completed = step >= cfg.steps;
     if (stopRequested && step % cfg.checkpointEvery !== 0) await checkpoint();
     if (completed) {
-      lastEval = evaluate();
+      lastEval = await evaluate();
       // the final checkpoint exists already (step === cfg.steps)
     }
     writeRunJson(

@@ -33,6 +33,7 @@ function child(code: string, env: Record<string, string>): { info: BackendInfo; 
       CTLAB_WASM_THREADS: '',
       CTLAB_NATIVE: '',
       CTLAB_NATIVE_THREADS: '',
+      CTLAB_WEBGPU_ALLOW_SOFTWARE: '',
       OMP_WAIT_POLICY: undefined,
       ...env,
     },
@@ -42,16 +43,16 @@ function child(code: string, env: Record<string, string>): { info: BackendInfo; 
   return { ...(JSON.parse(line) as { info: BackendInfo; extra: number[]; shared: boolean }), stderr: r.stderr };
 }
 
-test('auto: tfjs-node(-gpu) are tried first, wasm with the training kernels is chosen here, the choice is printed once', () => {
+test('auto: tfjs-node-gpu, webgpu (hardware adapter only) and tfjs-node are tried first, wasm with the training kernels is chosen here, the choice is printed once', () => {
   const { info, stderr } = child('{}', {});
   const names = info.attempts.map((a) => a.name);
-  assert.deepEqual(names, ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length), 'tried in order');
+  assert.deepEqual(names, ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'].slice(0, names.length), 'tried in order');
   assert.equal(info.attempts[names.length - 1]?.ok, true);
   assert.equal(info.requested, 'auto');
   assert.equal(info.requestedBy, 'default');
   if (info.name === 'wasm') {
-    // where libtensorflow is absent (this machine), both native attempts carry their error
-    for (const a of info.attempts.slice(0, 2)) {
+    // where libtensorflow is absent and Dawn finds no hardware adapter (this machine), each attempt carries its error
+    for (const a of info.attempts.slice(0, 3)) {
       assert.equal(a.ok, false);
       assert.ok(a.error && a.error.length > 0);
     }

@@ -72,6 +72,7 @@ function nodeCheck(): Check {
 
 const BACKEND_FIX: Record<BackendAttempt['name'], string> = {
   'tensorflow-gpu': 'npm install @tensorflow/tfjs-node-gpu (downloads libtensorflow; needs CUDA 11.2 + cuDNN 8.1 and an NVIDIA GPU)',
+  webgpu: 'a GPU with a Vulkan driver (npm ci brings dawn.node via the optional webgpu package); a software adapter only with CTLAB_WEBGPU_ALLOW_SOFTWARE=1',
   tensorflow: 'npm install @tensorflow/tfjs-node (downloads libtensorflow from storage.googleapis.com)',
   wasm: 'npm ci (reinstalls @tensorflow/tfjs-backend-wasm)',
   cpu: 'npm ci (reinstalls @tensorflow/tfjs)',

@@ -13,16 +13,8 @@ import { buildSite, serveSite } from '../../demo/site';
 import { CHROMIUM_ARGS, chromiumPath } from '../../src/report/export';
 import { tempDir } from '../helpers';
 
-interface PanelStatus {
-  step: number;
-  totalSteps: number;
-  done: boolean;
-  swd1: number;
-  swd2: number;
-  untrainedSwd1: number;
-  stepsPerSec: number;
-  error: string | null;
-}
+/** A panel's status as the page reports it (the type demo/main.ts declares on window.ctlabDemo). */
+type PanelStatus = ReturnType<Window['ctlabDemo']['status']>[number];
 
 let browser: Browser;
 let server: { url: string; close(): Promise<void> };

@@ -40,6 +40,9 @@ describe('ctlab doctor', () => {
     // the pure-JS cpu backend always starts, so an unknown name is what a typo gives
     const r = doctor([], { CTLAB_BACKEND: 'tensorflw' });
     assert.equal(r.status, 1);
-    assert.match(line(r.lines, 'backend'), /^MISSING +backend +CTLAB_BACKEND: expected one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, got 'tensorflw'/);
+    assert.match(
+      line(r.lines, 'backend'),
+      /^MISSING +backend +CTLAB_BACKEND: expected one of auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu, got 'tensorflw'/,
+    );
   });
 });

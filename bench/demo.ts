@@ -33,6 +33,13 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function meanShares(xs: LoopShares[]): LoopShares {
+  const m = (k: keyof LoopShares): number => xs.reduce((a, x) => a + x[k], 0) / Math.max(1, xs.length);
+  return { steps: m('steps'), readouts: m('readouts'), drawing: m('drawing'), yielded: m('yielded'), other: m('other') };
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -52,18 +59,33 @@ async function pageStepping(page: Page, steps: number): Promise<number> {
   }, steps);
 }
 
-async function pageLoop(page: Page, steps: number): Promise<number> {
+interface LoopShares {
+  steps: number;
+  readouts: number;
+  drawing: number;
+  yielded: number;
+  other: number;
+}
+
+/** The page's own loop over `steps` steps: steps/s as the student sees it, and where its wall time went. */
+async function pageLoop(page: Page, steps: number): Promise<{ stepsPerSec: number; shares: LoopShares }> {
   const start = await page.evaluate(() => window.ctlabDemo.status()[0]?.step ?? 0);
+  const before = await page.evaluate(() => ({ ...window.ctlabDemo.state.loopMs }));
   const t0 = Date.now();
   await page.click('#train');
   await page.waitForFunction((target) => (window.ctlabDemo.status()[0]?.step ?? 0) >= target, start + steps, { timeout: 600_000 });
-  const wall = (Date.now() - t0) / 1000;
+  const wallMs = Date.now() - t0;
   const end = await page.evaluate(() => window.ctlabDemo.status()[0]?.step ?? 0);
+  const after = await page.evaluate(() => ({ ...window.ctlabDemo.state.loopMs }));
   await page.click('#train'); // pause
   await page.waitForFunction(() => !window.ctlabDemo.state.running);
-  return (end - start) / wall;
+  const part = (k: keyof typeof before): number => (after[k] - before[k]) / wallMs;
+  const shares = { steps: part('steps'), readouts: part('readouts'), drawing: part('drawing'), yielded: part('yielded'), other: 0 };
+  shares.other = Math.max(0, 1 - shares.steps - shares.readouts - shares.drawing - shares.yielded);
+  return { stepsPerSec: (end - start) / (wallMs / 1000), shares };
 }
 
+/** The same session in Node on the backend initialised last (wasm with or without the native kernels). */
 async function nodeStepping(steps: number): Promise<number> {
   const s = fromQuery(QUERY);
   const cfg = panelConfig(s, 0);
@@ -90,7 +112,8 @@ async function main(): Promise<void> {
   const server = await serveSite(site.out, 0);
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
   const chromiumVersion = browser.version();
-  const rows: { round: number; pageStepping: number; pageLoop: number; node: number }[] = [];
+  const rows: { round: number; pageStepping: number; pageLoop: number; loopShares: LoopShares; node: number; nodeWasm: number }[] = [];
+  const wasmOnly = await initBackend({ backend: 'wasm', native: false, log: false });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${server.url}?${QUERY}`);
@@ -98,9 +121,14 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const ps = await pageStepping(page, steps);
       const pl = await pageLoop(page, steps);
+      await initBackend({ backend: 'wasm', native: false, log: false });
+      const nw = await nodeStepping(steps);
+      await initBackend({ backend: 'wasm', log: false });
       const nd = await nodeStepping(steps);
-      rows.push({ round: r, pageStepping: ps, pageLoop: pl, node: nd });
-      process.stderr.write(`round ${r}: page ${ps.toFixed(1)} steps/s (stepping), ${pl.toFixed(1)} (page loop); node ${nd.toFixed(1)}\n`);
+      rows.push({ round: r, pageStepping: ps, pageLoop: pl.stepsPerSec, loopShares: pl.shares, node: nd, nodeWasm: nw });
+      process.stderr.write(
+        `round ${r}: page ${ps.toFixed(1)} steps/s (stepping), ${pl.stepsPerSec.toFixed(1)} (page loop); node ${nd.toFixed(1)}, node without native ${nw.toFixed(1)}\n`,
+      );
     }
     await page.close();
     if (screenshot) {
@@ -114,7 +142,7 @@ async function main(): Promise<void> {
       const status = await shot.evaluate(() => window.ctlabDemo.status());
       const dir = path.join(ROOT, 'results', 'demo');
       fs.mkdirSync(dir, { recursive: true });
-      await shot.screenshot({ path: path.join(dir, 'trained.png'), fullPage: false });
+      await shot.screenshot({ path: path.join(dir, 'trained.png'), fullPage: true }); // both panels, A above B
       const record = {
         command: `node dist/bench/demo.js ${process.argv.slice(2).join(' ')}`.trim(),
         commit,
@@ -135,7 +163,7 @@ async function main(): Promise<void> {
     await server.close();
     fs.rmSync(site.out, { recursive: true, force: true });
   }
-  const summary = (k: 'pageStepping' | 'pageLoop' | 'node'): { median: number; min: number; max: number } => {
+  const summary = (k: 'pageStepping' | 'pageLoop' | 'node' | 'nodeWasm'): { median: number; min: number; max: number } => {
     const xs = rows.map((r) => r[k]);
     return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
   };
@@ -147,12 +175,14 @@ async function main(): Promise<void> {
     machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg()[0]?.toFixed(2)} at start of write`,
     chromium: chromiumVersion,
     job: 'iCT preset 2D MLP 3×128, batch 256, dropout 0.3, eight-gaussians, seed 0',
-    yardstick: `the same TrainingSession in Node: ${describeBackend(info)}`,
+    yardstick: `the same TrainingSession in Node: ${describeBackend(info)}; and on wasm alone (${describeBackend(wasmOnly)}), the kernels the page has`,
     stepsPerRound: steps,
     rounds: rows,
     pageStepping: summary('pageStepping'),
     pageLoop: summary('pageLoop'),
     node: summary('node'),
+    nodeWasm: summary('nodeWasm'),
+    loopShares: meanShares(rows.map((r) => r.loopShares)),
     ratioPageLoopToNode: summary('pageLoop').median / summary('node').median,
     target: 'page loop ≥ 100 steps/s (issue #14)',
     wallSec: (Date.now() - t0) / 1000,
@@ -172,6 +202,9 @@ async function main(): Promise<void> {
     `| page, its own training loop (drawing + SWD readouts) | ${f(out.pageLoop)} |`,
     `| page, session.run alone (compute only) | ${f(out.pageStepping)} |`,
     `| Node yardstick, same session (${describeBackend(info)}) | ${f(out.node)} |`,
+    `| Node, same session on wasm alone (the page's kernels, no native ones) | ${f(out.nodeWasm)} |`,
+    '',
+    `Where the page loop's wall time went (mean over rounds): steps ${pct(out.loopShares.steps)}, SWD readouts and samples ${pct(out.loopShares.readouts)}, drawing ${pct(out.loopShares.drawing)}, the page's turns between slices ${pct(out.loopShares.yielded)}, the rest ${pct(out.loopShares.other)}.`,
     '',
     `Page loop / Node: ${out.ratioPageLoopToNode.toFixed(2)}. Target: ${out.target}${out.pageLoop.median >= 100 ? ' — met' : ' — not met in this run'}.`,
     '',

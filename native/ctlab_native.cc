@@ -12,6 +12,8 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
@@ -111,6 +113,32 @@ napi_value guarded(napi_env env, F&& f) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Signals held while oneDNN code runs. oneDNN's JIT GEMM (dnnl_sgemm, also behind gemm-based
+// convolutions) points the stack pointer into a heap buffer while it runs, so a signal handled on
+// that thread writes its frame over the heap (oneDNN#4845; fixed in 3.11.2, Debian ships 2.6.3).
+// Node handles SIGINT/SIGTERM (the trainer's clean stop, Slurm's preemption) and the V8 profiler
+// sends SIGPROF: under `node --cpu-prof` a 2D MLP run aborted with "corrupted size vs. prev_size".
+// Asynchronous signals are blocked on the calling thread for the call and delivered after it; the
+// OpenMP workers are started under the same mask (setThreadsImpl), so none of them takes a signal
+// either. Synchronous fault signals stay unblocked.
+
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t s;
+    sigfillset(&s);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&s, sig);
+    pthread_sigmask(SIG_BLOCK, &s, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// ------------------------------------------------------------------------------------------------
 // Threads
 
 int g_threads = 1;
@@ -118,8 +146,13 @@ int g_threads = 1;
 void setThreadsImpl(int n) {
   if (n < 1) n = 1;
   g_threads = n;
+  SignalsHeld held;  // threads started here inherit the blocked mask (see SignalsHeld)
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
+#pragma omp parallel num_threads(n)
+  {
+    // starts the OpenMP workers now, under the mask
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -298,6 +331,7 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias, bool blocked) {
 // kind 'f': y = conv(x, w) (+ bias); 'd': dx = conv_backward_data(dy, w); 'w': dw = conv_backward_weights(x, dy).
 // `blocked`: activations reordered to and from oneDNN's preferred layout around the primitive
 void dnnlRun(const Conv& c, char kind, bool blocked, float* x, float* w, float* bias, float* y) {
+  SignalsHeld held;
   DnnlConv& p = dnnlConv(c, kind, bias != nullptr, blocked);
   auto& s = stream();
   p.src.set_data_handle(x);
@@ -335,6 +369,7 @@ enum Engine { OPENBLAS = 0, DNNL = 1 };
 void gemm(int engine, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
           float beta, float* C, int64_t ldc) {
   if (engine == DNNL) {
+    SignalsHeld held;
     dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
     if (st != dnnl_success) throw JsError{"dnnl_sgemm failed with status " + std::to_string(static_cast<int>(st))};
   } else {

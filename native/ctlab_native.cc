@@ -488,34 +488,48 @@ void gemmConvRun(const Conv& c, char kind, int eng, float* x, float* w, float* b
 
 // ------------------------------------------------------------------------------------------------
 // Run-time ISA dispatch for the hand-vectorised loops (GroupNorm, element-wise ops, the
-// single-output-channel convolution): each loop body is compiled twice, once for AVX2+FMA and once
-// for the baseline x86-64 ISA, and a flag read when the addon loads picks one. (GCC's
-// target_clones("avx2,fma", "default"), used before, makes one clone per listed ISA: an AVX2 clone
-// without FMA and an FMA clone without AVX2's integer ops, never both. With both, the GroupNorm+SiLU
-// backward pass over [256, 16, 16, 64] took 7.0 ms instead of 8.9, the forward 5.1-6.7 instead of
-// 6.5-6.7: 1 thread, fastest of 100 calls, two alternating runs.)
+// single-output-channel convolution): each loop body is compiled three times, for AVX-512
+// (F/VL/BW/DQ, 512-bit vectors preferred), for AVX2+FMA and for the baseline x86-64 ISA, and the
+// ISA read when the addon loads picks one. (GCC's target_clones("avx2,fma", "default"), used
+// before, makes one clone per listed ISA: an AVX2 clone without FMA and an FMA clone without AVX2's
+// integer ops, never both. With both, the GroupNorm+SiLU backward pass over [256, 16, 16, 64] took
+// 7.0 ms instead of 8.9, the forward 5.1-6.7 instead of 6.5-6.7: 1 thread, fastest of 100 calls,
+// two alternating runs.)
 
-// CTLAB_NATIVE_SIMD=baseline forces the baseline loops (so the tests can run them on any machine)
-bool detectAvx2Fma() {
-  const char* force = std::getenv("CTLAB_NATIVE_SIMD");
-  if (force != nullptr && std::strcmp(force, "baseline") == 0) return false;
+enum Isa { ISA_BASELINE = 0, ISA_AVX2FMA = 1, ISA_AVX512 = 2 };
+
+// CTLAB_NATIVE_SIMD=baseline|avx2|avx512 caps the ISA (so the tests can run each build of the loops
+// on a machine that has the larger ones); an ISA the CPU lacks is never chosen
+Isa detectIsa() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  Isa best = avx512 ? ISA_AVX512 : avx2 ? ISA_AVX2FMA : ISA_BASELINE;
+  const char* force = std::getenv("CTLAB_NATIVE_SIMD");
+  if (force == nullptr || *force == 0) return best;
+  const Isa cap = std::strcmp(force, "baseline") == 0 ? ISA_BASELINE : std::strcmp(force, "avx2") == 0 ? ISA_AVX2FMA : ISA_AVX512;
+  return cap < best ? cap : best;
 }
-const bool g_avx2fma = detectAvx2Fma();
+const Isa g_isa = detectIsa();
+
+#define CTLAB_AVX512 "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512"
 
 // VECTOR_FN(name, (params), (args)) { body }: defines name(params), which runs the body compiled for
-// AVX2+FMA where the CPU has them, else for the baseline ISA
-#define VECTOR_FN(name, params, args)                                              \
-  inline __attribute__((always_inline)) void name##Body params;                    \
-  __attribute__((target("avx2,fma"))) void name##Avx2Fma params { name##Body args; } \
-  void name##Baseline params { name##Body args; }                                  \
-  void name params {                                                               \
-    if (g_avx2fma)                                                                 \
-      name##Avx2Fma args;                                                          \
-    else                                                                           \
-      name##Baseline args;                                                         \
-  }                                                                                \
+// the best of AVX-512, AVX2+FMA and the baseline ISA that the CPU has (g_isa)
+#define VECTOR_FN(name, params, args)                                                  \
+  inline __attribute__((always_inline)) void name##Body params;                        \
+  __attribute__((target(CTLAB_AVX512))) void name##Avx512 params { name##Body args; }  \
+  __attribute__((target("avx2,fma"))) void name##Avx2Fma params { name##Body args; }   \
+  void name##Baseline params { name##Body args; }                                      \
+  void name params {                                                                   \
+    if (g_isa == ISA_AVX512)                                                           \
+      name##Avx512 args;                                                               \
+    else if (g_isa == ISA_AVX2FMA)                                                     \
+      name##Avx2Fma args;                                                              \
+    else                                                                               \
+      name##Baseline args;                                                             \
+  }                                                                                    \
   inline __attribute__((always_inline)) void name##Body params
 
 // ------------------------------------------------------------------------------------------------
@@ -872,8 +886,14 @@ void binaryRowBaseline(const float* a, int64_t aI, const float* b, int64_t bI, f
   binaryRowBody<OP>(a, aI, b, bI, out, I);
 }
 template <int OP>
+__attribute__((target(CTLAB_AVX512))) void binaryRowAvx512(const float* a, int64_t aI, const float* b, int64_t bI, float* out, int64_t I) {
+  binaryRowBody<OP>(a, aI, b, bI, out, I);
+}
+template <int OP>
 void binaryRow(const float* a, int64_t aI, const float* b, int64_t bI, float* out, int64_t I) {
-  if (g_avx2fma)
+  if (g_isa == ISA_AVX512)
+    binaryRowAvx512<OP>(a, aI, b, bI, out, I);
+  else if (g_isa == ISA_AVX2FMA)
     binaryRowAvx2Fma<OP>(a, aI, b, bI, out, I);
   else
     binaryRowBaseline<OP>(a, aI, b, bI, out, I);
@@ -1208,7 +1228,7 @@ napi_value Versions(napi_env env, napi_callback_info) {
     NAPI_OK(napi_set_named_property(env, o, "onednnRuntime", s));
     NAPI_OK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &s));
     NAPI_OK(napi_set_named_property(env, o, "openblas", s));
-    NAPI_OK(napi_create_string_utf8(env, g_avx2fma ? "avx2+fma" : "baseline", NAPI_AUTO_LENGTH, &s));
+    NAPI_OK(napi_create_string_utf8(env, g_isa == ISA_AVX512 ? "avx512" : g_isa == ISA_AVX2FMA ? "avx2+fma" : "baseline", NAPI_AUTO_LENGTH, &s));
     NAPI_OK(napi_set_named_property(env, o, "simd", s));
     return o;
   });

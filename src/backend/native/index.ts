@@ -59,7 +59,7 @@ export interface NativeAddon {
   getThreads(): { requested: number; openmp: number; openblas: number };
   /** The implementation oneDNN picked for kind 0/1/2 (forward, backward data, backward weights) on engine 0 (NHWC) or 3 (blocked). */
   convImpl(kind: number, geometry: number[], engine: number): string;
-  /** simd: which build of ctlab's own vectorised loops runs ('avx2+fma', or 'baseline' without them or under CTLAB_NATIVE_SIMD=baseline). */
+  /** simd: which build of ctlab's own vectorised loops runs: 'avx512', 'avx2+fma' or 'baseline' (the largest the CPU has, capped by CTLAB_NATIVE_SIMD=avx2|baseline). */
   versions(): { onednn: string; onednnRuntime: string; openblas: string; simd: string };
   clearCache(): void;
   /** dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (element offsets). */
@@ -131,7 +131,7 @@ export interface NativeInfo {
   /** Library versions and threads, when active. */
   onednn?: string;
   openblas?: string;
-  /** The build of ctlab's own vectorised loops (GroupNorm, element-wise ops): 'avx2+fma' or 'baseline'. */
+  /** The build of ctlab's own vectorised loops (GroupNorm, element-wise ops): 'avx512', 'avx2+fma' or 'baseline'. */
   simd?: string;
   threads?: number;
   convEngine?: ConvEngine;

@@ -73,7 +73,7 @@ async function worker(calls: number): Promise<void> {
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     out[c.name] = median(times);
-    tf.dispose([x, y2, gamma, beta, mean as tf.Tensor, rstd as tf.Tensor]);
+    tf.dispose([x, y2, gamma, beta, mean, rstd]);
   }
   process.stdout.write(`${JSON.stringify({ ...out, simd: info.native.simd })}\n`);
 }

@@ -589,11 +589,14 @@ test('Add, Sub, Multiply of large float32 tensors with the U-Net broadcasts: nat
   );
 });
 
-test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a transposed A', () => {
+test('the GEMM library per case: dnnl_sgemm, OpenBLAS for large products with a transposed A and for ≤ 4 output columns', () => {
   assert.equal(gemmEngineFor(false, 512, 256, 256), 'onednn');
   assert.equal(gemmEngineFor(true, 32, 128, 128), 'onednn');
   assert.equal(gemmEngineFor(true, 256, 256, 512), 'openblas');
   assert.equal(gemmEngineFor(false, 256, 256, 512), 'onednn');
+  // a 2D MLP's output layer: ≤ 4 output columns go to OpenBLAS
+  assert.equal(gemmEngineFor(false, 512, 2, 256), 'openblas');
+  assert.equal(gemmEngineFor(false, 512, 16, 256), 'onednn');
 });
 
 test('im2col engine over several batch chunks (column buffer capped near 16 MB) and a strided 1x1 conv, native vs float64', async () => {

@@ -117,10 +117,13 @@ const GEMM_ENGINE_CODE: Record<Exclude<GemmEngine, 'auto'>, number> = { openblas
  * The GEMM library for one product under 'auto'. Measured per case on the MLP and U-Net shapes
  * (1 and 2 threads, AMD EPYC, AVX2): dnnl_sgemm was faster or equal everywhere (by 5-40% on the
  * small and skinny ones), except A^T·B with M·N·K >= 2^25 (e.g. the MLP's 256x256 weight gradient
- * over 512 rows), where OpenBLAS was ~5% faster.
+ * over 512 rows), where OpenBLAS was ~5% faster. And on an AVX-512 EPYC (1 thread, two rounds):
+ * products with at most 4 output columns (a 2D MLP's output layer, [512, 256]·[256, 2]) took 10-23 µs
+ * on OpenBLAS against 61-72 on dnnl_sgemm ([1000, 256]·[256, 2]: 21-28 against 114-119); from 16
+ * columns on, dnnl_sgemm was ahead again.
  */
 export function gemmEngineFor(ta: boolean, m: number, n: number, k: number): Exclude<GemmEngine, 'auto'> {
-  return ta && m * n * k >= 2 ** 25 ? 'openblas' : 'onednn';
+  return n <= 4 || (ta && m * n * k >= 2 ** 25) ? 'openblas' : 'onednn';
 }
 
 export interface NativeInfo {

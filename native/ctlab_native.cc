@@ -978,6 +978,78 @@ napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// ------------------------------------------------------------------------------------------------
+// SiLU with an optional dropout mask (the MLP's hidden layers): y = x·σ(x)·m, and its gradient
+// dx = dy·m·σ(x)·(1 + x·(1 − σ(x))). One pass each, where TF.js runs sigmoid, two multiplies and
+// their gradients (five more passes) over the [B, H] activations.
+
+VECTOR_FN(siluRows, (const float* x, const float* m, float* y, int64_t n), (x, m, y, n)) {
+  if (m != nullptr) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidApprox(x[i]) * m[i];
+  } else {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidApprox(x[i]);
+  }
+}
+
+VECTOR_FN(siluGradRows, (const float* dy, const float* x, const float* m, float* dx, int64_t n), (dy, x, m, dx, n)) {
+  if (m != nullptr) {
+    for (int64_t i = 0; i < n; i++) {
+      const float s = sigmoidApprox(x[i]);
+      dx[i] = dy[i] * m[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      const float s = sigmoidApprox(x[i]);
+      dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+  }
+}
+
+// Runs f(begin, count) over [0, n) in chunks, on the native threads when n is large enough to pay
+template <typename F>
+void chunked(int64_t n, F&& f) {
+  const int64_t chunk = 1 << 14;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int threads = n >= (int64_t{1} << 16) ? g_threads : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t c = 0; c < chunks; c++) f(c * chunk, std::min(chunk, n - c * chunk));
+}
+
+// silu(heap, xOff, maskOff (-1: none), yOff, n)
+napi_value Silu(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 5);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    const int64_t n = i64(env, a[4], "n");
+    if (n < 1) throw JsError{"silu: n must be positive"};
+    const float* x = at(heap, len, i64(env, a[1], "xOffset"), n, "x");
+    const int64_t mOff = i64(env, a[2], "maskOffset");
+    const float* m = mOff < 0 ? nullptr : at(heap, len, mOff, n, "mask");
+    float* y = at(heap, len, i64(env, a[3], "yOffset"), n, "y");
+    chunked(n, [&](int64_t b, int64_t c) { siluRows(x + b, m ? m + b : nullptr, y + b, c); });
+    return undefinedValue(env);
+  });
+}
+
+// siluGrad(heap, dyOff, xOff, maskOff (-1: none), dxOff, n)
+napi_value SiluGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    const int64_t n = i64(env, a[5], "n");
+    if (n < 1) throw JsError{"siluGrad: n must be positive"};
+    const float* dy = at(heap, len, i64(env, a[1], "dyOffset"), n, "dy");
+    const float* x = at(heap, len, i64(env, a[2], "xOffset"), n, "x");
+    const int64_t mOff = i64(env, a[3], "maskOffset");
+    const float* m = mOff < 0 ? nullptr : at(heap, len, mOff, n, "mask");
+    float* dx = at(heap, len, i64(env, a[4], "dxOffset"), n, "dx");
+    chunked(n, [&](int64_t b, int64_t c) { siluGradRows(dy + b, x + b, m ? m + b : nullptr, dx + b, c); });
+    return undefinedValue(env);
+  });
+}
+
 // copyRows(heap, srcOff, srcStride, dstOff, dstStride, rows, width): dst[r*dstStride + j] = src[r*srcStride + j]
 // (the block copies of Concat and SplitV)
 napi_value CopyRows(napi_env env, napi_callback_info info) {
@@ -1253,7 +1325,8 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
                     {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
-                    {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}};
+                    {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}, {"silu", Silu},
+                    {"siluGrad", SiluGrad}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -12,6 +12,8 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
@@ -111,6 +113,32 @@ napi_value guarded(napi_env env, F&& f) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Signals held while oneDNN code runs. oneDNN's JIT GEMM (dnnl_sgemm, also behind gemm-based
+// convolutions) points the stack pointer into a heap buffer while it runs, so a signal handled on
+// that thread writes its frame over the heap (oneDNN#4845; fixed in 3.11.2, Debian ships 2.6.3).
+// Node handles SIGINT/SIGTERM (the trainer's clean stop, Slurm's preemption) and the V8 profiler
+// sends SIGPROF: under `node --cpu-prof` a 2D MLP run aborted with "corrupted size vs. prev_size".
+// Asynchronous signals are blocked on the calling thread for the call and delivered after it; the
+// OpenMP workers are started under the same mask (setThreadsImpl), so none of them takes a signal
+// either. Synchronous fault signals stay unblocked.
+
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t s;
+    sigfillset(&s);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&s, sig);
+    pthread_sigmask(SIG_BLOCK, &s, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// ------------------------------------------------------------------------------------------------
 // Threads
 
 int g_threads = 1;
@@ -118,8 +146,13 @@ int g_threads = 1;
 void setThreadsImpl(int n) {
   if (n < 1) n = 1;
   g_threads = n;
+  SignalsHeld held;  // threads started here inherit the blocked mask (see SignalsHeld)
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
+#pragma omp parallel num_threads(n)
+  {
+    // starts the OpenMP workers now, under the mask
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -298,6 +331,7 @@ DnnlConv& dnnlConv(const Conv& c, char kind, bool bias, bool blocked) {
 // kind 'f': y = conv(x, w) (+ bias); 'd': dx = conv_backward_data(dy, w); 'w': dw = conv_backward_weights(x, dy).
 // `blocked`: activations reordered to and from oneDNN's preferred layout around the primitive
 void dnnlRun(const Conv& c, char kind, bool blocked, float* x, float* w, float* bias, float* y) {
+  SignalsHeld held;
   DnnlConv& p = dnnlConv(c, kind, bias != nullptr, blocked);
   auto& s = stream();
   p.src.set_data_handle(x);
@@ -335,6 +369,7 @@ enum Engine { OPENBLAS = 0, DNNL = 1 };
 void gemm(int engine, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
           float beta, float* C, int64_t ldc) {
   if (engine == DNNL) {
+    SignalsHeld held;
     dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
     if (st != dnnl_success) throw JsError{"dnnl_sgemm failed with status " + std::to_string(static_cast<int>(st))};
   } else {
@@ -453,34 +488,48 @@ void gemmConvRun(const Conv& c, char kind, int eng, float* x, float* w, float* b
 
 // ------------------------------------------------------------------------------------------------
 // Run-time ISA dispatch for the hand-vectorised loops (GroupNorm, element-wise ops, the
-// single-output-channel convolution): each loop body is compiled twice, once for AVX2+FMA and once
-// for the baseline x86-64 ISA, and a flag read when the addon loads picks one. (GCC's
-// target_clones("avx2,fma", "default"), used before, makes one clone per listed ISA: an AVX2 clone
-// without FMA and an FMA clone without AVX2's integer ops, never both. With both, the GroupNorm+SiLU
-// backward pass over [256, 16, 16, 64] took 7.0 ms instead of 8.9, the forward 5.1-6.7 instead of
-// 6.5-6.7: 1 thread, fastest of 100 calls, two alternating runs.)
+// single-output-channel convolution): each loop body is compiled three times, for AVX-512
+// (F/VL/BW/DQ, 512-bit vectors preferred), for AVX2+FMA and for the baseline x86-64 ISA, and the
+// ISA read when the addon loads picks one. (GCC's target_clones("avx2,fma", "default"), used
+// before, makes one clone per listed ISA: an AVX2 clone without FMA and an FMA clone without AVX2's
+// integer ops, never both. With both, the GroupNorm+SiLU backward pass over [256, 16, 16, 64] took
+// 7.0 ms instead of 8.9, the forward 5.1-6.7 instead of 6.5-6.7: 1 thread, fastest of 100 calls,
+// two alternating runs.)
 
-// CTLAB_NATIVE_SIMD=baseline forces the baseline loops (so the tests can run them on any machine)
-bool detectAvx2Fma() {
-  const char* force = std::getenv("CTLAB_NATIVE_SIMD");
-  if (force != nullptr && std::strcmp(force, "baseline") == 0) return false;
+enum Isa { ISA_BASELINE = 0, ISA_AVX2FMA = 1, ISA_AVX512 = 2 };
+
+// CTLAB_NATIVE_SIMD=baseline|avx2|avx512 caps the ISA (so the tests can run each build of the loops
+// on a machine that has the larger ones); an ISA the CPU lacks is never chosen
+Isa detectIsa() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  Isa best = avx512 ? ISA_AVX512 : avx2 ? ISA_AVX2FMA : ISA_BASELINE;
+  const char* force = std::getenv("CTLAB_NATIVE_SIMD");
+  if (force == nullptr || *force == 0) return best;
+  const Isa cap = std::strcmp(force, "baseline") == 0 ? ISA_BASELINE : std::strcmp(force, "avx2") == 0 ? ISA_AVX2FMA : ISA_AVX512;
+  return cap < best ? cap : best;
 }
-const bool g_avx2fma = detectAvx2Fma();
+const Isa g_isa = detectIsa();
+
+#define CTLAB_AVX512 "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512"
 
 // VECTOR_FN(name, (params), (args)) { body }: defines name(params), which runs the body compiled for
-// AVX2+FMA where the CPU has them, else for the baseline ISA
-#define VECTOR_FN(name, params, args)                                              \
-  inline __attribute__((always_inline)) void name##Body params;                    \
-  __attribute__((target("avx2,fma"))) void name##Avx2Fma params { name##Body args; } \
-  void name##Baseline params { name##Body args; }                                  \
-  void name params {                                                               \
-    if (g_avx2fma)                                                                 \
-      name##Avx2Fma args;                                                          \
-    else                                                                           \
-      name##Baseline args;                                                         \
-  }                                                                                \
+// the best of AVX-512, AVX2+FMA and the baseline ISA that the CPU has (g_isa)
+#define VECTOR_FN(name, params, args)                                                  \
+  inline __attribute__((always_inline)) void name##Body params;                        \
+  __attribute__((target(CTLAB_AVX512))) void name##Avx512 params { name##Body args; }  \
+  __attribute__((target("avx2,fma"))) void name##Avx2Fma params { name##Body args; }   \
+  void name##Baseline params { name##Body args; }                                      \
+  void name params {                                                                   \
+    if (g_isa == ISA_AVX512)                                                           \
+      name##Avx512 args;                                                               \
+    else if (g_isa == ISA_AVX2FMA)                                                     \
+      name##Avx2Fma args;                                                              \
+    else                                                                               \
+      name##Baseline args;                                                             \
+  }                                                                                    \
   inline __attribute__((always_inline)) void name##Body params
 
 // ------------------------------------------------------------------------------------------------
@@ -837,8 +886,14 @@ void binaryRowBaseline(const float* a, int64_t aI, const float* b, int64_t bI, f
   binaryRowBody<OP>(a, aI, b, bI, out, I);
 }
 template <int OP>
+__attribute__((target(CTLAB_AVX512))) void binaryRowAvx512(const float* a, int64_t aI, const float* b, int64_t bI, float* out, int64_t I) {
+  binaryRowBody<OP>(a, aI, b, bI, out, I);
+}
+template <int OP>
 void binaryRow(const float* a, int64_t aI, const float* b, int64_t bI, float* out, int64_t I) {
-  if (g_avx2fma)
+  if (g_isa == ISA_AVX512)
+    binaryRowAvx512<OP>(a, aI, b, bI, out, I);
+  else if (g_isa == ISA_AVX2FMA)
     binaryRowAvx2Fma<OP>(a, aI, b, bI, out, I);
   else
     binaryRowBaseline<OP>(a, aI, b, bI, out, I);
@@ -919,6 +974,78 @@ napi_value GroupNormGrad(napi_env env, napi_callback_info info) {
     float* dgamma = at(heap, len, i64(env, a[8], "dgammaOffset"), d.C, "dgamma");
     float* dbeta = at(heap, len, i64(env, a[9], "dbetaOffset"), d.C, "dbeta");
     groupNormBackward(d, dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta);
+    return undefinedValue(env);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// SiLU with an optional dropout mask (the MLP's hidden layers): y = x·σ(x)·m, and its gradient
+// dx = dy·m·σ(x)·(1 + x·(1 − σ(x))). One pass each, where TF.js runs sigmoid, two multiplies and
+// their gradients (five more passes) over the [B, H] activations.
+
+VECTOR_FN(siluRows, (const float* x, const float* m, float* y, int64_t n), (x, m, y, n)) {
+  if (m != nullptr) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidApprox(x[i]) * m[i];
+  } else {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * sigmoidApprox(x[i]);
+  }
+}
+
+VECTOR_FN(siluGradRows, (const float* dy, const float* x, const float* m, float* dx, int64_t n), (dy, x, m, dx, n)) {
+  if (m != nullptr) {
+    for (int64_t i = 0; i < n; i++) {
+      const float s = sigmoidApprox(x[i]);
+      dx[i] = dy[i] * m[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      const float s = sigmoidApprox(x[i]);
+      dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+  }
+}
+
+// Runs f(begin, count) over [0, n) in chunks, on the native threads when n is large enough to pay
+template <typename F>
+void chunked(int64_t n, F&& f) {
+  const int64_t chunk = 1 << 14;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int threads = n >= (int64_t{1} << 16) ? g_threads : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t c = 0; c < chunks; c++) f(c * chunk, std::min(chunk, n - c * chunk));
+}
+
+// silu(heap, xOff, maskOff (-1: none), yOff, n)
+napi_value Silu(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 5);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    const int64_t n = i64(env, a[4], "n");
+    if (n < 1) throw JsError{"silu: n must be positive"};
+    const float* x = at(heap, len, i64(env, a[1], "xOffset"), n, "x");
+    const int64_t mOff = i64(env, a[2], "maskOffset");
+    const float* m = mOff < 0 ? nullptr : at(heap, len, mOff, n, "mask");
+    float* y = at(heap, len, i64(env, a[3], "yOffset"), n, "y");
+    chunked(n, [&](int64_t b, int64_t c) { siluRows(x + b, m ? m + b : nullptr, y + b, c); });
+    return undefinedValue(env);
+  });
+}
+
+// siluGrad(heap, dyOff, xOff, maskOff (-1: none), dxOff, n)
+napi_value SiluGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    const int64_t n = i64(env, a[5], "n");
+    if (n < 1) throw JsError{"siluGrad: n must be positive"};
+    const float* dy = at(heap, len, i64(env, a[1], "dyOffset"), n, "dy");
+    const float* x = at(heap, len, i64(env, a[2], "xOffset"), n, "x");
+    const int64_t mOff = i64(env, a[3], "maskOffset");
+    const float* m = mOff < 0 ? nullptr : at(heap, len, mOff, n, "mask");
+    float* dx = at(heap, len, i64(env, a[4], "dxOffset"), n, "dx");
+    chunked(n, [&](int64_t b, int64_t c) { siluGradRows(dy + b, x + b, m ? m + b : nullptr, dx + b, c); });
     return undefinedValue(env);
   });
 }
@@ -1173,7 +1300,7 @@ napi_value Versions(napi_env env, napi_callback_info) {
     NAPI_OK(napi_set_named_property(env, o, "onednnRuntime", s));
     NAPI_OK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &s));
     NAPI_OK(napi_set_named_property(env, o, "openblas", s));
-    NAPI_OK(napi_create_string_utf8(env, g_avx2fma ? "avx2+fma" : "baseline", NAPI_AUTO_LENGTH, &s));
+    NAPI_OK(napi_create_string_utf8(env, g_isa == ISA_AVX512 ? "avx512" : g_isa == ISA_AVX2FMA ? "avx2+fma" : "baseline", NAPI_AUTO_LENGTH, &s));
     NAPI_OK(napi_set_named_property(env, o, "simd", s));
     return o;
   });
@@ -1198,7 +1325,8 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"convImpl", ConvImpl},     {"versions", Versions}, {"clearCache", ClearCache},
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
                     {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
-                    {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}};
+                    {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}, {"silu", Silu},
+                    {"siluGrad", SiluGrad}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -4,7 +4,8 @@
 # instead, and a missing addon is not an error), builds, then runs every test file under node's
 # built-in runner. Without CTLAB_NATIVE=0, a native build that fails makes the native tests fail, and
 # the backend tests then run a second time with CTLAB_NATIVE=0 (the wasm-only path) and the native
-# kernel tests a third time with CTLAB_NATIVE_SIMD=baseline (the loops built without AVX2/FMA).
+# kernel tests again with CTLAB_NATIVE_SIMD=baseline and =avx2 (the loops built without AVX2/FMA, and
+# without AVX-512: by default the addon picks the largest ISA the CPU has).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
@@ -28,7 +29,8 @@ node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
 case "${CTLAB_NATIVE:-}" in
   0|off|false|no) ;;
   *)
-    CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js
-    CTLAB_NATIVE_SIMD=baseline node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js
+    CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js
+    CTLAB_NATIVE_SIMD=baseline node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js
+    CTLAB_NATIVE_SIMD=avx2 node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js
     ;;
 esac

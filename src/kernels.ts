@@ -18,6 +18,13 @@ export interface GroupNormAttrs {
   silu: boolean;
 }
 
+/**
+ * SiLU times an optional dropout mask, y = x·σ(x)·m (inputs x [, mask] of x's shape), and its
+ * gradient (inputs dy, x [, mask]; output dx).
+ */
+export const SILU_KERNEL = 'CtlabSilu';
+export const SILU_GRAD_KERNEL = 'CtlabSiluGrad';
+
 /** The fused Adam/RAdam update of one variable (inputs p, m, v, g) and the fused EMA update (target, source). */
 export const ADAM_KERNEL = 'CtlabAdamStep';
 export const EMA_KERNEL = 'CtlabEmaStep';

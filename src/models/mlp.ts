@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, type NoiseEmbeddingSpec } from './embedding';
 import type { DropoutMasks, Network, ParamSpec } from './types';
+import { silu } from './silu';
 
 export interface MlpSpec {
   dataDim: number; // 2 for points
@@ -70,9 +71,7 @@ export class Mlp implements Network {
         const kernel = weights[2 * l] as tf.Tensor2D;
         const bias = weights[2 * l + 1] as tf.Tensor1D;
         h = tf.add(tf.matMul(h, kernel), bias); // [B, H]
-        h = tf.mul(h, tf.sigmoid(h)); // SiLU
-        const mask = masks?.[l];
-        if (mask) h = tf.mul(h, mask);
+        h = silu(h, masks?.[l] ?? null); // SiLU, then the dropout mask (one fused kernel where the backend has it)
       }
       const k = this.params.length;
       return tf.add(tf.matMul(h, weights[k - 2] as tf.Tensor2D), weights[k - 1] as tf.Tensor1D); // [B, d]

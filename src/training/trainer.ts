@@ -60,6 +60,11 @@ export interface TrainResult {
   finalLoss: number;
   eval: EvalResult | null;
   wallSec: number;
+  /**
+   * Seconds in the step loop of this call: the steps with their logging and checkpoints, without the
+   * setup (backend, data, model) and the final evaluation. What `npm run bench` divides by the steps.
+   */
+  loopSec: number;
   backend: BackendInfo;
 }
 
@@ -301,6 +306,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
     }
     const ctx = stepContext(cfg, state.net, data.train, data.shape, perceptual);
+    const loopStart = performance.now();
     while (step < stopAt) {
       const { loss: value, n, mu, applied } = await trainStep(cfg, state, step, ctx);
       if (!applied) throw new NonFiniteLossError(step + 1, value, lastCheckpoint);
@@ -333,6 +339,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       if (stopRequested) break;
       if (step % 10 === 0) await new Promise((r) => setImmediate(r)); // let signals in
     }
+    const loopSec = (performance.now() - loopStart) / 1000;
     progress.stop();
     const completed = step >= cfg.steps;
     if (stopRequested && step % cfg.checkpointEvery !== 0) await checkpoint();
@@ -348,7 +355,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       ),
     );
     if (stopRequested) process.stderr.write(`ctlab: ${stopRequested} received; checkpoint written at step ${step}. Resume with --resume.\n`);
-    return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, backend };
+    return { outDir: opts.outDir, steps: step, completed, finalLoss: lastLoss, eval: lastEval, wallSec: (Date.now() - t0) / 1000, loopSec, backend };
   } catch (e) {
     progress.stop();
     try {

@@ -43,6 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL } from '../../models/groupnorm';
+import { SILU_GRAD_KERNEL, SILU_KERNEL } from '../../kernels';
 import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
 import { setDropoutMaskFiller } from '../../util/rng';
 
@@ -59,7 +60,7 @@ export interface NativeAddon {
   getThreads(): { requested: number; openmp: number; openblas: number };
   /** The implementation oneDNN picked for kind 0/1/2 (forward, backward data, backward weights) on engine 0 (NHWC) or 3 (blocked). */
   convImpl(kind: number, geometry: number[], engine: number): string;
-  /** simd: which build of ctlab's own vectorised loops runs ('avx2+fma', or 'baseline' without them or under CTLAB_NATIVE_SIMD=baseline). */
+  /** simd: the build of ctlab's own vectorised loops that runs: 'avx512', 'avx2+fma' or 'baseline' (CTLAB_NATIVE_SIMD=avx2|baseline caps it). */
   versions(): { onednn: string; onednnRuntime: string; openblas: string; simd: string };
   clearCache(): void;
   /** dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width (element offsets). */
@@ -86,6 +87,10 @@ export interface NativeAddon {
   resizeNearest(heap: Float32Array, xOff: number, yOff: number, geometry: number[], rows: number[], cols: number[]): void;
   /** Dropout mask with exactly Rng.fillDropoutMask's draws (xoshiro128** state [s0..s3] updated in place). */
   dropoutMask(out: Float32Array, state: Int32Array, p: number, keep: number): void;
+  /** y = x·σ(x)·mask over n elements (maskOff −1: no mask). */
+  silu(heap: Float32Array, xOff: number, maskOff: number, yOff: number, n: number): void;
+  /** dx = dy·mask·σ(x)·(1 + x·(1 − σ(x))) over n elements (maskOff −1: no mask). */
+  siluGrad(heap: Float32Array, dyOff: number, xOff: number, maskOff: number, dxOff: number, n: number): void;
   /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   groupNormGrad(
     heap: Float32Array,
@@ -117,10 +122,13 @@ const GEMM_ENGINE_CODE: Record<Exclude<GemmEngine, 'auto'>, number> = { openblas
  * The GEMM library for one product under 'auto'. Measured per case on the MLP and U-Net shapes
  * (1 and 2 threads, AMD EPYC, AVX2): dnnl_sgemm was faster or equal everywhere (by 5-40% on the
  * small and skinny ones), except A^T·B with M·N·K >= 2^25 (e.g. the MLP's 256x256 weight gradient
- * over 512 rows), where OpenBLAS was ~5% faster.
+ * over 512 rows), where OpenBLAS was ~5% faster. And on an AVX-512 EPYC (1 thread, two rounds):
+ * products with at most 4 output columns (a 2D MLP's output layer, [512, 256]·[256, 2]) took 10-23 µs
+ * on OpenBLAS against 61-72 on dnnl_sgemm ([1000, 256]·[256, 2]: 21-28 against 114-119); from 16
+ * columns on, dnnl_sgemm was ahead again.
  */
 export function gemmEngineFor(ta: boolean, m: number, n: number, k: number): Exclude<GemmEngine, 'auto'> {
-  return ta && m * n * k >= 2 ** 25 ? 'openblas' : 'onednn';
+  return n <= 4 || (ta && m * n * k >= 2 ** 25) ? 'openblas' : 'onednn';
 }
 
 export interface NativeInfo {
@@ -131,7 +139,7 @@ export interface NativeInfo {
   /** Library versions and threads, when active. */
   onednn?: string;
   openblas?: string;
-  /** The build of ctlab's own vectorised loops (GroupNorm, element-wise ops): 'avx2+fma' or 'baseline'. */
+  /** The build of ctlab's own vectorised loops (GroupNorm, element-wise ops): 'avx512', 'avx2+fma' or 'baseline'. */
   simd?: string;
   threads?: number;
   convEngine?: ConvEngine;
@@ -201,6 +209,8 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
       'binary',
       'resizeNearest',
       'dropoutMask',
+      'silu',
+      'siluGrad',
     ] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
@@ -256,7 +266,7 @@ const REPLACED_KERNELS = [
   EMA_KERNEL,
 ] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
-const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL] as const;
+const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL, SILU_KERNEL, SILU_GRAD_KERNEL] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
@@ -692,6 +702,47 @@ function groupNormGradKernel(args: KArgs): TI[] {
   return outs;
 }
 
+/** The operands of a SiLU kernel: float32 tensors of one shape (the mask optional). */
+function siluOperands(name: string, named: [string, TI | undefined][]): number {
+  const first = named[0]?.[1];
+  if (!first) throw new Error(`${name}: missing input ${named[0]?.[0]}`);
+  for (const [k, t] of named) {
+    if (!t) continue;
+    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
+    if (t.shape.join() !== first.shape.join()) throw new Error(`${name}: ${k} must have the shape [${first.shape}], got [${t.shape}]`);
+  }
+  const n = size(first.shape);
+  if (n === 0) throw new Error(`${name}: empty input [${first.shape}]`);
+  return n;
+}
+
+/** y = x·σ(x)·mask. */
+function siluKernel(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const { x, mask } = args.inputs as { x: TI; mask?: TI };
+  const n = siluOperands(SILU_KERNEL, [
+    ['x', x],
+    ['mask', mask],
+  ]);
+  const y = b.makeOutput(x.shape.slice(), 'float32');
+  lib().silu(heap(b), off(b, x), mask ? off(b, mask) : -1, off(b, y), n);
+  return y;
+}
+
+/** Its gradient: dx. */
+function siluGradKernel(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const { dy, x, mask } = args.inputs as { dy: TI; x: TI; mask?: TI };
+  const n = siluOperands(SILU_GRAD_KERNEL, [
+    ['x', x],
+    ['dy', dy],
+    ['mask', mask],
+  ]);
+  const dx = b.makeOutput(x.shape.slice(), 'float32');
+  lib().siluGrad(heap(b), off(b, dy), off(b, x), mask ? off(b, mask) : -1, off(b, dx), n);
+  return dx;
+}
+
 const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   Conv2D: (a) => conv2D(a, 'Conv2D'),
   FusedConv2D: (a) => conv2D(a, 'FusedConv2D'),
@@ -709,6 +760,8 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   [EMA_KERNEL]: emaStep,
   [GROUP_NORM_KERNEL]: groupNormKernel,
   [GROUP_NORM_GRAD_KERNEL]: groupNormGradKernel,
+  [SILU_KERNEL]: siluKernel,
+  [SILU_GRAD_KERNEL]: siluGradKernel,
 };
 
 let registered = false;

@@ -12,7 +12,7 @@ export { loadDataset, type Dataset } from './data/source';
 export { writeImageGrid } from './data/images';
 
 // training loop, checkpoint files, run directories
-export { train, loadRunWeights, NonFiniteLossError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
+export { train, loadRunWeights, NonFiniteLossError, WriteFailedError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint } from './training/checkpoint';
 export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './run/run-dir';
 export {
@@ -49,3 +49,4 @@ export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type Backe
 export * as report from './report';
 export { runQuickstart } from './quickstart';
 export * as notebook from './notebook';
+export { runDoctor, type Check as DoctorCheck, type DoctorOptions } from './doctor';

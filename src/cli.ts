@@ -16,7 +16,7 @@ import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
 import { sampleConsistencyAsync } from './sampling/multistep';
 import { evaluateRunDir } from './run/evaluate';
-import { exportRecords, readJob, readRunConfig, runPaths } from './run/run-dir';
+import { exportRecords, gitInfo, readJob, readRunConfig, runPaths } from './run/run-dir';
 import { loadRunWeights, train } from './training/trainer';
 import { createProgress } from './util/progress';
 import { runQuickstart } from './quickstart';
@@ -25,6 +25,7 @@ import { ABLATIONS, BASELINE_PRESET, findAblation } from './experiments/ablation
 import { IMAGE_ABLATION, jobExitCode, planJobs, POINTS_ABLATION, runJobHere, runJobs } from './experiments/runner';
 import { createSweep, DEFAULT_SIGNAL, formatSweepStatus, resubmitSweep, runSweepTask, submitSweep, sweepStatus } from './experiments/sweep';
 import { buildReports } from './experiments/report';
+import { writePowerReport } from './experiments/power';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
@@ -561,25 +562,37 @@ program
     '--quickstart <runs>',
     "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)",
   )
-  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string }, cmd: Command) => {
-    const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
-    if (f.images !== undefined) {
-      const out = cmd.getOptionValueSource('out') === 'default' ? 'results/images' : f.out;
-      const r = writeImageReport(f.images, out);
-      process.stdout.write(
-        `report: image run ${f.images} -> ${out}/${r.grids.length ? '' : ' (no samples/ beside the records: the sample grids there are left as they are)'}\n`,
-      );
-      return;
-    }
-    if (f.quickstart !== undefined) {
-      const out = cmd.getOptionValueSource('out') === 'default' ? 'results/quickstart' : f.out;
-      await buildQuickstartReport({ runs: f.quickstart, out });
-      process.stdout.write(`report: quickstart -> ${out}/\n`);
-      return;
-    }
-    const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
-    process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
-  });
+  .option('--power', "instead: the power analysis (seeds that would decide each comparison) from --out's summary.json files, into its README.md and power.json")
+  .option('--min-effect <fraction>', "with --power: the minimal effect worth deciding, as a fraction of the best arm's value", '0.1')
+  .action(
+    async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; power?: boolean; minEffect: string }, cmd: Command) => {
+      const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
+      if (f.power) {
+        const minEffect = Number(f.minEffect);
+        if (!(minEffect > 0)) throw new Error(`--min-effect: expected a fraction > 0, got '${f.minEffect}'`);
+        const r = writePowerReport(f.out, { command, commit: gitInfo().commit, minEffect });
+        const undecided = r.rows.filter((x) => x.outcome !== 'agrees' && x.outcome !== 'disagrees').length;
+        process.stdout.write(`report: power analysis of ${r.rows.length} comparisons (${undecided} undecided now) -> ${r.files.join(', ')}\n`);
+        return;
+      }
+      if (f.images !== undefined) {
+        const out = cmd.getOptionValueSource('out') === 'default' ? 'results/images' : f.out;
+        const r = writeImageReport(f.images, out);
+        process.stdout.write(
+          `report: image run ${f.images} -> ${out}/${r.grids.length ? '' : ' (no samples/ beside the records: the sample grids there are left as they are)'}\n`,
+        );
+        return;
+      }
+      if (f.quickstart !== undefined) {
+        const out = cmd.getOptionValueSource('out') === 'default' ? 'results/quickstart' : f.out;
+        await buildQuickstartReport({ runs: f.quickstart, out });
+        process.stdout.write(`report: quickstart -> ${out}/\n`);
+        return;
+      }
+      const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
+      process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
+    },
+  );
 
 program
   .command('doctor')

@@ -24,6 +24,7 @@ import {
 import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunJson, runStatus, writeJson } from '../run/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
+import { writePowerReport } from './power';
 import { meanCiRecord, meanCiText, pairedVerdict, verdictNote, verdictsText, verdictWord } from './verdicts';
 
 export type { AblationPlan, PlanEntry } from '../run/records';
@@ -379,6 +380,8 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   fs.renameSync(t.mdPath, path.join(outRoot, 'README.md'));
   fs.rmSync(t.csvPath, { force: true });
   files.push(path.join(outRoot, 'README.md'));
+  // the power analysis from the summaries just written: its section goes below the table
+  files.push(...writePowerReport(outRoot, { command: opts.command ?? 'ctlab report', commit: git.commit }).files.filter((f) => !f.endsWith('README.md')));
   if (opts.summaryPath) {
     // the same table one folder up, links rewritten relative to it
     const rel = path.relative(path.dirname(opts.summaryPath), outRoot).split(path.sep).join('/');

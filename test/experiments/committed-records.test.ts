@@ -23,7 +23,8 @@ const RUNS = path.join(RESULTS, 'runs');
 function normalise(text: string): string {
   return text
     .replace(/rebuilt by `[^`]*` at commit \S+?( \(dirty tree\))?([;.,])/g, 'rebuilt by `ctlab report` at commit X$2')
-    .replace(/Rebuilt by `[^`]*` from the run directories \(commit [^)]*\)/g, 'Rebuilt by `ctlab report` from the run directories (commit X)');
+    .replace(/Rebuilt by `[^`]*` from the run directories \(commit [^)]*\)/g, 'Rebuilt by `ctlab report` from the run directories (commit X)')
+    .replace(/Computed by `[^`]*` from the summary\.json files in \S+ \(commit [^)]*\)/g, 'Computed by `ctlab report` from the summary.json files (commit X)');
 }
 
 function same(a: string, b: string): void {

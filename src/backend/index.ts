@@ -25,6 +25,7 @@ import { registerCpuFixes } from './cpu/kernels';
 import {
   NATIVE_HINT,
   loadNativeAddon,
+  nativeSpinFromEnv,
   nativeInfo,
   nativeLoadError,
   nativeRequestFromEnv,
@@ -194,9 +195,10 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const attempts: BackendAttempt[] = [];
   const threads = opts.threads ?? threadsFromEnv();
   // with the native kernels ahead, wasm itself runs single-threaded unless CTLAB_WASM_THREADS says
-  // otherwise, and OpenMP's workers spin between kernels where they have cores of their own
+  // otherwise; OpenMP's workers sleep between kernels unless CTLAB_NATIVE_SPIN=1 asks them to spin
+  // (see loadNativeAddon: spinning is faster only while nothing else runs on the machine)
   const nativeN = nativeMode === 'off' ? 1 : nativeThreadCount(threads);
-  const nativeAhead = order.includes('wasm') && nativeMode !== 'off' && loadNativeAddon({ spin: nativeN > 1 }) !== null;
+  const nativeAhead = order.includes('wasm') && nativeMode !== 'off' && loadNativeAddon({ spin: nativeN > 1 && nativeSpinFromEnv() }) !== null;
   const wasmEnv = process.env.CTLAB_WASM_THREADS;
   const wasmThreads = nativeAhead ? (wasmEnv !== undefined && wasmEnv !== '' ? undefined : 1) : threads;
   for (const name of order) {

@@ -112,8 +112,12 @@ test('native kernels: used on wasm where the addon is built, recorded in Backend
   assert.equal(fromEnv.info.threads, 1, 'CTLAB_THREADS is the default thread count');
   assert.equal(fromEnv.info.native.threads, 1);
   assert.equal(fromEnv.info.native.ompWaitPolicy, 'PASSIVE', 'one native thread: no workers to keep spinning');
-  const spinning = child("{ backend: 'wasm', threads: 2 }", {});
-  assert.equal(spinning.info.native.ompWaitPolicy, 'ACTIVE', 'workers with cores of their own spin between kernels');
+  const sleeping = child("{ backend: 'wasm', threads: 2 }", {});
+  assert.equal(sleeping.info.native.ompWaitPolicy, 'PASSIVE', 'by default workers sleep between kernels, even at 2 threads');
+  const spinning = child("{ backend: 'wasm', threads: 2 }", { CTLAB_NATIVE_SPIN: '1' });
+  assert.equal(spinning.info.native.ompWaitPolicy, 'ACTIVE', 'CTLAB_NATIVE_SPIN=1: workers spin between kernels');
+  const oneThreadSpin = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE_SPIN: '1' });
+  assert.equal(oneThreadSpin.info.native.ompWaitPolicy, 'PASSIVE', 'one native thread: no workers to keep spinning');
   const userPolicy = child("{ backend: 'wasm', threads: 2 }", { OMP_WAIT_POLICY: 'passive' });
   assert.equal(userPolicy.info.native.ompWaitPolicy, 'passive', "the user's OMP_WAIT_POLICY is kept");
   const required = child("{ backend: 'wasm', threads: 1 }", { CTLAB_NATIVE: '1', CTLAB_NATIVE_THREADS: '2' });

@@ -172,12 +172,21 @@ let ompWaitPolicy = 'default';
 /**
  * Load the addon (once); returns it, or null with `nativeLoadError()` saying why. `spin`: the
  * OpenMP wait policy libgomp reads when it loads, unless OMP_WAIT_POLICY is set: ACTIVE (workers
- * spin between kernels) where the kernels will run on several threads with a core each, PASSIVE
- * (workers sleep) otherwise. Sleeping workers are woken for every convolution, and on this VM that
- * costs more than the convolutions: 1-step sampling at 2 threads ran at 857-901 images/s PASSIVE
- * against 1,282-1,367 ACTIVE (three alternating rounds); the backend asks for spinning only where
- * it chose 2+ threads, i.e. where the cores were idle (src/backend/index.ts).
+ * spin between kernels) or PASSIVE (workers sleep). The backend asks for spinning only where the
+ * kernels run on 2+ threads and CTLAB_NATIVE_SPIN=1 says the machine is otherwise idle. On an idle
+ * machine spinning pays: 1-step sampling at 2 threads ran at 1,282-1,367 images/s ACTIVE against
+ * 857-901 PASSIVE (three alternating rounds). With anything else running it is ruinous: with two
+ * other processes (at nice 19) on this 2-core VM, the 2D MLP step at 2 threads took 188 ms ACTIVE,
+ * 150 ms with a bounded spin (GOMP_SPINCOUNT=100000) and 19.7 ms PASSIVE (22.3 ms on 1 thread).
  */
+/** CTLAB_NATIVE_SPIN: 1/on/true/yes lets OpenMP's workers spin between kernels (see loadNativeAddon). */
+export function nativeSpinFromEnv(): boolean {
+  const v = (process.env.CTLAB_NATIVE_SPIN ?? '').trim().toLowerCase();
+  if (v === '' || ['0', 'off', 'false', 'no'].includes(v)) return false;
+  if (['1', 'on', 'true', 'yes'].includes(v)) return true;
+  throw new RangeError(`CTLAB_NATIVE_SPIN: expected 0 or 1, got '${process.env.CTLAB_NATIVE_SPIN}'`);
+}
+
 export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | null {
   if (addon || loadError) return addon;
   const file = nativeAddonPath();

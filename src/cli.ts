@@ -206,7 +206,7 @@ program
   .description('consistency training of one run; writes a self-describing run directory')
   .addOption(new Option('--preset <name>', 'baseline recipe').choices(Object.keys(PRESETS)).default('ict'))
   .option('--config <file.json>', 'JSON override merged onto the preset (any config field)')
-  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist (a 16×16 U-Net scale), or a CSV of x,y points`)
+  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist, fashion-mnist-color (16×16 U-Net scale; -color: tinted by class, RGB), or a CSV of x,y points`)
   .option('--steps <K>', 'total training steps K', num('--steps', { int: true, min: 1 }))
   .option('--batch <B>', 'batch size', num('--batch', { int: true, min: 1 }))
   .option('--lr <rate>', 'learning rate', num('--lr'))

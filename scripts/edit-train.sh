@@ -26,4 +26,9 @@ only=${1:-all}
 [[ $only == all || $only == color ]] && {
   train "$RUNS/fmnist-color-ict" --data fashion-mnist-color --config $FM/baseline-93364566/seed1/config.json --steps 2000
 }
+# longer runs for the committed editing grids (the 1,000-step ones are the NFE curve's, as in the ablations)
+[[ $only == all || $only == long ]] && {
+  train "$RUNS/fmnist-ict-4k" --data fashion-mnist --config $FM/baseline-93364566/seed1/config.json --steps 4000
+  train "$RUNS/fmnist-color-ict-4k" --data fashion-mnist-color --config $FM/baseline-93364566/seed1/config.json --steps 4000
+}
 exit 0

@@ -70,8 +70,7 @@ export function blockMap(shape: readonly number[], factor: number): OrthogonalMa
   let i = 0;
   for (let by = 0; by < h / k; by++)
     for (let bx = 0; bx < w / k; bx++)
-      for (let ch = 0; ch < c; ch++)
-        for (let p = 0; p < k * k; p++) perm[i++] = ((by * k + Math.floor(p / k)) * w + bx * k + (p % k)) * c + ch;
+      for (let ch = 0; ch < c; ch++) for (let p = 0; p < k * k; p++) perm[i++] = ((by * k + Math.floor(p / k)) * w + bx * k + (p % k)) * c + ch;
   return { name: `block${k}`, shape: [h, w, c], matrix: orthogonalBasis(new Array<number>(k * k).fill(1)), perm };
 }
 
@@ -93,7 +92,7 @@ export function applyMap(map: OrthogonalMap, x: tf.Tensor, inverse = false): tf.
   return tf.tidy(() => {
     const m = map.matrix.length;
     if (m === 1) return x.clone();
-    const b = x.shape[0] as number;
+    const b = x.shape[0];
     const d = map.shape[0] * map.shape[1] * map.shape[2];
     let flat = tf.reshape(x, [b, d]);
     if (map.perm) flat = tf.gather(flat, tf.tensor1d(map.perm, 'int32'), 1);
@@ -130,9 +129,7 @@ export function validateMask(mask: Float32Array, n: number, shape: readonly numb
 
 /** Inpainting masks on [H, W, C] (1 = regenerate). */
 export type MaskSpec =
-  | { kind: 'box'; x?: number; y?: number; width?: number; height?: number }
-  | { kind: 'half' }
-  | { kind: 'random'; rate: number; seed?: number };
+  { kind: 'box'; x?: number; y?: number; width?: number; height?: number } | { kind: 'half' } | { kind: 'random'; rate: number; seed?: number };
 
 /** The mask of a spec: box (default the centred half-size box), half (the right half), random pixels at `rate`. */
 export function makeMask(spec: MaskSpec, shape: readonly number[]): Float32Array {
@@ -307,7 +304,8 @@ export function editProblem(spec: EditSpec, y: Float32Array, shape: readonly num
       return { task: spec.task, degraded, init: { kind: 'image', y: keptPart(map, degraded, mask) }, project: editProjection(map, degraded, mask), map, mask };
     }
     case 'denoise': {
-      if (!(spec.sigma > 0) || !Number.isFinite(spec.sigma)) throw new RangeError(`sigma: expected the noise level of the input, a positive number, got ${spec.sigma}`);
+      if (!(spec.sigma > 0) || !Number.isFinite(spec.sigma))
+        throw new RangeError(`sigma: expected the noise level of the input, a positive number, got ${spec.sigma}`);
       const z = new Rng(spec.seed, 0xde01).fillNormal(new Float32Array(y.length));
       const degraded = y.map((v, i) => v + spec.sigma * (z[i] as number));
       return { task: 'denoise', degraded, init: { kind: 'noisy', x: degraded } };

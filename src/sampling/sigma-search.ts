@@ -30,10 +30,7 @@ export interface SigmaSearchResult {
   trace: { sigmas: number[]; score: number }[];
 }
 
-export async function greedySigmaSearch(
-  score: (sigmas: readonly number[]) => number | Promise<number>,
-  opts: SigmaSearchOptions,
-): Promise<SigmaSearchResult> {
+export async function greedySigmaSearch(score: (sigmas: readonly number[]) => number | Promise<number>, opts: SigmaSearchOptions): Promise<SigmaSearchResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new RangeError(`steps: expected a positive integer, got ${opts.steps}`);
   const iters = opts.iterations ?? 8;
   if (!Number.isInteger(iters) || iters < 1) throw new RangeError(`iterations: expected a positive integer, got ${iters}`);

@@ -55,6 +55,8 @@ export interface NfeArmResult {
   /** Per reported k: the σ list, its score on the search data and on the held-out report data. */
   rows: { steps: number; nfe: number; sigmas: number[]; searchScore: number; score: number }[];
   fixedTwoStep: { sigmas: number[]; score: number };
+  /** Training examples scored the same way: what a perfect sampler would get at this n. */
+  floor: number;
   search: SigmaSearchResult;
   wallSec: number;
 }
@@ -83,8 +85,7 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'it
   const shape3 = data.shape as [number, number, number];
   try {
     const refFeatures = new Map<Float32Array, Float64Array>();
-    const score = async (sigmas: readonly number[], count: number, ref: Float32Array, seed: number): Promise<number> => {
-      const x = await sampleConsistencyAsync(net, weights, { ...noise, sigmas, n: count, seed });
+    const scoreSet = (x: Float32Array, count: number, ref: Float32Array): number => {
       if (!fnet) return slicedWasserstein(x, ref, { dim: d });
       let fr = refFeatures.get(ref);
       if (!fr) {
@@ -93,6 +94,8 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'it
       }
       return featureFidKid(imageFeatures(x, count, shape3, fnet), fr, fnet.featureDim).fid;
     };
+    const score = async (sigmas: readonly number[], count: number, ref: Float32Array, seed: number): Promise<number> =>
+      scoreSet(await sampleConsistencyAsync(net, weights, { ...noise, sigmas, n: count, seed }), count, ref);
     const maxSteps = Math.max(...opts.steps);
     const search = await greedySigmaSearch((s) => score(s, searchN, searchRef, opts.seed), {
       steps: maxSteps,
@@ -115,6 +118,7 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'it
       metric: image ? `FID (fmnist-strided), ${n} samples` : `SWD, ${n} samples`,
       rows,
       fixedTwoStep: { sigmas: fixed, score: await score(fixed, n, reportRef, opts.seed + 1) },
+      floor: scoreSet(data.train.subarray(0, n * d), n, reportRef),
       search,
       wallSec: Math.round((Date.now() - t0) / 100) / 10,
     };

@@ -52,9 +52,10 @@ export async function greedySigmaSearch(score: (sigmas: readonly number[]) => nu
   const scores = [await evalList(current)];
   for (let j = 1; j < opts.steps; j++) {
     const prev = current[current.length - 1] as number;
-    // search log σ strictly inside (σ_min, prev): keep a margin so the list stays strictly descending
-    let lo = Math.log(opts.sigmaMin) + 1e-3;
-    let hi = Math.log(prev) - 1e-3;
+    // search log σ inside (σ_min, prev) with margins (5% below prev, 1% above σ_min) so the list stays
+    // strictly descending; where no room is left, the geometric mean of the two
+    const lo = Math.log(opts.sigmaMin) + 0.01;
+    const hiBound = Math.log(prev) - 0.05;
     const tried: [number, number][] = [];
     const at = async (u: number): Promise<number> => {
       const s = Math.exp(u);
@@ -62,14 +63,20 @@ export async function greedySigmaSearch(score: (sigmas: readonly number[]) => nu
       tried.push([s, v]);
       return v;
     };
-    for (let it = 0; it < iters; it++) {
-      const m1 = lo + (hi - lo) / 3;
-      const m2 = hi - (hi - lo) / 3;
-      if ((await at(m1)) <= (await at(m2))) hi = m2;
-      else lo = m1;
+    if (hiBound - lo < 0.01) {
+      await at((Math.log(prev) + Math.log(opts.sigmaMin)) / 2);
+    } else {
+      let a = lo;
+      let b = hiBound;
+      for (let it = 0; it < iters; it++) {
+        const m1 = a + (b - a) / 3;
+        const m2 = b - (b - a) / 3;
+        if ((await at(m1)) <= (await at(m2))) b = m2;
+        else a = m1;
+      }
+      await at((a + b) / 2);
+      for (const cand of opts.candidates?.[j] ?? []) if (Math.log(cand) <= hiBound && Math.log(cand) >= lo) await at(Math.log(cand));
     }
-    await at((lo + hi) / 2);
-    for (const cand of opts.candidates?.[j] ?? []) if (cand < prev && cand > opts.sigmaMin) await at(Math.log(cand));
     const [bestSigma, bestScore] = tried.reduce((a, b) => (b[1] < a[1] ? b : a));
     current = [...current, bestSigma];
     lists.push(current);

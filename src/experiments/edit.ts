@@ -27,7 +27,7 @@ export const EDIT_DEFAULT_SIGMAS: Readonly<Record<EditTask, readonly number[]>> 
   colorize: [80, 20, 5, 2, 1, 0.5, 0.2],
   denoise: [], // [--noise-sigma]
   interpolate: [80],
-  stroke: [5, 2, 1, 0.5, 0.2],
+  stroke: [1.5, 0.7, 0.3], // SDEdit: a moderate σ keeps the stroke's layout (at σ 5 little of it survives)
 };
 
 export interface EditOptions {
@@ -166,6 +166,9 @@ export async function runEdit(opts: EditOptions): Promise<EditRecord> {
     );
   }
   const alphas = opts.alpha ?? [0, 0.25, 0.5, 0.75, 1];
+  alphas.forEach((a, i) => {
+    if (!(a >= 0 && a <= 1)) throw new RangeError(`--alpha[${i}]: expected an interpolation weight in [0, 1], got ${a}`);
+  });
   const seed = opts.seed ?? 0;
 
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});

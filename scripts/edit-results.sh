@@ -30,3 +30,4 @@ if [[ $only == all || $only == nfe ]]; then
   $CTLAB nfe --arm ct="$RUNS/fmnist-ct" --arm ict="$RUNS/fmnist-ict" --out "$OUT/nfe-fashion-mnist"
 fi
 $CTLAB records export --runs "$RUNS" --out results/runs/edit
+node dist/src/cli.js report --edit "$OUT"

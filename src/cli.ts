@@ -28,7 +28,7 @@ import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
-import { runEdit, type EditOptions } from './experiments/edit';
+import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
 import { EDIT_TASKS } from './sampling/edit';
 import { runNfe } from './experiments/nfe';
 
@@ -563,12 +563,17 @@ program
     '--images <run>',
     "instead: rebuild an image run's FID/KID table from its records (e.g. results/runs/images/fmnist-ict) into --out (default results/images)",
   )
+  .option('--edit <dir>', 'instead: rebuild the editing summary <dir>/README.md from the records of ctlab edit / nfe under it (e.g. results/edit)')
   .option(
     '--quickstart <runs>',
     "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)",
   )
-  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string }, cmd: Command) => {
+  .action(async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; edit?: string }, cmd: Command) => {
     const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
+    if (f.edit !== undefined) {
+      process.stdout.write(`report: editing summary -> ${writeEditSummary(f.edit)}\n`);
+      return;
+    }
     if (f.images !== undefined) {
       const out = cmd.getOptionValueSource('out') === 'default' ? 'results/images' : f.out;
       const r = writeImageReport(f.images, out);

@@ -325,3 +325,55 @@ export async function runEdit(opts: EditOptions): Promise<EditRecord> {
   writeJson(path.join(opts.out, `${task}.json`), full);
   return full;
 }
+
+/**
+ * results/edit/README.md from the records under `root`: one row per `<data>/<case>/<task>.json`
+ * (PSNR, SSIM, inpainting FID), links to the grids, and the NFE tables (`nfe-*`/table.md).
+ */
+export function writeEditSummary(root: string): string {
+  const lines = ['# Zero-shot editing and steps against quality', ''];
+  lines.push(
+    'Built by `ctlab report --edit ' + root + '` from the records beside it; each record names its command, commit, backend, seed and wall time.',
+    'PSNR and SSIM are against the reference test image, for the degraded input and for the result (images in [0, 1]; SSIM with a 7×7 Gaussian window).',
+    '',
+    '| data | case | σ list | PSNR degraded → result (dB) | SSIM degraded → result | FID (fmnist-strided): edited / degraded / originals | grid | record |',
+    '|:-|:-|:-|-:|-:|:-|:-|:-|',
+  );
+  const dirs = fs.existsSync(root) ? fs.readdirSync(root).filter((d) => !d.startsWith('nfe') && fs.statSync(path.join(root, d)).isDirectory()) : [];
+  for (const data of dirs.sort()) {
+    for (const name of fs.readdirSync(path.join(root, data)).sort()) {
+      const sub = path.join(root, data, name);
+      if (!fs.statSync(sub).isDirectory()) continue;
+      for (const f of fs.readdirSync(sub).filter((x) => x.endsWith('.json'))) {
+        const r = JSON.parse(fs.readFileSync(path.join(sub, f), 'utf8')) as EditRecord;
+        const m = r.metrics;
+        const fid = r.fid ? `${r.fid.edited.fid.toFixed(1)} / ${r.fid.degraded.fid.toFixed(1)} / ${r.fid.originals.fid.toFixed(1)} (n ${r.fid.n})` : '';
+        const rel = `${data}/${name}`;
+        lines.push(
+          `| ${data} | ${name} | ${r.sigmas.join(', ')} | ${m ? `${m.psnr.degraded.toFixed(2)} → ${m.psnr.result.toFixed(2)}` : '-'} | ${m ? `${m.ssim.degraded.toFixed(3)} → ${m.ssim.result.toFixed(3)}` : '-'} | ${fid} | [png](${rel}/${r.task}.png) | [json](${rel}/${f}) |`,
+        );
+      }
+    }
+  }
+  for (const nfe of fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .filter((d) => d.startsWith('nfe'))
+        .sort()
+    : []) {
+    const md = path.join(root, nfe, 'table.md');
+    if (!fs.existsSync(md)) continue;
+    lines.push(
+      '',
+      `## ${nfe} ([curve](${nfe}/nfe.png), [interactive](${nfe}/nfe.html), [record](${nfe}/nfe.json))`,
+      '',
+      fs
+        .readFileSync(md, 'utf8')
+        .replace(/^## .*\n/, '')
+        .trim(),
+    );
+  }
+  const out = path.join(root, 'README.md');
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+  return out;
+}

@@ -166,6 +166,7 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
       'search score': null,
       score: r.fixedTwoStep.score,
     },
+    { arm: r.arm.name, sampler: 'floor: training examples', NFE: null, 'σ list': '-', 'search score': null, score: r.floor },
   ]);
   const metric = results[0]?.metric ?? '';
   writeTable(table, path.join(opts.out, 'table'), {

@@ -50,6 +50,8 @@ export interface NfeOptions {
 export interface NfeArmResult {
   arm: NfeArm;
   data: string;
+  /** Short name of the data set (for titles). */
+  dataName: string;
   step: number;
   metric: string;
   /** Per reported k: the σ list, its score on the search data and on the held-out report data. */
@@ -114,6 +116,7 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'it
     return {
       arm,
       data: data.description,
+      dataName: cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind === 'fashion-mnist' ? `fashion-mnist${cfg.data.color ? '-color' : ''}` : 'csv',
       step,
       metric: image ? `FID (fmnist-strided), ${n} samples` : `SWD, ${n} samples`,
       rows,
@@ -181,9 +184,9 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
   const fig = lineFigure(
     results.map((r) => ({ x: r.rows.map((row) => row.nfe), y: r.rows.map((row) => row.score), name: `${r.arm.name} (${r.arm.sampler})`, markers: true })),
     {
-      title: `Quality against NFE (${results[0]?.data ?? ''})`,
+      title: `Quality against NFE, ${results[0]?.dataName ?? ''} (lower is better)`,
       xTitle: 'NFE (network evaluations per sample)',
-      yTitle: `${metric} (lower is better)`,
+      yTitle: metric,
       width: 640,
       height: 420,
     },

@@ -12,7 +12,7 @@ CTLAB="node dist/src/cli.js"
 only=${1:-all}
 if [[ $only == all || $only == edit ]]; then
   G=$RUNS/fmnist-ict-4k
-  C=$RUNS/fmnist-color-ict-10k
+  C=$RUNS/fmnist-color-ict-4k
   $CTLAB edit --run "$G" --task inpaint --mask box --fid-n 500 --out "$OUT/fashion-mnist/inpaint-box"
   $CTLAB edit --run "$G" --task inpaint --mask half --out "$OUT/fashion-mnist/inpaint-half"
   $CTLAB edit --run "$G" --task inpaint --mask random:0.5 --out "$OUT/fashion-mnist/inpaint-random"

@@ -59,7 +59,7 @@ nb.showTable(
   colour.map((r, i) => ({ row: i, R: r[0] ?? null, G: r[1] ?? null, B: r[2] ?? null })),
   { title: 'colorization A (rows: luminance, then two chroma directions)' },
 );
-const err = Math.max(...colour.flatMap((r, i) => colour.map((q, j) => Math.abs(r.reduce((a, v, k) => a + v * (q[k] as number), 0) - (i === j ? 1 : 0)))));
+const err = Math.max(...colour.flatMap((r, i) => colour.map((q, j) => Math.abs(r.reduce((a, v, k) => a + v * q[k], 0) - (i === j ? 1 : 0)))));
 console.log(`max |A Aᵀ − I| (colour) = ${err.toExponential(2)}`);
 
 // %% [markdown]
@@ -77,7 +77,7 @@ const shapeG = [16, 16, 1];
 const shapeC = [16, 16, 3];
 const yG = grey.test.subarray(0, 256);
 const yC = tinted.test.subarray(0, 768);
-const toRgb = (g: Float32Array) => Float32Array.from({ length: g.length * 3 }, (_, i) => g[Math.floor(i / 3)] as number);
+const toRgb = (g: Float32Array) => Float32Array.from({ length: g.length * 3 }, (_, i) => g[Math.floor(i / 3)]);
 const cases: { label: string; mask: Float32Array; degraded: Float32Array }[] = [];
 for (const [label, spec] of [
   ['box', { kind: 'box' }],

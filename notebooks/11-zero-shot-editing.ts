@@ -178,7 +178,7 @@ for (const name of ['nfe-2d', 'nfe-fashion-mnist']) {
     continue;
   }
   nb.showCsvTable(path.join(dir, 'table.csv'), { title: name, digits: 4 });
-  const rec = JSON.parse(fs.readFileSync(path.join(dir, 'nfe.json'), 'utf8')) as { arms: ctlab.NfeArmResult[] };
+  const rec = JSON.parse(fs.readFileSync(path.join(dir, 'record.json'), 'utf8')) as { arms: ctlab.NfeArmResult[] };
   await nb.showFigure(
     ctlab.report.lineFigure(
       rec.arms.map((a) => ({ name: a.arm.name, x: a.rows.map((r) => r.nfe), y: a.rows.map((r) => r.score), markers: true })),

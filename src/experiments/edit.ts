@@ -365,7 +365,7 @@ export function writeEditSummary(root: string): string {
     if (!fs.existsSync(md)) continue;
     lines.push(
       '',
-      `## ${nfe} ([curve](${nfe}/nfe.png), [interactive](${nfe}/nfe.html), [record](${nfe}/nfe.json))`,
+      `## ${nfe} ([curve](${nfe}/nfe.png), [interactive](${nfe}/nfe.html), [record](${nfe}/record.json))`,
       '',
       fs
         .readFileSync(md, 'utf8')

@@ -4,7 +4,7 @@
  * on one half of the held-out data, then every k-step list (k in --steps) is scored on held-out data
  * the search did not see, with other sampler noise; beside it the fixed 2-step list (σ_max,
  * config.twoStepSigma). Points: sliced Wasserstein-2 to held-out points; images: FID in the
- * independent feature net (fmnist-strided). Writes nfe.json (lists, scores, the search trace,
+ * independent feature net (fmnist-strided). Writes record.json (lists, scores, the search trace,
  * provenance), table.{md,csv} and the curve nfe.{html,png,svg}.
  */
 import * as path from 'node:path';
@@ -151,7 +151,7 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
     seed: opts.seed ?? 0,
     wallSec: Math.round((Date.now() - t0) / 100) / 10,
   };
-  writeJson(path.join(opts.out, 'nfe.json'), { ...provenance, arms: results });
+  writeJson(path.join(opts.out, 'record.json'), { ...provenance, arms: results });
   const table: Row[] = results.flatMap((r) => [
     ...r.rows.map((row) => ({
       arm: r.arm.name,

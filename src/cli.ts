@@ -11,7 +11,7 @@ import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNO
 import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
 import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape } from './data/source';
-import { writeImageGrid } from './data/images';
+import { upscaleFor, writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
 import { sampleConsistencyAsync } from './sampling/multistep';
@@ -29,6 +29,9 @@ import { writePowerReport } from './experiments/power';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
+import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
+import { EDIT_TASKS } from './sampling/edit';
+import { runNfe } from './experiments/nfe';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -207,7 +210,10 @@ program
   .description('consistency training of one run; writes a self-describing run directory')
   .addOption(new Option('--preset <name>', 'baseline recipe').choices(Object.keys(PRESETS)).default('ict'))
   .option('--config <file.json>', 'JSON override merged onto the preset (any config field)')
-  .option('--data <name|file.csv>', `toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist (a 16×16 U-Net scale), or a CSV of x,y points`)
+  .option(
+    '--data <name|file.csv>',
+    `toy set (${TOY2D_NAMES.join(', ')}), fashion-mnist, fashion-mnist-color (16×16 U-Net scale; -color: tinted by class, RGB), or a CSV of x,y points`,
+  )
   .option('--steps <K>', 'total training steps K', num('--steps', { int: true, min: 1 }))
   .option('--batch <B>', 'batch size', num('--batch', { int: true, min: 1 }))
   .option('--lr <rate>', 'learning rate', num('--lr'))
@@ -303,7 +309,7 @@ program
         const [h, w, c] = shape as [number, number, number];
         out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.png`);
         fs.mkdirSync(path.dirname(out), { recursive: true });
-        writeImageGrid(out, pts, f.n, h, w, c, f.grid ?? Math.ceil(Math.sqrt(f.n)));
+        writeImageGrid(out, pts, f.n, h, w, c, f.grid ?? Math.ceil(Math.sqrt(f.n)), { scale: upscaleFor(h) });
       } else {
         if (f.grid !== undefined) throw new Error('--grid applies to image runs only');
         out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.csv`);
@@ -558,6 +564,7 @@ program
     '--images <run>',
     "instead: rebuild an image run's FID/KID table from its records (e.g. results/runs/images/fmnist-ict) into --out (default results/images)",
   )
+  .option('--edit <dir>', 'instead: rebuild the editing summary <dir>/README.md from the records of ctlab edit / nfe under it (e.g. results/edit)')
   .option(
     '--quickstart <runs>',
     "instead: rebuild the quickstart's table and curve from its two runs (e.g. results/runs/quickstart) into --out (default results/quickstart)",
@@ -565,8 +572,12 @@ program
   .option('--power', "instead: the power analysis (seeds that would decide each comparison) from --out's summary.json files, into its README.md and power.json")
   .option('--min-effect <fraction>', "with --power: the minimal effect worth deciding, as a fraction of the best arm's value", '0.1')
   .action(
-    async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; power?: boolean; minEffect: string }, cmd: Command) => {
+    async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; edit?: string; power?: boolean; minEffect: string }, cmd: Command) => {
       const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
+      if (f.edit !== undefined) {
+        process.stdout.write(`report: editing summary -> ${writeEditSummary(f.edit)}\n`);
+        return;
+      }
       if (f.power) {
         const minEffect = Number(f.minEffect);
         if (!(minEffect > 0)) throw new Error(`--min-effect: expected a fraction > 0, got '${f.minEffect}'`);
@@ -591,6 +602,61 @@ program
       }
       const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
       process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
+    },
+  );
+
+function numList(name: string) {
+  return (value: string): number[] => {
+    const out = value.split(',').map((v) => Number(v.trim()));
+    if (out.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError(`${name}: expected comma-separated numbers, got '${value}'`);
+    return out;
+  };
+}
+
+program
+  .command('edit')
+  .description('zero-shot editing with an image run (CM Alg. 4): inpaint, superres, colorize, denoise, interpolate, stroke; PNG grid + metrics JSON')
+  .requiredOption('--run <dir>', 'image run directory')
+  .addOption(new Option('--task <name>', 'editing task').choices([...EDIT_TASKS]).makeOptionMandatory())
+  .option('--input <png|test:i>', 'test:<index>, test:<first>-<last>, or a PNG of the model size (default test:0-7)')
+  .option('--mask <spec>', 'inpaint: box, box:x,y,width,height, half (right), random:<rate>, or a PNG (white = regenerate)')
+  .option('--factor <k>', 'superres: 2 or 4', num('--factor', { int: true, min: 2 }))
+  .option('--noise-sigma <σ>', 'denoise: noise level added to the input (default 0.5)', num('--noise-sigma'))
+  .option('--sigmas <list>', 'descending σ list of the sampler (defaults per task: see README)', sigmaList)
+  .option('--alpha <list>', 'interpolate: weights in [0, 1] (default 0,0.25,0.5,0.75,1)', numList('--alpha'))
+  .option('--pairs <n>', 'interpolate: pairs of noise vectors (default 4)', num('--pairs', { int: true, min: 1 }))
+  .option('--fid-n <n>', 'inpaint: also FID/KID of n edited test images against n other test images', num('--fid-n', { int: true, min: 2 }))
+  .option('--feature-net <name>', 'feature net of --fid-n', 'fmnist-strided')
+  .option('--seed <n>', 'seed of the sampler noise', num('--seed', { int: true, min: 0 }), 0)
+  .requiredOption('--out <dir>', 'folder for <task>.png, <task>-omega.png and <task>.json')
+  .addOption(backendOption())
+  .addOption(threadsOption())
+  .action(async (f: EditOptions) => {
+    const r = await runEdit({ ...f, command: `ctlab edit ${process.argv.slice(3).join(' ')}` });
+    const m = r.metrics
+      ? ` | PSNR ${r.metrics.psnr.degraded.toFixed(2)} -> ${r.metrics.psnr.result.toFixed(2)} dB, SSIM ${r.metrics.ssim.degraded.toFixed(3)} -> ${r.metrics.ssim.result.toFixed(3)}`
+      : '';
+    process.stdout.write(`edit ${r.task}: ${r.n} image(s), σ = ${r.sigmas.join(', ')}${m} -> ${f.out}/ (${r.wallSec} s)\n`);
+  });
+
+program
+  .command('nfe')
+  .description('steps against quality: greedy σ search on held-out data for 1..8 steps per arm, curve of the metric against NFE')
+  .requiredOption('--arm <name=run>', 'an arm and its run directory (repeat; e.g. --arm ict=runs/edit/2d-ict)', (v: string, prev: string[] = []) => [
+    ...prev,
+    v,
+  ])
+  .option('--steps <list>', 'step counts to report', numList('--steps'), [1, 2, 3, 4, 6, 8])
+  .option('--iterations <n>', 'ternary-search iterations per σ', num('--iterations', { int: true, min: 1 }), 6)
+  .option('--search-n <n>', 'samples per scored list in the search', num('--search-n', { int: true, min: 2 }))
+  .option('--n <n>', 'samples of the final scores (on held-out data the search did not see)', num('--n', { int: true, min: 2 }))
+  .option('--seed <n>', 'seed', num('--seed', { int: true, min: 0 }), 0)
+  .requiredOption('--out <dir>', 'results folder (table, curve, search trace)')
+  .addOption(backendOption())
+  .addOption(threadsOption())
+  .action(
+    async (f: { arm: string[]; steps: number[]; iterations: number; searchN?: number; n?: number; seed: number; out: string; backend?: BackendRequest }) => {
+      await runNfe({ ...f, command: `ctlab nfe ${process.argv.slice(3).join(' ')}` });
     },
   );
 

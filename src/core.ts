@@ -55,7 +55,10 @@ export {
 export { createModelState, type ModelState } from './training/model-state';
 export { TrainingSession, NonFiniteSessionLoss, type SessionData, type SessionStatus } from './training/session';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint, type CheckpointTensor } from './training/checkpoint-codec';
-export { sampleConsistency, sampleConsistencyAsync, validateSigmas, type SampleOptions } from './sampling/multistep';
+export { sampleConsistency, sampleConsistencyAsync, validateSigmas, type SampleOptions, type SampleInit, type ProjectHook } from './sampling/multistep';
+export * from './sampling/edit';
+export { greedySigmaSearch, type SigmaSearchOptions, type SigmaSearchResult } from './sampling/sigma-search';
+export { psnr, ssim } from './metrics/image-quality';
 
 // data that needs no file, metric math, feature nets on given weights
 export { toy2d, TOY2D_NAMES, isToy2dName, describeToy2d, type Toy2dName, type Points2D } from './data/toy2d';

@@ -9,7 +9,8 @@ export * from './core';
 // data from files
 export { parsePointsCsv, readPointsCsv, CsvError } from './data/csv';
 export { loadDataset, type Dataset } from './data/source';
-export { writeImageGrid } from './data/images';
+export { writeImageGrid, upscaleFor, readPngImage, readPngMask } from './data/images';
+export { FASHION_MNIST_CLASS_COLORS, tintByClass } from './data/source';
 
 // training loop, checkpoint files, run directories
 export { train, loadRunWeights, NonFiniteLossError, WriteFailedError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
@@ -43,6 +44,10 @@ export { evaluateImageRun, type ImageRunEval } from './metrics/image-run-eval';
 // ablations
 export { ABLATIONS, findAblation, type Ablation, type Arm } from './experiments/ablations';
 export { LOSS_NET, INDEPENDENT_NET, biasFit, biasExcess, biasFinding } from './experiments/evaluation-bias';
+
+// zero-shot editing and the steps-vs-quality experiment
+export { runEdit, parseMask, EDIT_DEFAULT_SIGMAS, type EditOptions, type EditRecord } from './experiments/edit';
+export { runNfe, parseArm, type NfeArm, type NfeOptions, type NfeArmResult } from './experiments/nfe';
 
 // backend, reports, notebooks
 export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type BackendInfo, type BackendRequest } from './backend';

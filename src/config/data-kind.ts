@@ -8,8 +8,10 @@
 export const IMAGE_DATA_KINDS = ['fashion-mnist'] as const;
 export type ImageDataKind = (typeof IMAGE_DATA_KINDS)[number];
 
+/** `--data` names of image data: the kinds, and 'fashion-mnist-color' (kind fashion-mnist, `color: 'class-tint'`). */
+export const IMAGE_DATA_NAMES: readonly string[] = [...IMAGE_DATA_KINDS, 'fashion-mnist-color'];
+
 /** True for image data: a data config (`config.data`) or a `--data` name such as 'fashion-mnist'. */
 export function isImageData(data: { readonly kind: string } | string): boolean {
-  const kind = typeof data === 'string' ? data : data.kind;
-  return (IMAGE_DATA_KINDS as readonly string[]).includes(kind);
+  return typeof data === 'string' ? IMAGE_DATA_NAMES.includes(data) : (IMAGE_DATA_KINDS as readonly string[]).includes(data.kind);
 }

@@ -61,6 +61,8 @@ export const dataSchema = z.discriminatedUnion('kind', [
     size: z.number().int().min(4).max(28), // images are area-resized from 28×28 to size×size
     trainSize: positiveInt, // first n of a seeded shuffle of the 60k training images
     testSize: positiveInt, // first n of the 10k test images (the held-out set)
+    /** 'class-tint': each image tinted by its class's fixed colour (data/source.ts), 3 channels; absent: grey, 1 channel. */
+    color: z.literal('class-tint').optional(),
   }),
 ]);
 

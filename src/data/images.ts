@@ -6,10 +6,11 @@
  * constants assume (σ_data = 0.5, see consistency/scalings.ts): the per-pixel standard deviation of
  * natural image data sets scaled to [−1, 1] is roughly 0.5 (Karras et al. 2022, EDM, Sec. 5).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { Rng } from '../util/rng';
+import { drawText, GLYPH_H, textWidth } from './bitmap-font';
 
 export type ResizeMethod = 'area' | 'nearest';
 
@@ -159,6 +160,125 @@ export interface ImageGridOptions {
   gap?: number;
   /** Gap colour as a u8 grey level (default 255, white). */
   gapValue?: number;
+  /** Nearest-neighbour upscaling of every tile (default 1; `upscaleFor(h)` gives tiles of >= 64 px). */
+  scale?: number;
+  /** Labels left of each row and above each column (drawn in a 5×7 bitmap font). */
+  rowLabels?: readonly string[];
+  colLabels?: readonly string[];
+}
+
+/** Smallest tiles of the kit's grids, in pixels: today's 16-px tiles are too small to judge. */
+export const MIN_TILE_PX = 64;
+
+/** The upscaling factor that makes an h-pixel tile at least `MIN_TILE_PX` tall. */
+export function upscaleFor(h: number): number {
+  return Math.max(1, Math.ceil(MIN_TILE_PX / h));
+}
+
+/**
+ * A grid of u8 NHWC tiles as one u8 image: tiles upscaled by `scale` (nearest neighbour), `gap` px
+ * between them, row labels on the left and column labels on top (black on white).
+ */
+export function composeGrid(
+  u8: Uint8Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  cols: number,
+  opts: ImageGridOptions = {},
+): { width: number; height: number; data: Uint8Array } {
+  checkDims(u8.length, n, h, w, c, 'composeGrid');
+  const s = opts.scale ?? 1;
+  if (!Number.isInteger(s) || s < 1) throw new RangeError(`grid scale: expected a positive integer, got ${s}`);
+  const gap = opts.gap ?? 1;
+  if (!Number.isInteger(gap) || gap < 0) throw new RangeError(`writeImageGrid: gap must be a non-negative integer, got ${gap}`);
+  const gapValue = Math.min(255, Math.max(0, Math.round(opts.gapValue ?? 255)));
+  const th = h * s;
+  const tw = w * s;
+  const g = gridSize(n, th, tw, cols, gap);
+  const rowLabels = opts.rowLabels ?? [];
+  const colLabels = opts.colLabels ?? [];
+  const colScale = colLabels.length && Math.max(...colLabels.map((l) => textWidth(l, 2))) <= tw ? 2 : 1;
+  const rowScale = colLabels.length ? colScale : 2;
+  const top = colLabels.length ? GLYPH_H * colScale + 6 : 0;
+  const left = rowLabels.length ? Math.max(...rowLabels.map((l) => textWidth(l, rowScale))) + 8 : 0;
+  const width = left + g.width;
+  const height = top + g.height;
+  const data = new Uint8Array(width * height * c).fill(255);
+  for (let y = top; y < height; y++) data.fill(gapValue, (y * width + left) * c, (y * width + width) * c);
+  for (let k = 0; k < n; k++) {
+    const x0 = left + (k % cols) * (tw + gap);
+    const y0 = top + Math.floor(k / cols) * (th + gap);
+    for (let y = 0; y < th; y++) {
+      const srcRow = (k * h + Math.floor(y / s)) * w * c;
+      const dst = ((y0 + y) * width + x0) * c;
+      for (let x = 0; x < tw; x++) {
+        const src = srcRow + Math.floor(x / s) * c;
+        for (let ch = 0; ch < c; ch++) data[dst + x * c + ch] = u8[src + ch] as number;
+      }
+    }
+  }
+  colLabels.slice(0, g.cols).forEach((label, j) => {
+    const x = left + j * (tw + gap) + Math.floor((tw - textWidth(label, colScale)) / 2);
+    drawText(data, width, height, c, label, Math.max(left + j * (tw + gap), x), 3, colScale);
+  });
+  rowLabels.slice(0, g.rows).forEach((label, i) => {
+    drawText(data, width, height, c, label, 4, top + i * (th + gap) + Math.floor((th - GLYPH_H * rowScale) / 2), rowScale);
+  });
+  return { width, height, data };
+}
+
+/** Encode a u8 image (c = 1 grey, 3 RGB) as PNG bytes. */
+export function encodePng(data: Uint8Array, width: number, height: number, c: number): Buffer {
+  if (c !== 1 && c !== 3) throw new RangeError(`PNG: c must be 1 (grey) or 3 (RGB), got ${c}`);
+  const png = new PNG({ width, height });
+  png.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const colorType = c === 1 ? 0 : 2;
+  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false });
+}
+
+/**
+ * Read a PNG as model-range pixels [H, W, C] for a model of `channels` channels: refused, naming the
+ * file and the expected size and channels, unless it is `height`×`width` and grey (for 1) or RGB(A)
+ * with no transparency (for 3). A grey PNG for an RGB model is refused too (except with `allowGrey`,
+ * which repeats it into 3 channels).
+ */
+export function readPngImage(file: string, height: number, width: number, channels: number, opts: { allowGrey?: boolean } = {}): Float32Array {
+  const png = PNG.sync.read(readFileSync(file));
+  if (png.width !== width || png.height !== height) {
+    throw new RangeError(`${file}: the PNG is ${png.width}×${png.height}, expected ${width}×${height} (the model's image size)`);
+  }
+  const grey = png.colorType === 0 || png.colorType === 4;
+  const have = grey ? 1 : 3;
+  if (have !== channels && !(opts.allowGrey && grey && channels === 3)) {
+    throw new RangeError(`${file}: the PNG has ${have} channel(s) (${grey ? 'grey' : 'RGB'}), expected ${channels} (${channels === 1 ? 'grey' : 'RGB'})`);
+  }
+  const out = new Uint8Array(height * width * channels);
+  for (let p = 0; p < height * width; p++) {
+    if (png.data[p * 4 + 3] !== 255) throw new RangeError(`${file}: pixel ${p} is transparent; expected an opaque image`);
+    for (let ch = 0; ch < channels; ch++) out[p * channels + ch] = png.data[p * 4 + (channels === 1 ? 0 : ch)] as number;
+  }
+  return toModelRange(out);
+}
+
+/** Read a mask PNG (height × width, grey: 0 keep, 255 regenerate; anything else refused) as 0/1 over [H, W, C]. */
+export function readPngMask(file: string, height: number, width: number, channels: number): Float32Array {
+  const png = PNG.sync.read(readFileSync(file));
+  if (png.width !== width || png.height !== height) {
+    throw new RangeError(`--mask ${file}: the PNG is ${png.width}×${png.height}, expected ${width}×${height} (the model's image size)`);
+  }
+  const out = new Float32Array(height * width * channels);
+  for (let p = 0; p < height * width; p++) {
+    const v = png.data[p * 4] as number;
+    if ((v !== 0 && v !== 255) || png.data[p * 4 + 1] !== v || png.data[p * 4 + 2] !== v) {
+      throw new RangeError(
+        `--mask ${file}: pixel ${p} is (${png.data[p * 4]}, ${png.data[p * 4 + 1]}, ${png.data[p * 4 + 2]}); expected black (0, keep) or white (255, regenerate) only`,
+      );
+    }
+    for (let ch = 0; ch < channels; ch++) out[p * channels + ch] = v === 255 ? 1 : 0;
+  }
+  return out;
 }
 
 /** Pixel size of a grid of n tiles of h × w in `cols` columns (fewer when n < cols). */
@@ -186,24 +306,7 @@ export function writeImageGrid(
   checkDims(images.length, n, h, w, c, 'writeImageGrid');
   if (c !== 1 && c !== 3) throw new RangeError(`writeImageGrid: c must be 1 (grey) or 3 (RGB), got ${c}`);
   if (!Number.isInteger(cols) || cols <= 0) throw new RangeError(`writeImageGrid: cols must be a positive integer, got ${cols}`);
-  const gap = opts.gap ?? 1;
-  const gapValue = opts.gapValue ?? 255;
-  if (!Number.isInteger(gap) || gap < 0) throw new RangeError(`writeImageGrid: gap must be a non-negative integer, got ${gap}`);
-  const u8 = fromModelRange(images);
-  const g = gridSize(n, h, w, cols, gap);
-  const data = Buffer.alloc(g.width * g.height * c, Math.min(255, Math.max(0, Math.round(gapValue))));
-  for (let k = 0; k < n; k++) {
-    const x0 = (k % cols) * (w + gap);
-    const y0 = Math.floor(k / cols) * (h + gap);
-    for (let y = 0; y < h; y++) {
-      const src = (k * h + y) * w * c;
-      data.set(u8.subarray(src, src + w * c), ((y0 + y) * g.width + x0) * c);
-    }
-  }
-  const png = new PNG({ width: g.width, height: g.height });
-  png.data = data;
-  const colorType = c === 1 ? 0 : 2;
-  const buf = PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false });
+  const g = composeGrid(fromModelRange(images), n, h, w, c, cols, opts);
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, buf);
+  writeFileSync(file, encodePng(g.data, g.width, g.height, c));
 }

@@ -388,7 +388,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     const relink = (v: Row[string]): Row[string] => (typeof v === 'string' ? v.replace(/\]\(([^)]+)\)/g, (_m, l: string) => `](${rel}/${l})`) : v);
     const rows = table.map((r) => Object.fromEntries<Row[string]>(Object.entries(r).map(([k, v]) => [k, relink(v)])));
     const others = [
-      `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json). Every file records its command, commit, backend, seed and wall time.`,
+      `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json), [zero-shot editing and steps against quality](edit/README.md) (\`scripts/edit-results.sh\`). Every file records its command, commit, backend, seed and wall time.`,
     ];
     const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), {
       title: "ctlab results: iCT's techniques, the paper against this kit",

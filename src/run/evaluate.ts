@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { initBackend, type BackendRequest } from '../backend';
 import { isImageData } from '../config/data-kind';
 import { loadDataset } from '../data/source';
-import { writeImageGrid } from '../data/images';
+import { upscaleFor, writeImageGrid } from '../data/images';
 import { EVAL_SAMPLE_SEED, sampleDistances } from '../metrics/evaluate';
 import { DEFAULT_EVAL_NETS, evaluateImageRun, type ImageRunEval } from '../metrics/image-run-eval';
 import { sampleConsistencyAsync } from '../sampling/multistep';
@@ -72,8 +72,8 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
       const samples = runPaths(dir).samples;
       const grids = { oneStep: path.join(samples, `grid-1step-step${step}.png`), twoStep: path.join(samples, `grid-2step-step${step}.png`) };
       fs.mkdirSync(samples, { recursive: true });
-      writeImageGrid(grids.oneStep, ev.samples.oneStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
-      writeImageGrid(grids.twoStep, ev.samples.twoStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10);
+      writeImageGrid(grids.oneStep, ev.samples.oneStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10, { scale: upscaleFor(h) });
+      writeImageGrid(grids.twoStep, ev.samples.twoStep.subarray(0, 100 * h * w * c), Math.min(100, ev.n), h, w, c, 10, { scale: upscaleFor(h) });
       const record: ImageEval = {
         kind: 'images',
         run: dir,

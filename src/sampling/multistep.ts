@@ -2,6 +2,8 @@
  * One-step and multistep consistency sampling (CM Algorithm 1):
  *   x ← f_θ(σ_0·z, σ_0);  for each later τ (descending): x̂ = x + √(τ² − σ_min²)·z, x ← f_θ(x̂, τ).
  * The σ list is explicit and validated (users of the official code trip over its `ts` indices).
+ * Open for editing (CM Algorithm 4): the start can be given noise, a given image noised to σ_0, or an
+ * image already at σ_0, and a projection hook runs after each f_θ call.
  */
 import { SIGMA_MAX, SIGMA_MIN } from '../constants';
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,7 +25,20 @@ export interface SampleOptions extends ScalingOptions {
   shape?: readonly number[];
   /** Called after each batch with the number of samples done. */
   onProgress?: (done: number) => void;
+  /** Where the chain starts (default: fresh noise σ_0·z); its arrays hold n examples, row-major. */
+  init?: SampleInit;
+  /** Runs after each f_θ call on the chunk's [size, ...shape] batch (examples start..start+size−1); returns the new x. */
+  project?: ProjectHook;
 }
+
+/**
+ * The start of a chain: `noise`: x = σ_0·z for the given standard-normal z (interpolation);
+ * `image`: x = y + σ_0·z with z drawn from the seed (CM Alg. 4's x ~ N(y, σ_0² I); SDEdit);
+ * `noisy`: x is already an image at noise level σ_0 (denoising: f_θ(x, σ_0)).
+ */
+export type SampleInit = { kind: 'noise'; z: Float32Array } | { kind: 'image'; y: Float32Array } | { kind: 'noisy'; x: Float32Array };
+
+export type ProjectHook = (x: tf.Tensor, start: number, size: number) => tf.Tensor;
 
 const SAMPLE_STREAM = 0x5a4d;
 
@@ -57,10 +72,17 @@ function samplePlan(net: Network, weights: readonly tf.Tensor[], opts: SampleOpt
   const shape = opts.shape ?? [d];
   if (shape.reduce((a, b) => a * b, 1) !== d) throw new RangeError(`shape [${shape}] does not hold ${d} values per example`);
   const batch = opts.batchSize ?? (d > 64 ? 256 : 2048);
+  const init = opts.init;
+  const given = init === undefined ? null : init.kind === 'noise' ? init.z : init.kind === 'image' ? init.y : init.x;
+  if (init && given && given.length !== opts.n * d) {
+    const field = init.kind === 'noise' ? 'z' : init.kind === 'image' ? 'y' : 'x';
+    throw new RangeError(`init.${field}: expected n·d = ${opts.n}·${d} = ${opts.n * d} values, got ${given.length}`);
+  }
   const chunks: SamplePlan['chunks'] = [];
   for (let start = 0, chunk = 0; start < opts.n; start += batch, chunk++) {
     const b = Math.min(batch, opts.n - start);
     const c = chunk;
+    const first = start;
     chunks.push([
       start,
       b,
@@ -68,12 +90,20 @@ function samplePlan(net: Network, weights: readonly tf.Tensor[], opts: SampleOpt
         tf.tidy(() => {
           const rng = new Rng(opts.seed, SAMPLE_STREAM, c);
           const s0 = opts.sigmas[0] as number;
-          let x: tf.Tensor = tf.tensor(rng.fillNormal(new Float32Array(b * d), 0, s0), [b, ...shape]);
-          x = consistencyFunction(net, weights, x, tf.fill<tf.Rank.R1>([b], s0), null, opts);
+          const part = (a: Float32Array): Float32Array => a.subarray(first * d, (first + b) * d);
+          const noise0 = rng.fillNormal(new Float32Array(b * d), 0, s0);
+          let start0: Float32Array = noise0;
+          if (init?.kind === 'noise') start0 = part(init.z).map((v) => v * s0);
+          else if (init?.kind === 'image') start0 = part(init.y).map((v, i) => v + (noise0[i] as number));
+          else if (init?.kind === 'noisy') start0 = part(init.x);
+          const f = (xIn: tf.Tensor, sigma: number): tf.Tensor => {
+            const out = consistencyFunction(net, weights, xIn, tf.fill<tf.Rank.R1>([b], sigma), null, opts);
+            return opts.project ? opts.project(out, first, b) : out;
+          };
+          let x = f(tf.tensor(start0, [b, ...shape]), s0);
           for (const tau of opts.sigmas.slice(1)) {
             const z = tf.tensor(rng.fillNormal(new Float32Array(b * d)), [b, ...shape]);
-            const xHat = tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin)));
-            x = consistencyFunction(net, weights, xHat, tf.fill<tf.Rank.R1>([b], tau), null, opts);
+            x = f(tf.add(x, tf.mul(z, Math.sqrt(tau * tau - sigmaMin * sigmaMin))), tau);
           }
           return x;
         }),

@@ -41,6 +41,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
       'metrics/frechet.ts',
       'metrics/kid.ts',
       'metrics/evaluate.ts',
+      'metrics/image-quality.ts',
       'data/toy2d.ts',
       'report/figures.ts',
       'core.ts',

@@ -27,10 +27,11 @@ const notebooks = readdirSync(NB_DIR)
   .filter((f) => f.endsWith('.ipynb'))
   .sort();
 
-test('one notebook per ablation plus the quickstart and the evaluation-bias one', () => {
+test('one notebook per ablation plus the quickstart, the evaluation-bias and the zero-shot-editing one', () => {
   assert.ok(notebooks.includes('00-quickstart.ipynb'));
   assert.ok(notebooks.includes('09-evaluation-bias.ipynb'));
-  assert.equal(notebooks.length, ABLATIONS.length + 2, notebooks.join(', '));
+  assert.ok(notebooks.includes('11-zero-shot-editing.ipynb'));
+  assert.equal(notebooks.length, ABLATIONS.length + 3, notebooks.join(', '));
 });
 
 test('committed notebooks carry PNG outputs (GitHub shows them), use the committed kernel, stay under 2 MB', () => {

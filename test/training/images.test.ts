@@ -98,8 +98,8 @@ describe('image consistency models', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     const img = PNG.sync.read(fs.readFileSync(png));
-    // 3 columns × 2 rows of 8×8 tiles with 1-px gaps between tiles
-    assert.equal(img.width, 3 * 8 + 2);
-    assert.equal(img.height, 2 * 8 + 1);
+    // 3 columns × 2 rows of 8×8 tiles upscaled to 64×64 (nearest neighbour) with 1-px gaps between tiles
+    assert.equal(img.width, 3 * 64 + 2);
+    assert.equal(img.height, 2 * 64 + 1);
   });
 });

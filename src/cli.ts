@@ -29,6 +29,7 @@ import { buildReports } from './experiments/report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
+import { DISTILL_EXPERIMENTS, findDistillExperiment, reportDistill, runDistill, type DistillData } from './experiments/distill';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -363,6 +364,38 @@ program
     });
     process.stdout.write(JSON.stringify(r.record, null, 2) + '\n');
     if (f.out && r.image) writeImageReport(f.run, f.out);
+  });
+
+const distill = program.command('distill').description('the distillation experiments (ct-vs-cd, cd-teacher-cap): EDM teachers, CD students, CT and iCT');
+const distillData = (): Option => new Option('--data <name>', 'data set').choices(['eight-gaussians', 'fashion-mnist']).default('eight-gaussians');
+distill
+  .command('run')
+  .description('train and evaluate every run of an experiment (teachers first); finished runs are skipped, stopped ones resumed')
+  .argument('<experiment>', DISTILL_EXPERIMENTS.map((e) => e.name).join(' | '))
+  .addOption(distillData())
+  .option('--seeds <n>', 'seeds (default: the experiment scale)', num('--seeds', { int: true, min: 1 }))
+  .option('--runs <dir>', 'root of the run directories', 'runs/distill')
+  .addOption(backendOption())
+  .addOption(threadsOption())
+  .action(async (name: string, f: { data: DistillData; seeds?: number; runs: string }) => {
+    await runDistill(findDistillExperiment(name), f.data, { runsRoot: f.runs, ...(f.seeds ? { seeds: f.seeds } : {}) });
+  });
+distill
+  .command('report')
+  .description('summary (markdown + JSON) and plots of an experiment into --out, and its runs\' small records into --records')
+  .argument('<experiment>', DISTILL_EXPERIMENTS.map((e) => e.name).join(' | '))
+  .addOption(distillData())
+  .option('--runs <dir>', 'root of the run directories', 'runs/distill')
+  .option('--out <dir>', 'results folder', 'results/distill')
+  .option('--records <dir>', 'where the runs\' small records go (no checkpoints)', 'results/runs/distill')
+  .action(async (name: string, f: { data: DistillData; runs: string; out: string; records: string }) => {
+    const s = await reportDistill(findDistillExperiment(name), f.data, {
+      runsRoot: f.runs,
+      out: f.out,
+      recordsOut: f.records,
+      command: `ctlab ${process.argv.slice(2).join(' ')}`,
+    });
+    process.stdout.write(`${s.experiment} on ${s.data}: ${s.arms.map((a) => `${a.arm} ${a.one.n ? a.one.text : '–'}`).join('; ')} -> ${f.out}\n`);
   });
 
 program

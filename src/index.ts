@@ -14,6 +14,16 @@ export { writeImageGrid } from './data/images';
 // training loop, checkpoint files, run directories
 export { train, loadRunWeights, NonFiniteLossError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint } from './training/checkpoint';
+export { checkTeacher, loadTeacher, TeacherError, type TeacherProvenance } from './training/teacher';
+export {
+  DISTILL_EXPERIMENTS,
+  findDistillExperiment,
+  runDistill,
+  summarizeDistill,
+  reportDistill,
+  type DistillExperiment,
+  type DistillSummary,
+} from './experiments/distill';
 export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './run/run-dir';
 export {
   readRunJson,

@@ -67,9 +67,9 @@ const denoise: ctlab.Denoiser = (x, s) => ctlab.edmDenoise(teacherNet, teacherWe
 const trajectory: number[][][] = Array.from({ length: nTraj }, () => []);
 let xt: tf.Tensor = tf.tensor2d(rngStart, [nTraj, 2]);
 for (let i = 0; i + 1 < grid.length; i++) {
-  const next = ctlab.pfOdeStep(denoise, xt, tf.fill([nTraj], grid[i] as number), tf.fill([nTraj], grid[i + 1] as number), 'heun', grid[i + 1] === 0);
+  const next = ctlab.pfOdeStep(denoise, xt, tf.fill([nTraj], grid[i]), tf.fill([nTraj], grid[i + 1]), 'heun', grid[i + 1] === 0);
   const v = next.dataSync();
-  for (let j = 0; j < nTraj; j++) trajectory[j]?.push([v[2 * j] as number, v[2 * j + 1] as number]);
+  for (let j = 0; j < nTraj; j++) trajectory[j]?.push([v[2 * j], v[2 * j + 1]]);
   xt.dispose();
   xt = next;
 }
@@ -78,8 +78,15 @@ const tail = (tr: number[][]): number[][] => tr.slice(grid.findIndex((s) => s <=
 await nb.showFigure(
   ctlab.lineFigure(
     [
-      ...trajectory.map((tr) => ({ x: tail(tr).map((p) => p[0] as number), y: tail(tr).map((p) => p[1] as number), color: '#1f77b4' })),
-      { x: Array.from(toy.test.filter((_, i) => i % 2 === 0)).slice(0, 300), y: Array.from(toy.test.filter((_, i) => i % 2 === 1)).slice(0, 300), name: 'held-out data', color: '#d62728', markers: true, dash: 'dot' },
+      ...trajectory.map((tr) => ({ x: tail(tr).map((p) => p[0]), y: tail(tr).map((p) => p[1]), color: '#1f77b4' })),
+      {
+        x: Array.from(toy.test.filter((_, i) => i % 2 === 0)).slice(0, 300),
+        y: Array.from(toy.test.filter((_, i) => i % 2 === 1)).slice(0, 300),
+        name: 'held-out data',
+        color: '#d62728',
+        markers: true,
+        dash: 'dot',
+      },
     ],
     { title: 'Heun solves of the teacher PF-ODE (σ ≤ 3 down to 0)', xTitle: 'x', yTitle: 'y', width: 560, height: 520 },
   ),
@@ -94,21 +101,21 @@ await nb.showFigure(
 
 // %%
 const cdGrid = Array.from(ctlab.karrasSigmas(18, edmCfg.noise));
-const x0 = [toy.train[0] as number, toy.train[1] as number];
+const x0 = [toy.train[0], toy.train[1]];
 const z0 = [0.8, -1.1];
 const rows = [3, 8, 12, 16].map((n) => {
-  const sN = cdGrid[n] as number;
-  const sNext = cdGrid[n + 1] as number;
-  const xNext = tf.tensor2d([[x0[0]! + sNext * z0[0]!, x0[1]! + sNext * z0[1]!]]);
+  const sN = cdGrid[n];
+  const sNext = cdGrid[n + 1];
+  const xNext = tf.tensor2d([[x0[0] + sNext * z0[0], x0[1] + sNext * z0[1]]]);
   const teacher: ctlab.DistillTeacher = { net: teacherNet, weights: teacherWeights, sigmaData: 0.5, solver: 'heun' };
   const xHat = ctlab.cdTeacherStep(teacher, xNext, tf.tensor1d([sNext]), tf.tensor1d([sN])).dataSync();
   return {
     n,
     'σ_{n+1}': sNext,
-    'σ_n': sN,
+    σ_n: sN,
     'x_{n+1}': `(${xNext.dataSync()[0]?.toFixed(3)}, ${xNext.dataSync()[1]?.toFixed(3)})`,
     'CD x̂_n (teacher Heun)': `(${xHat[0]?.toFixed(3)}, ${xHat[1]?.toFixed(3)})`,
-    'CT x + σ_n z': `(${(x0[0]! + sN * z0[0]!).toFixed(3)}, ${(x0[1]! + sN * z0[1]!).toFixed(3)})`,
+    'CT x + σ_n z': `(${(x0[0] + sN * z0[0]).toFixed(3)}, ${(x0[1] + sN * z0[1]).toFixed(3)})`,
   };
 });
 nb.showTable(rows);
@@ -126,7 +133,9 @@ const reports = ['ct-vs-cd-eight-gaussians', 'cd-teacher-cap-eight-gaussians', '
 for (const r of reports) {
   const md = path.join(distillDir, `${r}.md`);
   if (!fs.existsSync(md)) {
-    nb.showMarkdown(`**${r}**: not run yet (\`ctlab distill run ${r.replace(/-(eight-gaussians|fashion-mnist)$/, '')} --data ${r.endsWith('fashion-mnist') ? 'fashion-mnist' : 'eight-gaussians'}\`).`);
+    nb.showMarkdown(
+      `**${r}**: not run yet (\`ctlab distill run ${r.replace(/-(eight-gaussians|fashion-mnist)$/, '')} --data ${r.endsWith('fashion-mnist') ? 'fashion-mnist' : 'eight-gaussians'}\`).`,
+    );
     continue;
   }
   const text = fs.readFileSync(md, 'utf8');

@@ -230,7 +230,9 @@ program
   .addOption(new Option('--embedding <kind>', 'noise embedding').choices(['fourier', 'positional']))
   .option('--fourier-scale <s>', 'Fourier embedding scale (CM 16, iCT 0.02)', num('--fourier-scale'))
   .option('--dropout <p>', 'dropout rate', num('--dropout', { min: 0 }))
-  .addOption(new Option('--target <kind>', "consistency target θ⁻: CT's EMA μ(k), or stopgrad (the student without gradient; iCT)").choices(['ema', 'stopgrad']))
+  .addOption(
+    new Option('--target <kind>', "consistency target θ⁻: CT's EMA μ(k), or stopgrad (the student without gradient; iCT)").choices(['ema', 'stopgrad']),
+  )
   .option('--teacher <dir>', 'CD (--preset cd): the finished EDM run directory to distill from (ctlab train --preset edm)')
   .addOption(new Option('--distance <kind>').choices(['l2', 'l1', 'pseudo-huber', 'lpips']))
   .addOption(new Option('--curriculum <kind>', 'N(k): CT square-root or iCT exponential').choices(['ct', 'ict']))
@@ -300,8 +302,10 @@ program
     }) => {
       const cfg = readRunConfig(f.run);
       const edm = cfg.method?.kind === 'edm';
-      if (!edm && (f.solver || f.steps !== undefined)) throw new Error(`--solver/--steps: ${f.run} is a consistency model (sampled along --sigmas); they apply to EDM runs`);
-      if (edm && f.sigmas && f.steps !== undefined) throw new Error('--sigmas and --steps: give one (an EDM run solves along --sigmas, then to 0, or the Karras grid of --steps)');
+      if (!edm && (f.solver || f.steps !== undefined))
+        throw new Error(`--solver/--steps: ${f.run} is a consistency model (sampled along --sigmas); they apply to EDM runs`);
+      if (edm && f.sigmas && f.steps !== undefined)
+        throw new Error('--sigmas and --steps: give one (an EDM run solves along --sigmas, then to 0, or the Karras grid of --steps)');
       await initBackend(f.backend ? { backend: f.backend } : {});
       const solver = f.solver ?? 'heun';
       const sigmas = edm ? (f.sigmas ? [...f.sigmas, 0] : edmSigmas(f.steps ?? EDM_HEUN_STEPS, cfg.noise)) : (f.sigmas ?? [cfg.noise.sigmaMax]);
@@ -311,15 +315,15 @@ program
       const pts = edm
         ? await sampleEdm(net, weights, { sigmas, solver, n: f.n, seed: f.seed, shape, sigmaData: cfg.noise.sigmaData })
         : await sampleConsistencyAsync(net, weights, {
-        sigmas,
-        n: f.n,
-        seed: f.seed,
-        shape,
-        sigmaMin: cfg.noise.sigmaMin,
-        sigmaMax: cfg.noise.sigmaMax,
-        sigmaData: cfg.noise.sigmaData,
-        onProgress: (d) => bar.update(d),
-      });
+            sigmas,
+            n: f.n,
+            seed: f.seed,
+            shape,
+            sigmaMin: cfg.noise.sigmaMin,
+            sigmaMax: cfg.noise.sigmaMax,
+            sigmaData: cfg.noise.sigmaData,
+            onProgress: (d) => bar.update(d),
+          });
       bar.stop();
       const nfe = edm ? edmNfe(sigmas, solver) : sigmas.length;
       const tag = edm ? `sample-${solver}${sigmas.length - 1}-step${step}` : `sample-${sigmas.join('_')}-step${step}`;
@@ -382,12 +386,12 @@ distill
   });
 distill
   .command('report')
-  .description('summary (markdown + JSON) and plots of an experiment into --out, and its runs\' small records into --records')
+  .description("summary (markdown + JSON) and plots of an experiment into --out, and its runs' small records into --records")
   .argument('<experiment>', DISTILL_EXPERIMENTS.map((e) => e.name).join(' | '))
   .addOption(distillData())
   .option('--runs <dir>', 'root of the run directories', 'runs/distill')
   .option('--out <dir>', 'results folder', 'results/distill')
-  .option('--records <dir>', 'where the runs\' small records go (no checkpoints)', 'results/runs/distill')
+  .option('--records <dir>', "where the runs' small records go (no checkpoints)", 'results/runs/distill')
   .action(async (name: string, f: { data: DistillData; runs: string; out: string; records: string }) => {
     const s = await reportDistill(findDistillExperiment(name), f.data, {
       runsRoot: f.runs,

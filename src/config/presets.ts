@@ -8,7 +8,18 @@ import type { ConfigOverride, TrainConfig } from './schema';
 import { validateConfig } from './schema';
 import { mergeConfig } from './merge';
 import { isImageData } from './data-kind';
-import { CD_GRID, CT_CURRICULUM, CT_TEACHER_EMA, EDM_LOGNORMAL, FOURIER_SCALE, ICT_CURRICULUM, ICT_DROPOUT, ICT_LOGNORMAL, PAPER_NOISE, TWO_STEP_SIGMA } from '../constants';
+import {
+  CD_GRID,
+  CT_CURRICULUM,
+  CT_TEACHER_EMA,
+  EDM_LOGNORMAL,
+  FOURIER_SCALE,
+  ICT_CURRICULUM,
+  ICT_DROPOUT,
+  ICT_LOGNORMAL,
+  PAPER_NOISE,
+  TWO_STEP_SIGMA,
+} from '../constants';
 
 /** The scale shared by both 2D presets (not from the papers: sized to train in about a minute here). */
 export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {

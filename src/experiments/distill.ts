@@ -111,7 +111,11 @@ export function armConfig(exp: DistillExperiment, data: DistillData, arm: Distil
   const scale = exp.scales[data];
   if (!scale) throw new Error(`${exp.name}: no scale for data '${data}' (has: ${Object.keys(exp.scales).join(', ')})`);
   const steps = arm.preset === 'edm' ? Math.max(1, Math.round(scale.steps * (arm.budget ?? 1))) : scale.steps;
-  const base = buildConfig(arm.preset, { ...commonOverride(data, steps), name: arm.name, seed: arm.preset === 'edm' && scale.sharedTeacher ? 0 : seed }, scaleOf(data));
+  const base = buildConfig(
+    arm.preset,
+    { ...commonOverride(data, steps), name: arm.name, seed: arm.preset === 'edm' && scale.sharedTeacher ? 0 : seed },
+    scaleOf(data),
+  );
   if (arm.preset !== 'cd') return base;
   const t = exp.arms.find((a) => a.name === arm.teacher);
   if (!t) throw new Error(`${exp.name}: arm ${arm.name} names teacher '${arm.teacher}', which is not an arm`);
@@ -143,11 +147,19 @@ export async function runDistill(exp: DistillExperiment, data: DistillData, opts
       const status = runStatus(dir);
       if (status !== 'completed') {
         log(`${exp.name}: train ${rel}${status ? ` (resume: ${status})` : ''}`);
-        await train(cfg, { outDir: dir, resume: status !== null, progress: false, command: `ctlab distill run ${exp.name} --data ${data} --runs ${opts.runsRoot} (${rel})` });
+        await train(cfg, {
+          outDir: dir,
+          resume: status !== null,
+          progress: false,
+          command: `ctlab distill run ${exp.name} --data ${data} --runs ${opts.runsRoot} (${rel})`,
+        });
       }
       if (!readEval(dir)) {
         log(`${exp.name}: eval ${rel}`);
-        await evaluateRunDir(dir, { ...(scale.evalN ? { n: scale.evalN } : {}), command: `ctlab eval --run ${dir}${scale.evalN ? ` --n ${scale.evalN}` : ''}` });
+        await evaluateRunDir(dir, {
+          ...(scale.evalN ? { n: scale.evalN } : {}),
+          command: `ctlab eval --run ${dir}${scale.evalN ? ` --n ${scale.evalN}` : ''}`,
+        });
       }
     }
   }
@@ -242,7 +254,18 @@ export function summarizeDistill(exp: DistillExperiment, data: DistillData, runs
     const y = bySeed(b);
     return [...x.keys()].filter((k) => y.has(k)).map((k) => (x.get(k) as number) - (y.get(k) as number));
   };
-  const pairs: [string, string][] = exp.name === 'ct-vs-cd' ? [['cd-100', 'ict'], ['ct', 'cd-100'], ['ct', 'ict']] : [['cd-25', 'cd-100'], ['cd-50', 'cd-100'], ['cd-100', 'ict']];
+  const pairs: [string, string][] =
+    exp.name === 'ct-vs-cd'
+      ? [
+          ['cd-100', 'ict'],
+          ['ct', 'cd-100'],
+          ['ct', 'ict'],
+        ]
+      : [
+          ['cd-25', 'cd-100'],
+          ['cd-50', 'cd-100'],
+          ['cd-100', 'ict'],
+        ];
   const comparisons = pairs.map(([a, b]) => {
     const values = paired(a, b);
     return { name: `${a} − ${b}`, diff: formatMeanCi(values), values };
@@ -262,7 +285,7 @@ export function summarizeDistill(exp: DistillExperiment, data: DistillData, runs
 }
 
 function summaryMarkdown(exp: DistillExperiment, s: DistillSummary): string {
-  const f = (m: ReturnType<typeof formatMeanCi> | null): string => (m && m.n ? m.text : '–');
+  const f = (m: ReturnType<typeof formatMeanCi> | null): string => (m?.n ? m.text : '–');
   const lines = [
     `# ${exp.title} (${s.data})`,
     '',
@@ -273,11 +296,17 @@ function summaryMarkdown(exp: DistillExperiment, s: DistillSummary): string {
     '',
     '| arm | method | seeds | 1-step (NFE 1) | 2-step (NFE 2) | Heun-18 (NFE 35) | wall s per run | steps |',
     '|---|---|---|---|---|---|---|---|',
-    ...s.arms.map((a) => `| ${a.arm} | ${a.preset} | ${a.runs.length} | ${f(a.one)} | ${f(a.two)} | ${f(a.heun)} | ${a.wallSec.n ? a.wallSec.mean.toFixed(0) : '–'} | ${a.runs[0]?.steps ?? '–'} |`),
+    ...s.arms.map(
+      (a) =>
+        `| ${a.arm} | ${a.preset} | ${a.runs.length} | ${f(a.one)} | ${f(a.two)} | ${f(a.heun)} | ${a.wallSec.n ? a.wallSec.mean.toFixed(0) : '–'} | ${a.runs[0]?.steps ?? '–'} |`,
+    ),
     '',
     'Seed-paired differences of the 1-step metric (> 0: the second arm is better):',
     '',
-    ...s.comparisons.map((c) => `- ${c.name} = ${c.diff.n ? c.diff.text : 'n/a'} (${c.diff.n} pairs)${c.diff.n > 1 ? (c.diff.lo > 0 ? ': the second is significantly better' : c.diff.hi < 0 ? ': the first is significantly better' : ': the interval includes 0') : ''}`),
+    ...s.comparisons.map(
+      (c) =>
+        `- ${c.name} = ${c.diff.n ? c.diff.text : 'n/a'} (${c.diff.n} pairs)${c.diff.n > 1 ? (c.diff.lo > 0 ? ': the second is significantly better' : c.diff.hi < 0 ? ': the first is significantly better' : ': the interval includes 0') : ''}`,
+    ),
     '',
     ...(s.missing.length ? ['Not found (not run or not finished):', '', ...s.missing.map((m) => `- ${m}`), ''] : []),
     'Runs (their config.json, run.json with command, commit, backend, seed and wall time, metrics.jsonl and eval.json):',
@@ -298,11 +327,29 @@ function figures(exp: DistillExperiment, s: DistillSummary): { fig: Figure; outB
     const ict = s.arms.find((a) => a.arm === 'ict');
     const xs = ok.map((p) => p.t?.heun?.mean ?? null);
     const series = [
-      { x: xs, y: ok.map((p) => p.c?.one.mean ?? null), name: 'CD student, 1-step', markers: true, lo: ok.map((p) => p.c?.one.lo as number), hi: ok.map((p) => p.c?.one.hi as number) },
+      {
+        x: xs,
+        y: ok.map((p) => p.c?.one.mean ?? null),
+        name: 'CD student, 1-step',
+        markers: true,
+        lo: ok.map((p) => p.c?.one.lo as number),
+        hi: ok.map((p) => p.c?.one.hi as number),
+      },
       { x: xs, y: xs, name: 'student = teacher (Heun-18)', dash: 'dot' as const },
       ...(ict?.one.n ? [{ x: xs, y: xs.map(() => ict.one.mean), name: 'iCT, 1-step (no teacher)', dash: 'dash' as const }] : []),
     ];
-    return [{ fig: lineFigure(series, { title: `CD student against its teacher (${s.data}; teachers at 25/50/100% budget)`, xTitle: `teacher Heun-18 ${s.metric}`, yTitle: `student 1-step ${s.metric}`, width: 640, height: 440 }), outBase: base }];
+    return [
+      {
+        fig: lineFigure(series, {
+          title: `CD student against its teacher (${s.data}; teachers at 25/50/100% budget)`,
+          xTitle: `teacher Heun-18 ${s.metric}`,
+          yTitle: `student 1-step ${s.metric}`,
+          width: 640,
+          height: 440,
+        }),
+        outBase: base,
+      },
+    ];
   }
   const arms = s.arms;
   return [
@@ -321,7 +368,11 @@ function figures(exp: DistillExperiment, s: DistillSummary): { fig: Figure; outB
 }
 
 /** Write results/distill/<experiment>-<data>.{md,json} and plots, and copy the runs' small records to `recordsOut`. */
-export async function reportDistill(exp: DistillExperiment, data: DistillData, opts: { runsRoot: string; out: string; recordsOut?: string; command: string }): Promise<DistillSummary> {
+export async function reportDistill(
+  exp: DistillExperiment,
+  data: DistillData,
+  opts: { runsRoot: string; out: string; recordsOut?: string; command: string },
+): Promise<DistillSummary> {
   const s = summarizeDistill(exp, data, opts.runsRoot, opts.command);
   fs.mkdirSync(opts.out, { recursive: true });
   const base = path.join(opts.out, `${exp.name}-${data}`);

@@ -36,7 +36,16 @@ export function edmEvalLists(cfg: TrainConfig, heunSteps = EDM_HEUN_STEPS): { eu
 }
 
 /** EDM samples along a σ list ending at 0, with the options of an evaluation. */
-export function sampleEdmFor(cfg: TrainConfig, net: Network, weights: readonly tf.Tensor[], sigmas: number[], solver: OdeSolver, n: number, shape: readonly number[], seed = EVAL_SAMPLE_SEED): Promise<Float32Array> {
+export function sampleEdmFor(
+  cfg: TrainConfig,
+  net: Network,
+  weights: readonly tf.Tensor[],
+  sigmas: number[],
+  solver: OdeSolver,
+  n: number,
+  shape: readonly number[],
+  seed = EVAL_SAMPLE_SEED,
+): Promise<Float32Array> {
   return sampleEdm(net, weights, { sigmas, solver, n, seed, shape, sigmaData: cfg.noise.sigmaData });
 }
 

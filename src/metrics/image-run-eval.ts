@@ -68,7 +68,7 @@ export async function evaluateImageRun(
         return { fid: r.fid, kid: r.kid };
       };
       scores[name] = { oneStep: score(oneStep), twoStep: score(twoStep), floor: score(floorImages), ceiling: score(noise) };
-      if (given?.extra) (scores[name] as ImageRunEval['scores'][string]).extra = Object.fromEntries(Object.entries(given.extra).map(([k, v]) => [k, score(v)]));
+      if (given?.extra) scores[name].extra = Object.fromEntries(Object.entries(given.extra).map(([k, v]) => [k, score(v)]));
     } finally {
       fnet.dispose();
     }

@@ -125,7 +125,7 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
         seed,
         oneStep: { sigmas: lists.euler1, ...e1, nfe: 1, solver: 'euler' },
         multiStep: { sigmas: lists.euler2, ...e2, nfe: lists.euler2.length - 1, solver: 'euler' },
-        heun: { steps: EDM_HEUN_STEPS, nfe: nfe[heunName] as number, ...h },
+        heun: { steps: EDM_HEUN_STEPS, nfe: nfe[heunName], ...h },
       };
       writeEval(dir, record);
       return { record, config: cfg, step };

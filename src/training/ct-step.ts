@@ -109,7 +109,8 @@ export function ctLossAndGrads(
   perceptual: PerceptualDistance | null = null,
   distill: DistillTeacher | null = null,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
-  if (cfg.method?.kind === 'cd' && !distill) throw new Error('config.method.teacher: CD needs its loaded EDM teacher (the trainer loads it from the run directory)');
+  if (cfg.method?.kind === 'cd' && !distill)
+    throw new Error('config.method.teacher: CD needs its loaded EDM teacher (the trainer loads it from the run directory)');
   if (cfg.distance.kind === 'lpips' && !perceptual)
     throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
   if (tf.getGradient(tf.Mean) === undefined) {
@@ -193,7 +194,16 @@ export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, 
   const n = gridSize(cfg, k);
   const mu = teacherEma(cfg.teacher, n);
   const draw = drawStep(cfg, k, ctx.train, ctx.dim, ctx.table.at(n), ctx.maskShapes);
-  const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, ctx.dataShape, ctx.perceptual, ctx.distill ?? null);
+  const { loss, grads } = ctLossAndGrads(
+    cfg,
+    state.net,
+    state.student,
+    state.teacher ?? state.student,
+    draw,
+    ctx.dataShape,
+    ctx.perceptual,
+    ctx.distill ?? null,
+  );
   const value = (await loss.data())[0] as number;
   loss.dispose();
   if (!Number.isFinite(value)) {

@@ -37,9 +37,16 @@ export function edmLossWeight(sigma: number, sigmaData = 0.5): number {
  * The denoiser D(x, σ): x [B, ...], sigma [B] -> [B, ...]. The network's embedding computes c_noise
  * from σ itself (¼·ln σ for the Fourier embedding, the same c_noise as EDM).
  */
-export function edmDenoise(net: Network, weights: readonly tf.Tensor[], x: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null, sigmaData = 0.5): tf.Tensor {
+export function edmDenoise(
+  net: Network,
+  weights: readonly tf.Tensor[],
+  x: tf.Tensor,
+  sigma: tf.Tensor1D,
+  masks: DropoutMasks | null,
+  sigmaData = 0.5,
+): tf.Tensor {
   return tf.tidy(() => {
-    const bshape = [x.shape[0] as number, ...x.shape.slice(1).map(() => 1)];
+    const bshape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
     const s2 = tf.add(tf.square(sigma), sigmaData * sigmaData);
     const cSkip = tf.reshape(tf.div(sigmaData * sigmaData, s2), bshape);
     const cOut = tf.reshape(tf.div(tf.mul(sigma, sigmaData), tf.sqrt(s2)), bshape);
@@ -60,7 +67,7 @@ export type OdeSolver = 'heun' | 'euler';
  */
 export function pfOdeStep(denoise: Denoiser, x: tf.Tensor, sFrom: tf.Tensor1D, sTo: tf.Tensor1D, solver: OdeSolver, toZero = false): tf.Tensor {
   return tf.tidy(() => {
-    const bshape = [x.shape[0] as number, ...x.shape.slice(1).map(() => 1)];
+    const bshape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
     const from = tf.reshape(sFrom, bshape);
     const h = tf.reshape(tf.sub(sTo, sFrom), bshape);
     const d = tf.div(tf.sub(x, denoise(x, sFrom)), from);
@@ -167,7 +174,13 @@ export function drawEdmStep(cfg: TrainConfig, k: number, train: Float32Array, di
 }
 
 /** EDM loss L = mean_b λ(σ_b)·mean_j (D_θ(x + σn, σ) − x)²_j and its gradients (EDM Eq. 2 and 8). */
-export function edmLossAndGrads(cfg: TrainConfig, net: Network, student: readonly tf.Variable[], draw: EdmDraw, dataShape: number[]): { loss: tf.Scalar; grads: tf.Tensor[] } {
+export function edmLossAndGrads(
+  cfg: TrainConfig,
+  net: Network,
+  student: readonly tf.Variable[],
+  draw: EdmDraw,
+  dataShape: number[],
+): { loss: tf.Scalar; grads: tf.Tensor[] } {
   const b = cfg.batchSize;
   return tf.tidy(() => {
     const x = tf.tensor(draw.x, [b, ...dataShape]);

@@ -44,7 +44,8 @@ export function checkTeacher(student: TrainConfig): { config: TrainConfig; prove
   if (student.method?.kind !== 'cd') throw new TeacherError("config.method.kind: expected 'cd' to load a teacher");
   const dir = student.method.teacher;
   const field = 'config.method.teacher';
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new TeacherError(`${field}: ${dir} is not a directory (expected a finished EDM run: ctlab train --preset edm)`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new TeacherError(`${field}: ${dir} is not a directory (expected a finished EDM run: ctlab train --preset edm)`);
   if (!fs.existsSync(runPaths(dir).config)) throw new TeacherError(`${field}: ${dir} is not a ctlab run directory (no config.json)`);
   let cfg: TrainConfig;
   try {
@@ -53,12 +54,16 @@ export function checkTeacher(student: TrainConfig): { config: TrainConfig; prove
     throw new TeacherError(`${field}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (cfg.method?.kind !== 'edm') {
-    throw new TeacherError(`${field}: ${runPaths(dir).config} is not an EDM diffusion run (config.method is ${cfg.method ? `'${cfg.method.kind}'` : 'absent: a consistency-training run'}); a CD teacher is trained with --preset edm`);
+    throw new TeacherError(
+      `${field}: ${runPaths(dir).config} is not an EDM diffusion run (config.method is ${cfg.method ? `'${cfg.method.kind}'` : 'absent: a consistency-training run'}); a CD teacher is trained with --preset edm`,
+    );
   }
   if (!fs.existsSync(runPaths(dir).run)) throw new TeacherError(`${field}: ${dir} has no run.json (the teacher has not started)`);
   const run = readRunJson(dir);
   if (run.status !== 'completed') {
-    throw new TeacherError(`${field}: ${runPaths(dir).run} has status '${run.status}' at step ${run.step} of ${run.totalSteps}; the teacher must be a completed run (finish it: ctlab train --resume --out ${dir})`);
+    throw new TeacherError(
+      `${field}: ${runPaths(dir).run} has status '${run.status}' at step ${run.step} of ${run.totalSteps}; the teacher must be a completed run (finish it: ctlab train --resume --out ${dir})`,
+    );
   }
   const a = exampleShape(student.data);
   const b = exampleShape(cfg.data);
@@ -67,7 +72,9 @@ export function checkTeacher(student: TrainConfig): { config: TrainConfig; prove
   }
   const sameData = JSON.stringify({ ...cfg.data, trainSize: 0, testSize: 0 }) === JSON.stringify({ ...student.data, trainSize: 0, testSize: 0 });
   if (!sameData) {
-    throw new TeacherError(`${field}: the teacher was trained on ${describeData(cfg)} (${runPaths(dir).config} data), the student's config.data is ${describeData(student)}`);
+    throw new TeacherError(
+      `${field}: the teacher was trained on ${describeData(cfg)} (${runPaths(dir).config} data), the student's config.data is ${describeData(student)}`,
+    );
   }
   const ckpt = path.join(runPaths(dir).checkpoints, checkpointFileName(cfg.steps));
   if (!fs.existsSync(ckpt)) throw new TeacherError(`${field}: the teacher's final checkpoint ${ckpt} is missing`);
@@ -81,7 +88,9 @@ export function checkTeacher(student: TrainConfig): { config: TrainConfig; prove
     totalSteps: run.totalSteps,
   };
   if (student.method.teacherConfigHash !== undefined && student.method.teacherConfigHash !== run.configHash) {
-    throw new TeacherError(`${field}: ${dir} now holds a run of config ${run.configHash}, but config.method.teacherConfigHash pins ${student.method.teacherConfigHash}`);
+    throw new TeacherError(
+      `${field}: ${dir} now holds a run of config ${run.configHash}, but config.method.teacherConfigHash pins ${student.method.teacherConfigHash}`,
+    );
   }
   return { config: cfg, provenance, checkpoint: ckpt };
 }
@@ -97,18 +106,18 @@ export function loadTeacher(student: TrainConfig): { teacher: DistillTeacher & {
     throw new TeacherError(`config.method.teacher: the teacher's checkpoint ${checkpoint} is unreadable (${e instanceof Error ? e.message : String(e)})`);
   }
   if (ck.meta.configHash !== provenance.configHash) {
-    throw new TeacherError(`config.method.teacher: ${checkpoint} was written by config ${ck.meta.configHash}, not the run's ${provenance.configHash}`);
+    throw new TeacherError(`config.method.teacher: ${checkpoint} was written by config ${String(ck.meta.configHash)}, not the run's ${provenance.configHash}`);
   }
   const shape = exampleShape(config.data);
   const net = buildNetwork(config, shape);
   const byName = new Map(ck.tensors.map((t) => [t.name, t]));
   const weights = net.params.map((p) => {
     const t = byName.get(`ema/${p.name}`);
-    if (!t || t.shape.join(',') !== p.shape.join(',')) {
+    if (t?.shape.join(',') !== p.shape.join(',')) {
       net.dispose();
       throw new TeacherError(`config.method.teacher: ${checkpoint} lacks ema/${p.name} of shape [${p.shape}]`);
     }
-    return tf.tensor(t.data, p.shape);
+    return tf.tensor((t as { data: Float32Array }).data, p.shape);
   });
   const teacher = {
     net,

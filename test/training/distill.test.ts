@@ -75,10 +75,10 @@ function tinyCd(teacher: string, override: Record<string, unknown> = {}): TrainC
   return validateConfig({ ...base, method: { kind: 'cd', teacher, n: 18, solver: 'heun' } });
 }
 
-async function finalTensors(dir: string): Promise<Map<string, Float32Array>> {
+function finalTensors(dir: string): Map<string, Float32Array> {
   const newest = listCheckpoints(runPaths(dir).checkpoints)[0];
   assert.ok(newest, `${dir}: no checkpoint`);
-  return new Map(loadCheckpoint(newest.file).tensors.map((t) => [t.name, t.data as Float32Array]));
+  return new Map(loadCheckpoint(newest.file).tensors.map((t) => [t.name, t.data]));
 }
 
 describe('EDM preconditioning (Karras et al. 2022, Table 1)', () => {
@@ -93,7 +93,7 @@ describe('EDM preconditioning (Karras et al. 2022, Table 1)', () => {
     assert.ok(Math.abs(b.cOut - 40 / Math.sqrt(6400.25)) < 1e-14);
     assert.ok(Math.abs(b.cNoise - 0.25 * Math.log(80)) < 1e-15);
     assert.ok(Math.abs(edmLossWeight(1, SD) - 5) < 1e-14); // (1 + 0.25)/(0.5)²
-    assert.ok(Math.abs(edmLossWeight(0.002, SD) - (0.002 ** 2 + 0.25) / (0.001 ** 2)) < 1e-6);
+    assert.ok(Math.abs(edmLossWeight(0.002, SD) - (0.002 ** 2 + 0.25) / 0.001 ** 2) < 1e-6);
     for (const s of [0.002, 0.3, 2, 80]) assert.ok(Math.abs(edmLossWeight(s, SD) * edmScalings(s, SD).cOut ** 2 - 1) < 1e-12, 'λ = 1/c_out²');
     assert.throws(() => edmScalings(0), /sigma must be a finite number > 0/);
   });
@@ -216,7 +216,10 @@ describe('consistency distillation', () => {
     const probe = gaussianData(400, 99);
     const fresh = createModelState(cfg, [2]);
     for (const sigma of [grid[3]!, grid[6]!, grid[8]!, grid[12]!, grid[17]!]) {
-      const x = tf.tensor2d(probe.map((v) => v * Math.sqrt(sigma ** 2 + SD ** 2) / SD), [400, 2]); // x ~ p_σ = N(0, (σ²+σd²)I)
+      const x = tf.tensor2d(
+        probe.map((v) => (v * Math.sqrt(sigma ** 2 + SD ** 2)) / SD),
+        [400, 2],
+      ); // x ~ p_σ = N(0, (σ²+σd²)I)
       const relErr = (weights: readonly tf.Tensor[]): number => {
         const out = consistencyFunction(state.net, weights, x, tf.fill([400], sigma), null, { sigmaMin: 0.002, sigmaData: SD });
         const got = out.dataSync();
@@ -233,7 +236,10 @@ describe('consistency distillation', () => {
       };
       const rel = relErr(state.ema);
       const before = relErr(fresh.ema);
-      assert.ok(rel < (sigma > 50 ? 0.3 : 0.12) && rel < before / 3, `σ = ${sigma}: relative RMS error of f_θ against the analytic consistency function ${rel.toFixed(3)} (untrained ${before.toFixed(3)})`);
+      assert.ok(
+        rel < (sigma > 50 ? 0.3 : 0.12) && rel < before / 3,
+        `σ = ${sigma}: relative RMS error of f_θ against the analytic consistency function ${rel.toFixed(3)} (untrained ${before.toFixed(3)})`,
+      );
       x.dispose();
     }
     fresh.dispose();
@@ -311,7 +317,10 @@ describe('EDM and CD runs', () => {
     const half = path.join(work, 'half');
     await train(tinyEdm({ steps: 40 }), { outDir: half, progress: false, backend: 'wasm', stopAfter: 20 });
     refuse(tinyCd(half), /run\.json has status 'stopped' at step 20 of 40; the teacher must be a completed run/);
-    refuse(tinyCd(teacherDir, { data: { kind: 'toy2d', name: 'two-moons', trainSize: 2000, testSize: 400 } }), /teacher was trained on toy2d 'eight-gaussians'.*student's config\.data is toy2d 'two-moons'/);
+    refuse(
+      tinyCd(teacherDir, { data: { kind: 'toy2d', name: 'two-moons', trainSize: 2000, testSize: 400 } }),
+      /teacher was trained on toy2d 'eight-gaussians'.*student's config\.data is toy2d 'two-moons'/,
+    );
     // corrupt and missing final checkpoints
     const bad = path.join(work, 'bad');
     fs.cpSync(teacherDir, bad, { recursive: true });
@@ -338,8 +347,8 @@ describe('EDM and CD runs', () => {
       await train(cfg, { outDir: full, progress: false, backend: 'wasm' });
       await train(cfg, { outDir: parts, progress: false, backend: 'wasm', stopAfter: 20 });
       await train(cfg, { outDir: parts, progress: false, backend: 'wasm', resume: true });
-      const a = await finalTensors(full);
-      const b = await finalTensors(parts);
+      const a = finalTensors(full);
+      const b = finalTensors(parts);
       assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
       for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${name}: ${k} differs after resume`);
     }

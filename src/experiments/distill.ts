@@ -20,7 +20,7 @@ import { train } from '../training/trainer';
 import { formatMeanCi } from '../report/table';
 import { exportFigures, exportSkippedMessage } from '../report/export';
 import { ensurePlotlyBundle, lineFigure, writeFigureHtml, barFigure, type Figure } from '../report/plot';
-import { VERDICT_NET } from './report';
+import { DISTILL_README_LINE, VERDICT_NET } from './report';
 
 export type DistillData = 'eight-gaussians' | 'fashion-mnist';
 
@@ -384,5 +384,53 @@ export async function reportDistill(
   const exported = await exportFigures(figs, { formats: ['png', 'svg'] });
   if (!exported.ok) process.stderr.write(exportSkippedMessage(exported.reason) + '\n');
   if (opts.recordsOut) exportRecords(opts.runsRoot, opts.recordsOut);
+  writeDistillIndex(opts.out);
   return s;
+}
+
+/** results/distill/README.md: one row per experiment and data set found in `out`, and the results README's link line. */
+export function writeDistillIndex(out: string): void {
+  const rows: string[] = [];
+  for (const exp of DISTILL_EXPERIMENTS) {
+    for (const data of Object.keys(exp.scales) as DistillData[]) {
+      const file = path.join(out, `${exp.name}-${data}.json`);
+      if (!fs.existsSync(file)) {
+        rows.push(`| ${exp.name} | ${data} | ${exp.paper} | not run yet: \`ctlab distill run ${exp.name} --data ${data}\` | |`);
+        continue;
+      }
+      const s = JSON.parse(fs.readFileSync(file, 'utf8')) as DistillSummary;
+      const arms = s.arms
+        .map(
+          (a) =>
+            `${a.arm} ${a.one.n ? a.one.text : '–'}${a.heun?.n ? ` (Heun-18 ${a.heun.text})` : ''} [${a.runs.length} seeds, ${a.wallSec.n ? a.wallSec.mean.toFixed(0) : '–'} s/run]`,
+        )
+        .join('; ');
+      const cmp = s.comparisons
+        .map(
+          (c) =>
+            `${c.name} = ${c.diff.n ? c.diff.text : 'n/a'}${c.diff.n > 1 ? (c.diff.lo > 0 ? ' (second better)' : c.diff.hi < 0 ? ' (first better)' : ' (interval includes 0)') : ''}`,
+        )
+        .join('; ');
+      rows.push(`| [${exp.name}](${exp.name}-${data}.md) | ${data} | ${exp.paper} | ${arms} | ${cmp} |`);
+    }
+  }
+  const text = [
+    '# Distillation: the paper against this kit',
+    '',
+    '1-step metric per arm (SWD on 2D, FID in the fmnist-strided features on Fashion-MNIST; lower is better), mean ± 95% t-interval over seeds; EDM teachers also at Heun-18 (NFE 35). Seed-paired differences of the 1-step metric: "second better" when the interval is above 0. Wall time per run: run.json wallSec (training and its final in-training evaluation; `ctlab eval` afterwards not included).',
+    '',
+    '| experiment | data | paper | measured, 1-step (NFE 1) | comparisons |',
+    '|:-|:-|:-|:-|:-|',
+    ...rows,
+    '',
+    'Rebuilt by `ctlab distill report <experiment> --data <data>` from the run directories; each summary lists its runs and their records in `results/runs/distill/`.',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(out, 'README.md'), text);
+  // the results README links it (the same line `ctlab report --summary` writes)
+  const readme = path.join(path.dirname(out), 'README.md');
+  if (fs.existsSync(readme)) {
+    const r = fs.readFileSync(readme, 'utf8');
+    if (!r.includes(DISTILL_README_LINE)) fs.writeFileSync(readme, r.replace(/\n*$/, '\n\n' + DISTILL_README_LINE + '\n'));
+  }
 }

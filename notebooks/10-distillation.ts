@@ -147,11 +147,11 @@ for (const r of reports) {
 // %% [markdown]
 // ## Paper vs this kit
 //
-// Built from the summaries' JSON (seed-paired 1-step differences with 95% intervals); no number here is typed by hand.
+// Built from the summaries (`<experiment>-<data>.summary.json`: seed-paired 1-step differences with 95% intervals); no number here is typed by hand.
 
 // %%
 for (const r of reports) {
-  const file = path.join(distillDir, `${r}.json`);
+  const file = path.join(distillDir, `${r}.summary.json`);
   if (!fs.existsSync(file)) continue;
   const s = JSON.parse(fs.readFileSync(file, 'utf8')) as ctlab.DistillSummary;
   const exp = ctlab.findDistillExperiment(s.experiment);

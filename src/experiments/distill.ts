@@ -376,7 +376,7 @@ export async function reportDistill(
   const s = summarizeDistill(exp, data, opts.runsRoot, opts.command);
   fs.mkdirSync(opts.out, { recursive: true });
   const base = path.join(opts.out, `${exp.name}-${data}`);
-  writeJson(`${base}.json`, s);
+  writeJson(`${base}.summary.json`, s);
   fs.writeFileSync(`${base}.md`, summaryMarkdown(exp, s));
   const figs = figures(exp, s).map((f) => ({ ...f, outBase: path.join(opts.out, path.basename(f.outBase)) }));
   const bundle = ensurePlotlyBundle(path.dirname(opts.out));
@@ -393,7 +393,7 @@ export function writeDistillIndex(out: string): void {
   const rows: string[] = [];
   for (const exp of DISTILL_EXPERIMENTS) {
     for (const data of Object.keys(exp.scales) as DistillData[]) {
-      const file = path.join(out, `${exp.name}-${data}.json`);
+      const file = path.join(out, `${exp.name}-${data}.summary.json`);
       if (!fs.existsSync(file)) {
         rows.push(`| ${exp.name} | ${data} | ${exp.paper} | not run yet: \`ctlab distill run ${exp.name} --data ${data}\` | |`);
         continue;

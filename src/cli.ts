@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
 import { buildConfig, PRESETS, scaleFor, type PresetName } from './config/presets';
-import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
+import { CT_CURRICULUM, CT_TEACHER_EMA, EDM_HEUN_STEPS, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
 import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
 import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape } from './data/source';
@@ -15,6 +15,7 @@ import { upscaleFor, writeImageGrid } from './data/images';
 import { TOY2D_NAMES } from './data/toy2d';
 import { isImageData } from './config/data-kind';
 import { sampleConsistencyAsync } from './sampling/multistep';
+import { edmNfe, edmSigmas, sampleEdm } from './training/edm-step';
 import { evaluateRunDir } from './run/evaluate';
 import { exportRecords, gitInfo, readJob, readRunConfig, runPaths } from './run/run-dir';
 import { loadRunWeights, train } from './training/trainer';
@@ -32,6 +33,7 @@ import { doctorOk, formatChecks, runDoctor } from './doctor';
 import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
 import { EDIT_TASKS } from './sampling/edit';
 import { runNfe } from './experiments/nfe';
+import { DISTILL_EXPERIMENTS, findDistillExperiment, reportDistill, runDistill, type DistillData } from './experiments/distill';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
   return (value: string): number => {
@@ -67,7 +69,9 @@ interface TrainFlags {
   embedding?: 'fourier' | 'positional';
   fourierScale?: number;
   dropout?: number;
-  teacher?: 'ema' | 'none';
+  /** CD: the EDM teacher's run directory (never θ⁻: that is --target). */
+  teacher?: string;
+  target?: 'ema' | 'stopgrad';
   distance?: 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
   curriculum?: 'ct' | 'ict';
   noiseSampler?: 'uniform' | 'lognormal';
@@ -122,8 +126,18 @@ export function configFromFlags(f: TrainFlags, base?: TrainConfig): TrainConfig 
   }
   if (f.dropout !== undefined) model.dropout = f.dropout;
   if (Object.keys(model).length) o.model = model;
-  if (f.teacher === 'none') o.teacher = { kind: 'none' };
-  if (f.teacher === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' };
+  if (f.teacher === 'ema' || f.teacher === 'none') {
+    // the old flag named θ⁻ `teacher`; `teacher` now means only CD's pre-trained diffusion model
+    throw new Error(
+      `--teacher ${f.teacher}: the consistency target θ⁻ is now --target (--target ${f.teacher === 'none' ? 'stopgrad' : 'ema'}); --teacher <dir> names the EDM run a CD student distills from`,
+    );
+  }
+  if (f.teacher !== undefined) {
+    if (cfg.method?.kind !== 'cd') throw new Error(`--teacher ${f.teacher}: only consistency distillation has a teacher; use --preset cd`);
+    o.method = { ...cfg.method, teacher: f.teacher };
+  }
+  if (f.target === 'stopgrad') o.teacher = { kind: 'none' };
+  if (f.target === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' };
   if (f.distance) o.distance = { kind: f.distance };
   if (f.curriculum === 'ct') o.curriculum = cfg.curriculum.kind === 'ct' ? cfg.curriculum : { kind: 'ct', ...CT_CURRICULUM };
   if (f.curriculum === 'ict') o.curriculum = cfg.curriculum.kind === 'ict' ? cfg.curriculum : { kind: 'ict', ...ICT_CURRICULUM };
@@ -207,7 +221,7 @@ program.hook('preAction', (_root, action) => {
 
 program
   .command('train')
-  .description('consistency training of one run; writes a self-describing run directory')
+  .description('consistency training (ct, ict), EDM diffusion (edm) or consistency distillation (cd) of one run; writes a self-describing run directory')
   .addOption(new Option('--preset <name>', 'baseline recipe').choices(Object.keys(PRESETS)).default('ict'))
   .option('--config <file.json>', 'JSON override merged onto the preset (any config field)')
   .option(
@@ -223,7 +237,10 @@ program
   .addOption(new Option('--embedding <kind>', 'noise embedding').choices(['fourier', 'positional']))
   .option('--fourier-scale <s>', 'Fourier embedding scale (CM 16, iCT 0.02)', num('--fourier-scale'))
   .option('--dropout <p>', 'dropout rate', num('--dropout', { min: 0 }))
-  .addOption(new Option('--teacher <kind>', "teacher: CT's EMA μ(k), or none (stopgrad of the student)").choices(['ema', 'none']))
+  .addOption(
+    new Option('--target <kind>', "consistency target θ⁻: CT's EMA μ(k), or stopgrad (the student without gradient; iCT)").choices(['ema', 'stopgrad']),
+  )
+  .option('--teacher <dir>', 'CD (--preset cd): the finished EDM run directory to distill from (ctlab train --preset edm)')
   .addOption(new Option('--distance <kind>').choices(['l2', 'l1', 'pseudo-huber', 'lpips']))
   .addOption(new Option('--curriculum <kind>', 'N(k): CT square-root or iCT exponential').choices(['ct', 'ict']))
   .addOption(new Option('--noise-sampler <kind>', 'pair index: uniform (CM) or lognormal (iCT)').choices(['uniform', 'lognormal']))
@@ -269,6 +286,8 @@ program
   .option('--n <count>', 'number of samples', num('--n', { int: true, min: 1 }), 1000)
   .option('--seed <n>', 'sampling seed', num('--seed', { int: true, min: 0 }), 0)
   .addOption(new Option('--weights <which>', 'sampling EMA or raw student').choices(['ema', 'student']).default('ema'))
+  .addOption(new Option('--solver <kind>', 'EDM runs: the PF-ODE solver (EDM Alg. 1; default heun)').choices(['heun', 'euler']))
+  .option('--steps <N>', `EDM runs: steps on the Karras grid (default ${EDM_HEUN_STEPS}; NFE: Heun 2N − 1, Euler N)`, num('--steps', { int: true, min: 1 }))
   .option('--out <file>', 'output: CSV for points, PNG grid for images (default <run>/samples/sample-<sigmas>-step<k>.csv|png)')
   .option('--grid <cols>', 'images: columns of the PNG grid (default √n)', num('--grid', { int: true, min: 1 }))
   .addOption(backendOption())
@@ -281,29 +300,40 @@ program
       n: number;
       seed: number;
       weights: 'ema' | 'student';
+      solver?: 'heun' | 'euler';
+      steps?: number;
       out?: string;
       grid?: number;
       backend?: BackendRequest;
       progress: boolean;
     }) => {
       const cfg = readRunConfig(f.run);
+      const edm = cfg.method?.kind === 'edm';
+      if (!edm && (f.solver || f.steps !== undefined))
+        throw new Error(`--solver/--steps: ${f.run} is a consistency model (sampled along --sigmas); they apply to EDM runs`);
+      if (edm && f.sigmas && f.steps !== undefined)
+        throw new Error('--sigmas and --steps: give one (an EDM run solves along --sigmas, then to 0, or the Karras grid of --steps)');
       await initBackend(f.backend ? { backend: f.backend } : {});
-      const sigmas = f.sigmas ?? [cfg.noise.sigmaMax];
+      const solver = f.solver ?? 'heun';
+      const sigmas = edm ? (f.sigmas ? [...f.sigmas, 0] : edmSigmas(f.steps ?? EDM_HEUN_STEPS, cfg.noise)) : (f.sigmas ?? [cfg.noise.sigmaMax]);
       const shape = exampleShape(cfg.data);
       const { net, weights, step } = loadRunWeights(f.run, cfg, shape, f.weights);
       const bar = createProgress({ label: 'sample', total: f.n, enabled: f.progress });
-      const pts = await sampleConsistencyAsync(net, weights, {
-        sigmas,
-        n: f.n,
-        seed: f.seed,
-        shape,
-        sigmaMin: cfg.noise.sigmaMin,
-        sigmaMax: cfg.noise.sigmaMax,
-        sigmaData: cfg.noise.sigmaData,
-        onProgress: (d) => bar.update(d),
-      });
+      const pts = edm
+        ? await sampleEdm(net, weights, { sigmas, solver, n: f.n, seed: f.seed, shape, sigmaData: cfg.noise.sigmaData })
+        : await sampleConsistencyAsync(net, weights, {
+            sigmas,
+            n: f.n,
+            seed: f.seed,
+            shape,
+            sigmaMin: cfg.noise.sigmaMin,
+            sigmaMax: cfg.noise.sigmaMax,
+            sigmaData: cfg.noise.sigmaData,
+            onProgress: (d) => bar.update(d),
+          });
       bar.stop();
-      const tag = `sample-${sigmas.join('_')}-step${step}`;
+      const nfe = edm ? edmNfe(sigmas, solver) : sigmas.length;
+      const tag = edm ? `sample-${solver}${sigmas.length - 1}-step${step}` : `sample-${sigmas.join('_')}-step${step}`;
       let out: string;
       if (shape.length === 3) {
         const [h, w, c] = shape as [number, number, number];
@@ -315,7 +345,8 @@ program
         out = f.out ?? path.join(runPaths(f.run).samples, `${tag}.csv`);
         writeCsv(out, pts, 2);
       }
-      process.stdout.write(`${f.n} samples (${sigmas.length}-step, σ = ${sigmas.join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
+      const how = edm ? `EDM ${solver}, ${sigmas.length - 1} steps, NFE ${nfe}` : `${sigmas.length}-step, NFE ${nfe}`;
+      process.stdout.write(`${f.n} samples (${how}, σ = ${sigmas.map((v) => +v.toPrecision(4)).join(', ')}, ${f.weights} weights at step ${step}) -> ${out}\n`);
     },
   );
 
@@ -344,6 +375,38 @@ program
     });
     process.stdout.write(JSON.stringify(r.record, null, 2) + '\n');
     if (f.out && r.image) writeImageReport(f.run, f.out);
+  });
+
+const distill = program.command('distill').description('the distillation experiments (ct-vs-cd, cd-teacher-cap): EDM teachers, CD students, CT and iCT');
+const distillData = (): Option => new Option('--data <name>', 'data set').choices(['eight-gaussians', 'fashion-mnist']).default('eight-gaussians');
+distill
+  .command('run')
+  .description('train and evaluate every run of an experiment (teachers first); finished runs are skipped, stopped ones resumed')
+  .argument('<experiment>', DISTILL_EXPERIMENTS.map((e) => e.name).join(' | '))
+  .addOption(distillData())
+  .option('--seeds <n>', 'seeds (default: the experiment scale)', num('--seeds', { int: true, min: 1 }))
+  .option('--runs <dir>', 'root of the run directories', 'runs/distill')
+  .addOption(backendOption())
+  .addOption(threadsOption())
+  .action(async (name: string, f: { data: DistillData; seeds?: number; runs: string }) => {
+    await runDistill(findDistillExperiment(name), f.data, { runsRoot: f.runs, ...(f.seeds ? { seeds: f.seeds } : {}) });
+  });
+distill
+  .command('report')
+  .description("summary (markdown + JSON) and plots of an experiment into --out, and its runs' small records into --records")
+  .argument('<experiment>', DISTILL_EXPERIMENTS.map((e) => e.name).join(' | '))
+  .addOption(distillData())
+  .option('--runs <dir>', 'root of the run directories', 'runs/distill')
+  .option('--out <dir>', 'results folder', 'results/distill')
+  .option('--records <dir>', "where the runs' small records go (no checkpoints)", 'results/runs/distill')
+  .action(async (name: string, f: { data: DistillData; runs: string; out: string; records: string }) => {
+    const s = await reportDistill(findDistillExperiment(name), f.data, {
+      runsRoot: f.runs,
+      out: f.out,
+      recordsOut: f.records,
+      command: `ctlab ${process.argv.slice(2).join(' ')}`,
+    });
+    process.stdout.write(`${s.experiment} on ${s.data}: ${s.arms.map((a) => `${a.arm} ${a.one.n ? a.one.text : '–'}`).join('; ')} -> ${f.out}\n`);
   });
 
 program
@@ -572,7 +635,10 @@ program
   .option('--power', "instead: the power analysis (seeds that would decide each comparison) from --out's summary.json files, into its README.md and power.json")
   .option('--min-effect <fraction>', "with --power: the minimal effect worth deciding, as a fraction of the best arm's value", '0.1')
   .action(
-    async (f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; edit?: string; power?: boolean; minEffect: string }, cmd: Command) => {
+    async (
+      f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; edit?: string; power?: boolean; minEffect: string },
+      cmd: Command,
+    ) => {
       const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
       if (f.edit !== undefined) {
         process.stdout.write(`report: editing summary -> ${writeEditSummary(f.edit)}\n`);

@@ -32,3 +32,10 @@ export const PSEUDO_HUBER_C_PER_SQRT_DIM = 0.00054;
 export const FOURIER_SCALE = { ct: 16, ict: 0.02 } as const;
 /** iCT's dropout rate on CIFAR-10 (iCT Sec. 3.1). */
 export const ICT_DROPOUT = 0.3;
+
+/** EDM training's noise distribution ln σ ~ N(P_mean, P_std²): −1.2, 1.2 (EDM Table 1; ict-facts §1). */
+export const EDM_LOGNORMAL = { pMean: -1.2, pStd: 1.2 } as const;
+/** EDM's deterministic sampler: 18 Heun steps on the Karras grid (NFE 35; EDM Table 1, CIFAR-10). */
+export const EDM_HEUN_STEPS = 18;
+/** CD's fixed grid size N and its ODE solver (CM Sec. 6 / ict-facts: N = 18, Heun on CIFAR-10). */
+export const CD_GRID = { n: 18, solver: 'heun' } as const;

@@ -53,6 +53,24 @@ export {
   type StepDraw,
 } from './training/ct-step';
 export { createModelState, type ModelState } from './training/model-state';
+export {
+  edmScalings,
+  edmLossWeight,
+  edmDenoise,
+  edmSigmas,
+  edmNfe,
+  pfOdeStep,
+  sampleEdm,
+  cdTeacherStep,
+  drawEdmStep,
+  edmLossAndGrads,
+  edmTrainStep,
+  type EdmScalings,
+  type Denoiser,
+  type OdeSolver,
+  type DistillTeacher,
+  type EdmSampleOptions,
+} from './training/edm-step';
 export { TrainingSession, NonFiniteSessionLoss, type SessionData, type SessionStatus } from './training/session';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint, type CheckpointTensor } from './training/checkpoint-codec';
 export { sampleConsistency, sampleConsistencyAsync, validateSigmas, type SampleOptions, type SampleInit, type ProjectHook } from './sampling/multistep';

@@ -15,6 +15,16 @@ export { FASHION_MNIST_CLASS_COLORS, tintByClass } from './data/source';
 // training loop, checkpoint files, run directories
 export { train, loadRunWeights, NonFiniteLossError, WriteFailedError, configHash, type TrainOptions, type TrainResult } from './training/trainer';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint } from './training/checkpoint';
+export { checkTeacher, loadTeacher, TeacherError, type TeacherProvenance } from './training/teacher';
+export {
+  DISTILL_EXPERIMENTS,
+  findDistillExperiment,
+  runDistill,
+  summarizeDistill,
+  reportDistill,
+  type DistillExperiment,
+  type DistillSummary,
+} from './experiments/distill';
 export { runPaths, readRunConfig, readMetrics, type MetricRecord } from './run/run-dir';
 export {
   readRunJson,

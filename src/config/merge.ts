@@ -8,7 +8,7 @@
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Paths of the config's discriminated unions (variants with different fields). */
-export const UNION_PATHS: readonly string[] = ['model', 'model.embedding', 'data', 'teacher', 'curriculum', 'noiseSampler'];
+export const UNION_PATHS: readonly string[] = ['model', 'model.embedding', 'data', 'teacher', 'method', 'curriculum', 'noiseSampler'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

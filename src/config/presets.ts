@@ -8,7 +8,18 @@ import type { ConfigOverride, TrainConfig } from './schema';
 import { validateConfig } from './schema';
 import { mergeConfig } from './merge';
 import { isImageData } from './data-kind';
-import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE, ICT_CURRICULUM, ICT_DROPOUT, ICT_LOGNORMAL, PAPER_NOISE, TWO_STEP_SIGMA } from '../constants';
+import {
+  CD_GRID,
+  CT_CURRICULUM,
+  CT_TEACHER_EMA,
+  EDM_LOGNORMAL,
+  FOURIER_SCALE,
+  ICT_CURRICULUM,
+  ICT_DROPOUT,
+  ICT_LOGNORMAL,
+  PAPER_NOISE,
+  TWO_STEP_SIGMA,
+} from '../constants';
 
 /** The scale shared by both 2D presets (not from the papers: sized to train in about a minute here). */
 export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {
@@ -87,7 +98,39 @@ export function ictPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
   });
 }
 
-export const PRESETS = { ct: ctPreset, ict: ictPreset } as const;
+/**
+ * An EDM diffusion model (Karras et al. 2022) at the same scale: the CD teacher. Its loss is EDM's
+ * weighted ℓ2 (λ(σ) = (σ²+σd²)/(σσd)², ln σ ~ N(−1.2, 1.2²)); weighting, curriculum and noise
+ * sampler are CT fields it does not read (kept at iCT's values so the config stays one type).
+ */
+export function edmPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
+  const ict = ictPreset(scaleName);
+  return validateConfig({
+    ...ict,
+    name: 'edm',
+    model: { ...ict.model, dropout: 0 },
+    distance: { kind: 'l2' },
+    teacher: { kind: 'none' },
+    method: { kind: 'edm', ...EDM_LOGNORMAL },
+  });
+}
+
+/**
+ * Consistency distillation (CM Alg. 2) from an EDM teacher: CM's CD recipe (λ ≡ 1, uniform n over a
+ * fixed N = 18 grid, Heun, θ⁻ = stopgrad θ as CM on CIFAR-10, LPIPS-style distance on images,
+ * squared ℓ2 on 2D), with CT's scale and network. `teacher` is the EDM run directory.
+ */
+export function cdPreset(scaleName: ScaleName = 'toy2d', teacher = 'runs/edm-seed0'): TrainConfig {
+  const ct = ctPreset(scaleName);
+  return validateConfig({
+    ...ct,
+    name: 'cd',
+    teacher: { kind: 'none' }, // θ⁻ = stopgrad θ (CM CD on CIFAR-10: μ = 0)
+    method: { kind: 'cd', teacher, ...CD_GRID },
+  });
+}
+
+export const PRESETS = { ct: ctPreset, ict: ictPreset, edm: edmPreset, cd: (s?: ScaleName) => cdPreset(s) } as const;
 export type PresetName = keyof typeof PRESETS;
 
 /** A preset (at a scale) with an override merged on top, validated. */

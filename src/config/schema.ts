@@ -78,6 +78,24 @@ export const teacherSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
 ]);
 
+/**
+ * What is trained (absent: consistency training, CT/iCT). `edm`: an EDM diffusion model (Karras et
+ * al. 2022), the teacher of consistency distillation; `cd`: consistency distillation (CM Alg. 2)
+ * from the EDM run directory `teacher` (a pre-trained diffusion model; never θ⁻, which is
+ * config.teacher). Absent in every CT config, so their hashes are unchanged.
+ */
+export const methodSchema = z.discriminatedUnion('kind', [
+  // ln σ ~ N(pMean, pStd²): −1.2, 1.2 (EDM Table 1)
+  z.strictObject({ kind: z.literal('edm'), pMean: z.number().finite(), pStd: positive }),
+  z.strictObject({
+    kind: z.literal('cd'),
+    teacher: z.string().min(1), // the EDM run directory, as given (relative to the working directory)
+    n: z.number().int().min(2), // fixed grid size N (CM: 18 on CIFAR-10)
+    solver: z.enum(['heun', 'euler']), // the teacher's ODE step (CM: Heun)
+    teacherConfigHash: z.string().min(1).optional(), // pinned at the start of a run; a changed teacher is refused on resume
+  }),
+]);
+
 export const curriculumSchema = z
   .discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('ct'), s0: z.number().int().min(2), s1: positiveInt }), // 2, 150 (CM C10)
@@ -133,6 +151,8 @@ export const trainConfigSchema = z.strictObject({
   weighting: z.enum(['uniform', 'ict']),
   distance: distanceSchema,
   teacher: teacherSchema,
+  /** Absent: consistency training. See {@link methodSchema}. */
+  method: methodSchema.optional(),
   curriculum: curriculumSchema,
   noiseSampler: noiseSamplerSchema,
   optimizer: optimizerSchema,
@@ -149,6 +169,7 @@ export type EmbeddingConfig = z.infer<typeof embeddingSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
 export type TeacherConfig = z.infer<typeof teacherSchema>;
+export type MethodConfig = z.infer<typeof methodSchema>;
 export type CurriculumConfig = z.infer<typeof curriculumSchema>;
 export type NoiseSamplerConfig = z.infer<typeof noiseSamplerSchema>;
 export type DistanceConfig = z.infer<typeof distanceSchema>;
@@ -218,6 +239,12 @@ export function validateConfig(input: unknown): TrainConfig {
   }
   if (cfg.twoStepSigma <= cfg.noise.sigmaMin || cfg.twoStepSigma >= cfg.noise.sigmaMax) {
     problems.push(`config.twoStepSigma: expected a value in (sigmaMin, sigmaMax) = (${cfg.noise.sigmaMin}, ${cfg.noise.sigmaMax}), got ${cfg.twoStepSigma}`);
+  }
+  if (cfg.method?.kind === 'edm' && cfg.teacher.kind !== 'none') {
+    problems.push("config.teacher: an EDM diffusion run has no consistency target θ⁻; expected { kind: 'none' }");
+  }
+  if (cfg.method?.kind === 'edm' && cfg.distance.kind === 'lpips') {
+    problems.push("config.distance.kind: EDM training uses the weighted ℓ2 loss of EDM; 'lpips' does not apply");
   }
   if (problems.length) throw new ConfigError(problems);
   return cfg;

@@ -48,6 +48,10 @@ export interface ArmResult {
 
 /** Feature net of the image verdicts: the one no loss in the kit is built on (the LPIPS-style distance uses fmnist-cnn). */
 export const VERDICT_NET = 'fmnist-strided';
+
+/** The results README's line for the distillation experiments (src/experiments/distill.ts writes their index). */
+export const DISTILL_README_LINE =
+  "Distillation: [CT vs CD at equal budget, and the teacher cap](distill/README.md) (`ctlab distill run|report ct-vs-cd|cd-teacher-cap`; EDM teachers, CD students, CT and iCT, with NFE and the teachers' training cost).";
 /** The other shipped feature net (the LPIPS-style distance's default). */
 export const OTHER_NET = 'fmnist-cnn';
 
@@ -389,6 +393,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     const rows = table.map((r) => Object.fromEntries<Row[string]>(Object.entries(r).map(([k, v]) => [k, relink(v)])));
     const others = [
       `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json), [zero-shot editing and steps against quality](edit/README.md) (\`scripts/edit-results.sh\`). Every file records its command, commit, backend, seed and wall time.`,
+      DISTILL_README_LINE,
     ];
     const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), {
       title: "ctlab results: iCT's techniques, the paper against this kit",

@@ -8,6 +8,8 @@ import type { Network } from '../models/types';
 import { sampleConsistency, sampleConsistencyAsync, type SampleOptions } from '../sampling/multistep';
 import { mmdSquared } from './mmd';
 import { slicedWasserstein } from './sliced-wasserstein';
+import { edmNfe, edmSigmas, sampleEdm, type OdeSolver } from '../training/edm-step';
+import { EDM_HEUN_STEPS } from '../constants';
 
 export const EVAL_SAMPLE_SEED = 777;
 
@@ -18,6 +20,33 @@ export interface EvalResult {
   mmd1: number;
   mmd2: number;
   twoStepSigma: number;
+  /** Denoiser / network calls behind swd1 and swd2 (1 and 2 for a consistency model). */
+  nfe1?: number;
+  nfe2?: number;
+  /** EDM runs: the deterministic Heun sampler on the Karras grid (EDM Alg. 1). */
+  heun?: { steps: number; nfe: number; swd: number; mmd: number };
+}
+
+/**
+ * The σ lists an EDM run is scored on: Euler [σ_max, 0] (NFE 1) and [σ_max, twoStepSigma, 0] (NFE 2),
+ * the same levels as a consistency model's 1- and 2-step samples, and Heun on EDM's own grid.
+ */
+export function edmEvalLists(cfg: TrainConfig, heunSteps = EDM_HEUN_STEPS): { euler1: number[]; euler2: number[]; heun: number[] } {
+  return { euler1: [cfg.noise.sigmaMax, 0], euler2: [cfg.noise.sigmaMax, cfg.twoStepSigma, 0], heun: edmSigmas(heunSteps, cfg.noise) };
+}
+
+/** EDM samples along a σ list ending at 0, with the options of an evaluation. */
+export function sampleEdmFor(
+  cfg: TrainConfig,
+  net: Network,
+  weights: readonly tf.Tensor[],
+  sigmas: number[],
+  solver: OdeSolver,
+  n: number,
+  shape: readonly number[],
+  seed = EVAL_SAMPLE_SEED,
+): Promise<Float32Array> {
+  return sampleEdm(net, weights, { sigmas, solver, n, seed, shape, sigmaData: cfg.noise.sigmaData });
 }
 
 /** Sliced Wasserstein-2 of samples against held-out data, as every evaluation of the kit computes it (256 directions). */
@@ -47,6 +76,7 @@ export function evaluateRun(
   testAll: Float32Array,
   shape: readonly number[] = [net.dataDim],
 ): EvalResult {
+  if (cfg.method?.kind === 'edm') throw new Error('evaluateRun: an EDM run samples asynchronously; use evaluateRunAsync');
   const e = evalSetup(cfg, net, testAll, shape);
   return evalDistances(cfg, net, e, sampleConsistency(net, weights, e.one), sampleConsistency(net, weights, e.two));
 }
@@ -60,6 +90,13 @@ export async function evaluateRunAsync(
   shape: readonly number[] = [net.dataDim],
 ): Promise<EvalResult> {
   const e = evalSetup(cfg, net, testAll, shape);
+  if (cfg.method?.kind === 'edm') {
+    const l = edmEvalLists(cfg);
+    const s1 = await sampleEdmFor(cfg, net, weights, l.euler1, 'euler', e.n, shape);
+    const s2 = await sampleEdmFor(cfg, net, weights, l.euler2, 'euler', e.n, shape);
+    const h = sampleDistances(await sampleEdmFor(cfg, net, weights, l.heun, 'heun', e.n, shape), e.test, net.dataDim);
+    return { ...evalDistances(cfg, net, e, s1, s2), nfe1: 1, nfe2: 2, heun: { steps: EDM_HEUN_STEPS, nfe: edmNfe(l.heun, 'heun'), swd: h.swd, mmd: h.mmd } };
+  }
   const s1 = await sampleConsistencyAsync(net, weights, e.one);
   return evalDistances(cfg, net, e, s1, await sampleConsistencyAsync(net, weights, e.two));
 }

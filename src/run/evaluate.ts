@@ -13,6 +13,9 @@ import { upscaleFor, writeImageGrid } from '../data/images';
 import { EVAL_SAMPLE_SEED, sampleDistances } from '../metrics/evaluate';
 import { DEFAULT_EVAL_NETS, evaluateImageRun, type ImageRunEval } from '../metrics/image-run-eval';
 import { sampleConsistencyAsync } from '../sampling/multistep';
+import { edmEvalLists, sampleEdmFor } from '../metrics/evaluate';
+import { edmNfe } from '../training/edm-step';
+import { EDM_HEUN_STEPS } from '../constants';
 import { loadRunWeights } from '../training/trainer';
 import { acquireRunLock } from './lock';
 import type { TrainConfig } from './records';
@@ -60,13 +63,28 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
   const { net, weights, step } = loadRunWeights(dir, cfg, data.shape);
   const seed = opts.seed ?? EVAL_SAMPLE_SEED;
   const multi = opts.sigmas ?? [cfg.noise.sigmaMax, cfg.twoStepSigma];
+  const edm = cfg.method?.kind === 'edm';
+  // EDM runs: Euler through the same σ levels as a consistency model's 1- and 2-step samples (then to 0), and Heun-18
+  const lists = edmEvalLists(cfg);
+  if (edm && opts.sigmas) lists.euler2 = [...opts.sigmas, 0];
+  const heunName = `heun${EDM_HEUN_STEPS}`;
+  const nfe = { oneStep: 1, twoStep: lists.euler2.length - 1, [heunName]: edmNfe(lists.heun, 'heun') };
   try {
     if (isImageData(cfg.data)) {
       const ev = await evaluateImageRun(cfg, net, weights, data, {
         ...(opts.n !== undefined ? { n: opts.n } : {}),
         nets: opts.nets ?? DEFAULT_EVAL_NETS,
-        twoStep: multi,
+        twoStep: edm ? lists.euler2 : multi,
         seed,
+        ...(edm
+          ? {
+              sampler: async (n: number) => ({
+                oneStep: await sampleEdmFor(cfg, net, weights, lists.euler1, 'euler', n, data.shape, seed),
+                twoStep: await sampleEdmFor(cfg, net, weights, lists.euler2, 'euler', n, data.shape, seed),
+                extra: { [heunName]: await sampleEdmFor(cfg, net, weights, lists.heun, 'heun', n, data.shape, seed) },
+              }),
+            }
+          : {}),
       });
       const [h, w, c] = ev.shape;
       const samples = runPaths(dir).samples;
@@ -83,6 +101,7 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
         seed,
         sigmas: ev.sigmas,
         scores: ev.scores,
+        ...(edm ? { nfe } : {}),
         grids,
         shape: [...ev.shape],
         evaluation: { command: opts.command ?? `ctlab ${process.argv.slice(2).join(' ')}`, ...gitInfo(), wallSec: (Date.now() - t0) / 1000 },
@@ -93,6 +112,24 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
     const n = opts.n ?? data.test.length / data.dim;
     const common = { n, seed, shape: data.shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
     const test = data.test.subarray(0, n * data.dim);
+    if (edm) {
+      const e1 = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.euler1, 'euler', n, data.shape, seed), test, data.dim);
+      const e2 = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.euler2, 'euler', n, data.shape, seed), test, data.dim);
+      const h = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.heun, 'heun', n, data.shape, seed), test, data.dim);
+      const record: EvalFile = {
+        kind: 'points',
+        run: dir,
+        step,
+        n,
+        ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
+        seed,
+        oneStep: { sigmas: lists.euler1, ...e1, nfe: 1, solver: 'euler' },
+        multiStep: { sigmas: lists.euler2, ...e2, nfe: lists.euler2.length - 1, solver: 'euler' },
+        heun: { steps: EDM_HEUN_STEPS, nfe: nfe[heunName], ...h },
+      };
+      writeEval(dir, record);
+      return { record, config: cfg, step };
+    }
     const one = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
     const many = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: multi }), test, data.dim);
     const record: EvalFile = {
@@ -102,8 +139,8 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
       n,
       ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
       seed,
-      oneStep: { sigmas: [cfg.noise.sigmaMax], ...one },
-      multiStep: { sigmas: multi, ...many },
+      oneStep: { sigmas: [cfg.noise.sigmaMax], ...one, nfe: 1 },
+      multiStep: { sigmas: multi, ...many, nfe: multi.length },
     };
     writeEval(dir, record);
     return { record, config: cfg, step };

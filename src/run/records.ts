@@ -95,8 +95,10 @@ export const pointsEvalSchema = z.looseObject({
   n: z.number(),
   requestedN: z.number().optional(),
   seed: z.number(),
-  oneStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num }),
-  multiStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num }),
+  oneStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num, nfe: z.number().optional(), solver: z.string().optional() }),
+  multiStep: z.object({ sigmas: z.array(z.number()), swd: num, mmd: num, nfe: z.number().optional(), solver: z.string().optional() }),
+  /** EDM runs: the deterministic Heun solve on the Karras grid (EDM Alg. 1). */
+  heun: z.object({ steps: z.number(), nfe: z.number(), swd: num, mmd: num }).optional(),
 });
 export type PointsEval = z.infer<typeof pointsEvalSchema>;
 
@@ -110,7 +112,19 @@ export const imageEvalSchema = z.looseObject({
   requestedN: z.number().optional(),
   seed: z.number(),
   sigmas: z.object({ oneStep: z.array(z.number()), twoStep: z.array(z.number()) }),
-  scores: z.record(z.string(), z.object({ oneStep: imageScoreSchema, twoStep: imageScoreSchema, floor: imageScoreSchema, ceiling: imageScoreSchema })),
+  scores: z.record(
+    z.string(),
+    z.object({
+      oneStep: imageScoreSchema,
+      twoStep: imageScoreSchema,
+      floor: imageScoreSchema,
+      ceiling: imageScoreSchema,
+      /** EDM runs: other solves (e.g. 'heun18'), by name. */
+      extra: z.record(z.string(), imageScoreSchema).optional(),
+    }),
+  ),
+  /** EDM runs: the denoiser calls behind oneStep, twoStep and each extra solve. */
+  nfe: z.record(z.string(), z.number()).optional(),
   /** Sample grids written beside it (paths as written; readers look in <run>/samples/ by file name). */
   grids: z.object({ oneStep: z.string(), twoStep: z.string() }).partial().optional(),
   /** [H, W, C] of the samples (absent in files written before it was recorded: then the config's). */

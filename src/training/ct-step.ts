@@ -17,11 +17,13 @@ import { curriculumSize } from '../schedules/curriculum';
 import { teacherEma } from '../schedules/teacher-ema';
 import { lognormalNoiseProbs, uniformNoiseProbs } from '../schedules/noise-levels';
 import { Rng } from '../util/rng';
+import { cdTeacherStep, edmTrainStep, type DistillTeacher } from './edm-step';
 
 const STEP_STREAM = 0x57e9;
 
-/** N(k) of the configured curriculum. */
+/** N(k) of the configured curriculum; CD's fixed N (CM Alg. 2). */
 export function gridSize(cfg: TrainConfig, k: number): number {
+  if (cfg.method?.kind === 'cd') return cfg.method.n;
   return curriculumSize(cfg.curriculum, k, cfg.steps);
 }
 
@@ -93,7 +95,9 @@ export function drawStep(cfg: TrainConfig, k: number, train: Float32Array, dim: 
 
 /**
  * Loss and gradients of one step. `teacher` are θ⁻'s weights (the student's own variables when the
- * teacher is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order.
+ * teacher is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order. With a
+ * `distill` teacher (CD, CM Alg. 2) the target's input is the teacher's ODE step x̂_n from
+ * x + σ_{n+1}z down to σ_n instead of CT's x + σ_n z.
  */
 export function ctLossAndGrads(
   cfg: TrainConfig,
@@ -103,7 +107,10 @@ export function ctLossAndGrads(
   draw: StepDraw,
   dataShape: number[],
   perceptual: PerceptualDistance | null = null,
+  distill: DistillTeacher | null = null,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
+  if (cfg.method?.kind === 'cd' && !distill)
+    throw new Error('config.method.teacher: CD needs its loaded EDM teacher (the trainer loads it from the run directory)');
   if (cfg.distance.kind === 'lpips' && !perceptual)
     throw new Error("distance 'lpips' needs its feature network: pass the PerceptualDistance (the trainer loads it)");
   if (tf.getGradient(tf.Mean) === undefined) {
@@ -123,7 +130,7 @@ export function ctLossAndGrads(
     const masks = draw.masks.map((m) => tf.tensor(m.data, m.shape));
     const bshape = [b, ...dataShape.map(() => 1)];
     const xT = tf.add(x, tf.mul(z, tf.reshape(sigmaNext, bshape))); // x + σ_{i+1} z (student input)
-    const xS = tf.add(x, tf.mul(z, tf.reshape(sigma, bshape))); // x + σ_i z (teacher input)
+    const xS = distill ? cdTeacherStep(distill, xT, sigmaNext, sigma) : tf.add(x, tf.mul(z, tf.reshape(sigma, bshape))); // CD: x̂_n; CT: x + σ_i z
     const target = consistencyFunction(net, teacher, xS, sigma, masks, noise); // outside the tape: stop-gradient
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {
@@ -150,6 +157,8 @@ export interface StepContext {
   table: NoiseLevelTable;
   /** The LPIPS-style distance's feature network, when `distance.kind` is 'lpips'. */
   perceptual: PerceptualDistance | null;
+  /** CD's frozen EDM teacher (config.method.kind 'cd'). */
+  distill?: DistillTeacher | null;
 }
 
 export interface StepResult {
@@ -169,9 +178,10 @@ export function stepContext(
   train: Float32Array,
   dataShape: number[],
   perceptual: PerceptualDistance | null = null,
+  distill: DistillTeacher | null = null,
 ): StepContext {
   const dim = dataShape.reduce((a, b) => a * b, 1);
-  return { train, dataShape, dim, maskShapes: net.dropoutShapes(cfg.batchSize), table: new NoiseLevelTable(cfg), perceptual };
+  return { train, dataShape, dim, maskShapes: net.dropoutShapes(cfg.batchSize), table: new NoiseLevelTable(cfg), perceptual, distill };
 }
 
 /**
@@ -180,10 +190,20 @@ export function stepContext(
  * optimizer update, the teacher EMA θ⁻ ← μ(k)θ⁻ + (1 − μ(k))θ (EMA teacher only) and the sampling EMA.
  */
 export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, ctx: StepContext): Promise<StepResult> {
+  if (cfg.method?.kind === 'edm') return edmTrainStep(cfg, state, k, ctx);
   const n = gridSize(cfg, k);
   const mu = teacherEma(cfg.teacher, n);
   const draw = drawStep(cfg, k, ctx.train, ctx.dim, ctx.table.at(n), ctx.maskShapes);
-  const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, ctx.dataShape, ctx.perceptual);
+  const { loss, grads } = ctLossAndGrads(
+    cfg,
+    state.net,
+    state.student,
+    state.teacher ?? state.student,
+    draw,
+    ctx.dataShape,
+    ctx.perceptual,
+    ctx.distill ?? null,
+  );
   const value = (await loss.data())[0] as number;
   loss.dispose();
   if (!Number.isFinite(value)) {

@@ -18,6 +18,8 @@ import { loadDefaultLpips, loadLpips } from '../losses/lpips-weights';
 import { checkpointFileName, listCheckpoints, loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type CheckpointTensor } from './checkpoint';
 import { stepContext, trainStep } from './ct-step';
 import { acquireRunLock } from '../run/lock';
+import { loadTeacher, type TeacherProvenance } from './teacher';
+import type { DistillTeacher } from './edm-step';
 import { createModelState, type ModelState } from './model-state';
 import {
   appendMetric,
@@ -194,6 +196,14 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
   }
 
   const backend = await initBackend(opts.backend === undefined ? {} : { backend: opts.backend });
+  // CD: the teacher is checked (and loaded) before anything is written: a bad one is refused up front
+  let distill: (DistillTeacher & { dispose(): void }) | null = null;
+  let teacherInfo: TeacherProvenance | null = null;
+  if (cfg.method?.kind === 'cd') {
+    const t = loadTeacher(cfg);
+    distill = t.teacher;
+    teacherInfo = t.provenance;
+  }
   const data: Dataset = loadDataset(cfg.data, cfg.seed);
   fs.mkdirSync(paths.checkpoints, { recursive: true });
   fs.mkdirSync(paths.samples, { recursive: true });
@@ -243,6 +253,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
     totalSteps: cfg.steps,
     wallSec: priorWall + (Date.now() - t0) / 1000,
     updatedAt: new Date().toISOString(),
+    ...(teacherInfo ? { cdTeacher: teacherInfo } : {}),
     ...extra,
   });
   writeRunJson(opts.outDir, runInfo('running'));
@@ -305,7 +316,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
       perceptual = fs.existsSync(net) && fs.statSync(net).isDirectory() ? loadLpips(net) : await loadDefaultLpips(net);
       process.stderr.write(`ctlab: distance ${perceptual.name}\n`);
     }
-    const ctx = stepContext(cfg, state.net, data.train, data.shape, perceptual);
+    const ctx = stepContext(cfg, state.net, data.train, data.shape, perceptual, distill);
     const loopStart = performance.now();
     while (step < stopAt) {
       const { loss: value, n, mu, applied } = await trainStep(cfg, state, step, ctx);
@@ -372,6 +383,7 @@ async function trainOwned(cfg: TrainConfig, opts: TrainOptions): Promise<TrainRe
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
     perceptual?.dispose();
+    distill?.dispose();
     state.dispose();
   }
 }

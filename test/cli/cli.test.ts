@@ -21,7 +21,7 @@ describe('ctlab CLI', () => {
   }
 
   it('--dry-run prints the resolved config with flags applied', () => {
-    const r = ctlab(['train', '--preset', 'ict', '--teacher', 'ema', '--embedding', 'positional', '--steps', '123', '--data', 'two-moons', '--dry-run']);
+    const r = ctlab(['train', '--preset', 'ict', '--target', 'ema', '--embedding', 'positional', '--steps', '123', '--data', 'two-moons', '--dry-run']);
     assert.equal(r.status, 0, r.stderr);
     const cfg = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(cfg.steps, 123);

@@ -33,6 +33,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
     core: true,
     paths: [
       'training/ct-step.ts',
+      'training/edm-step.ts',
       'training/session.ts',
       'training/model-state.ts',
       'sampling/',
@@ -63,7 +64,7 @@ export const LAYERS: readonly { name: string; core: boolean; paths: readonly str
       'util/progress.ts',
     ],
   },
-  { name: 'runs', core: false, paths: ['training/trainer.ts', 'metrics/image-eval.ts', 'metrics/image-run-eval.ts', 'run/evaluate.ts'] },
+  { name: 'runs', core: false, paths: ['training/trainer.ts', 'training/teacher.ts', 'metrics/image-eval.ts', 'metrics/image-run-eval.ts', 'run/evaluate.ts'] },
   { name: 'experiments', core: false, paths: ['experiments/', 'quickstart.ts', 'doctor.ts'] },
   { name: 'entry', core: false, paths: ['cli.ts', 'notebook/', 'index.ts'] },
 ];

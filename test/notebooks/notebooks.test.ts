@@ -27,11 +27,12 @@ const notebooks = readdirSync(NB_DIR)
   .filter((f) => f.endsWith('.ipynb'))
   .sort();
 
-test('one notebook per ablation plus the quickstart, the evaluation-bias and the zero-shot-editing one', () => {
+test('one notebook per ablation plus the quickstart, the evaluation-bias, the distillation and the zero-shot-editing one', () => {
   assert.ok(notebooks.includes('00-quickstart.ipynb'));
   assert.ok(notebooks.includes('09-evaluation-bias.ipynb'));
+  assert.ok(notebooks.includes('10-distillation.ipynb'));
   assert.ok(notebooks.includes('11-zero-shot-editing.ipynb'));
-  assert.equal(notebooks.length, ABLATIONS.length + 3, notebooks.join(', '));
+  assert.equal(notebooks.length, ABLATIONS.length + 4, notebooks.join(', '));
 });
 
 test('committed notebooks carry PNG outputs (GitHub shows them), use the committed kernel, stay under 2 MB', () => {

@@ -30,6 +30,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+// %%
 await ctlab.initBackend();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nb11-'));
 const root = nb.repoRoot();

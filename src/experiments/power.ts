@@ -160,7 +160,7 @@ export function readSummaries(dir: string): AblationSummary[] {
 /** `ctlab report --power`: power.json and the README section in `dir`. */
 export function writePowerReport(dir: string, opts: { command: string; commit: string; minEffect?: number }): { rows: PowerRow[]; files: string[] } {
   const rows = powerAnalysis(readSummaries(dir), opts.minEffect ?? DEFAULT_MIN_EFFECT);
-  const provenance = `Computed by \`${opts.command}\` from the summary.json files in ${dir} (commit ${opts.commit}).`;
+  const provenance = `Computed by \`${opts.command}\` from the summary.json files beside this README (commit ${opts.commit}).`;
   const json = path.join(dir, 'power.json');
   fs.writeFileSync(
     json,

@@ -24,7 +24,10 @@ function normalise(text: string): string {
   return text
     .replace(/rebuilt by `[^`]*` at commit \S+?( \(dirty tree\))?([;.,])/g, 'rebuilt by `ctlab report` at commit X$2')
     .replace(/Rebuilt by `[^`]*` from the run directories \(commit [^)]*\)/g, 'Rebuilt by `ctlab report` from the run directories (commit X)')
-    .replace(/Computed by `[^`]*` from the summary\.json files in \S+ \(commit [^)]*\)/g, 'Computed by `ctlab report` from the summary.json files (commit X)');
+    .replace(
+      /Computed by `[^`]*` from the summary\.json files beside this README \(commit [^)]*\)/g,
+      'Computed by `ctlab report` from the summary.json files (commit X)',
+    );
 }
 
 function same(a: string, b: string): void {

@@ -102,7 +102,10 @@ function files(root: string): string[] {
 function masked(file: string): Buffer {
   const raw = fs.readFileSync(file);
   if (!/\.(md|csv|json)$/.test(file)) return raw;
-  let text = raw.toString('utf8').replace(/`ctlab [^`]*`/g, '`<command>`');
+  let text = raw
+    .toString('utf8')
+    .replace(/`ctlab [^`]*`/g, '`<command>`')
+    .replace(/"command": "ctlab [^"]*"/g, '"command": "<command>"'); // power.json
   if (file.endsWith('summary.json')) text = text.replace(/"wallMean": [0-9.]+/g, '"wallMean": <wall>');
   if (file.endsWith('summary.csv')) text = text.replace(/,[0-9.]+$/gm, ',<wall>'); // wall s (mean) is the last column
   if (file.endsWith('summary.md')) text = text.replace(/\|[0-9.]+\|$/gm, '|<wall>|');

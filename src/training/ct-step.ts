@@ -17,7 +17,7 @@ import { curriculumSize } from '../schedules/curriculum';
 import { teacherEma } from '../schedules/teacher-ema';
 import { lognormalNoiseProbs, uniformNoiseProbs } from '../schedules/noise-levels';
 import { Rng } from '../util/rng';
-import { cdTeacherStep, edmTrainStep, type DistillTeacher } from './edm-step';
+import { cdTeacherStep, drawBatch, edmTrainStep, type DistillTeacher } from './edm-step';
 
 const STEP_STREAM = 0x57e9;
 
@@ -67,12 +67,7 @@ export interface StepDraw {
 export function drawStep(cfg: TrainConfig, k: number, train: Float32Array, dim: number, table: NoiseLevelTable, maskShapes: number[][]): StepDraw {
   const rng = new Rng(cfg.seed, STEP_STREAM, k);
   const b = cfg.batchSize;
-  const nTrain = train.length / dim;
-  const x = new Float32Array(b * dim);
-  for (let j = 0; j < b; j++) {
-    const r = rng.int(nTrain);
-    for (let c = 0; c < dim; c++) x[j * dim + c] = train[r * dim + c] as number;
-  }
+  const x = drawBatch(rng, train, dim, b);
   const z = rng.fillNormal(new Float32Array(b * dim));
   const sigma = new Float32Array(b);
   const sigmaNext = new Float32Array(b);

@@ -149,18 +149,24 @@ export interface EdmDraw {
   masks: { shape: number[]; data: Float32Array }[];
 }
 
-/** Everything random in EDM step k, from Rng(seed, k): identical on a resumed run. */
-export function drawEdmStep(cfg: TrainConfig, k: number, train: Float32Array, dim: number, maskShapes: number[][]): EdmDraw {
-  if (cfg.method?.kind !== 'edm') throw new Error("drawEdmStep: config.method.kind must be 'edm'");
-  const { pMean, pStd } = cfg.method;
-  const rng = new Rng(cfg.seed, EDM_STEP_STREAM, k);
-  const b = cfg.batchSize;
+/** b training examples drawn with replacement (one rng.int per row), as rows of `dim` values: the batch of every step kind. */
+export function drawBatch(rng: Rng, train: Float32Array, dim: number, b: number): Float32Array {
   const nTrain = train.length / dim;
   const x = new Float32Array(b * dim);
   for (let j = 0; j < b; j++) {
     const r = rng.int(nTrain);
     for (let c = 0; c < dim; c++) x[j * dim + c] = train[r * dim + c] as number;
   }
+  return x;
+}
+
+/** Everything random in EDM step k, from Rng(seed, k): identical on a resumed run. */
+export function drawEdmStep(cfg: TrainConfig, k: number, train: Float32Array, dim: number, maskShapes: number[][]): EdmDraw {
+  if (cfg.method?.kind !== 'edm') throw new Error("drawEdmStep: config.method.kind must be 'edm'");
+  const { pMean, pStd } = cfg.method;
+  const rng = new Rng(cfg.seed, EDM_STEP_STREAM, k);
+  const b = cfg.batchSize;
+  const x = drawBatch(rng, train, dim, b);
   const n = rng.fillNormal(new Float32Array(b * dim));
   const sigma = new Float32Array(b);
   const weight = new Float32Array(b);

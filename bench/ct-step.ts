@@ -2,7 +2,7 @@
  * The unit the benchmark times: the trainer's own training step (`trainStep` in
  * src/training/ct-step.ts, the function `ctlab train` runs each step), on a model state built by the
  * trainer's `createModelState` from a ctlab config. Nothing of the step is copied here: the draw of
- * (x, z, σ pairs, λ, dropout masks), the teacher pass (θ⁻ = stopgrad θ, outside the tape), the
+ * (x, z, σ pairs, λ, dropout masks), the target pass (θ⁻ = stopgrad θ, outside the tape), the
  * student pass and its gradients, the pseudo-Huber loss with iCT's weighting, the optimizer update
  * and the sampling EMA all come from the kit.
  *

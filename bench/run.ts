@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: one consistency-training step (teacher forward, student forward + backward,
+ * `npm run bench`: one consistency-training step (target forward, student forward + backward,
  * Adam, EMA) of the small U-Net (batch 32, 16x16x1, widths 32/64, two resolutions, GroupNorm, SiLU,
  * residual blocks, Fourier embedding, dropout 0.1) and of the 2-D MLP (batch 512, 3 x 256 SiLU), on
  * tfjs wasm at 1 and 2 threads (the wasm kernels alone, and with the native oneDNN/OpenBLAS kernels
@@ -410,7 +410,7 @@ async function main(): Promise<void> {
       unet: { params: params.unet, batch: BENCH_UNET_BATCH, image: [BENCH_UNET_SIZE, BENCH_UNET_SIZE, 1], config: BENCH_UNET_CONFIG },
       mlp: { params: params.mlp, batch: BENCH_MLP_BATCH, config: BENCH_MLP_CONFIG },
     },
-    step: "the trainer's trainStep (src/training/ct-step.ts) on the iCT preset: draw (lognormal σ pairs on N(k), dropout masks) + teacher forward (θ⁻ = stopgrad θ, shared masks) + student forward/backward (pseudo-Huber, λ = 1/(σ_{i+1}−σ_i)) + loss read-back + Adam + sampling EMA; PyTorch: bench/pytorch_step.py's loop doing the same work",
+    step: "the trainer's trainStep (src/training/ct-step.ts) on the iCT preset: draw (lognormal σ pairs on N(k), dropout masks) + target forward (θ⁻ = stopgrad θ, shared masks) + student forward/backward (pseudo-Huber, λ = 1/(σ_{i+1}−σ_i)) + loss read-back + Adam + sampling EMA; PyTorch: bench/pytorch_step.py's loop doing the same work",
     pytorch: noTorch ? { skipped: noTorch } : { python: PYTHON },
     native: nativeMissing ? { available: false, reason: nativeMissing } : { available: true },
     rows,

@@ -36,7 +36,7 @@ const NOTEBOOK: Record<string, string> = {
   weighting: '01-weighting',
   embedding: '02-embedding',
   dropout: '03-dropout',
-  teacher: '04-teacher',
+  target: '04-target',
   distance: '05-distance',
   curriculum: '06-curriculum',
   'noise-sampler': '07-noise-sampler',
@@ -48,7 +48,8 @@ const EXPLAIN: Record<string, string> = {
   weighting: 'How much each noise level counts in the loss: equal (CT) or more for close pairs of levels (iCT).',
   embedding: 'How the network sees the noise level σ: random Fourier features at scale 16 (CT) or 0.02 (iCT), or a positional code.',
   dropout: 'Randomly silencing units while training; iCT found more dropout helps on images.',
-  teacher: 'What the student is pulled towards: an EMA of its own weights (CT) or its own weights without gradient (iCT: none).',
+  target:
+    'What the student is pulled towards (θ⁻, the consistency target): an EMA of its own weights (CT) or its own weights without gradient (iCT: stopgrad).',
   distance: 'How far apart two outputs are: squared ℓ2 (CT) or pseudo-Huber, which is gentler on outliers (iCT).',
   curriculum: 'How many noise levels N(k) the grid has at step k: a square-root schedule (CT) or doubling stages (iCT).',
   'noise-sampler': 'Which pair of neighbouring levels a step trains on: uniformly (CT) or by a lognormal around small σ (iCT).',

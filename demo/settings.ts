@@ -140,6 +140,14 @@ function intField(q: URLSearchParams, name: string, fallback: number, min: numbe
   return n;
 }
 
+/** `<panel>.target`, or from a URL shared before θ⁻ was renamed: `<panel>.teacher` with ema / none. */
+function legacyTarget(q: URLSearchParams, key: 'a' | 'b'): string | null {
+  const v = q.get(`${key}.target`);
+  if (v !== null) return v;
+  const old = q.get(`${key}.teacher`);
+  return old === 'none' ? 'stopgrad' : old;
+}
+
 /** Settings from a URL query; missing fields take the defaults, bad ones are refused by name. */
 export function fromQuery(query: string): Settings {
   const q = new URLSearchParams(query);
@@ -157,7 +165,7 @@ export function fromQuery(query: string): Settings {
     if (!(PRESET_NAMES as readonly string[]).includes(preset)) throw new SettingsError(key, `expected a preset (${PRESET_NAMES.join(', ')}), got '${preset}'`);
     const choices = presetChoices(preset as PresetName);
     for (const t of TECHNIQUES) {
-      const v = q.get(`${key}.${t.name}`);
+      const v = t.name === 'target' ? legacyTarget(q, key) : q.get(`${key}.${t.name}`);
       if (v === null) continue;
       if (!t.choices.some((c) => c.name === v))
         throw new SettingsError(`${key}.${t.name}`, `expected one of ${t.choices.map((c) => c.name).join(', ')}, got '${v}'`);

@@ -21,7 +21,7 @@ const steps = nb.byScale(300, 20);
 const cfg = ctlab.buildConfig('ict', { steps, evalEvery: 0, checkpointEvery: steps });
 console.log(`${nb.notebookScale()} scale: ${cfg.steps} steps, batch ${cfg.batchSize}, data ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind}`);
 console.log(
-  JSON.stringify({ weighting: cfg.weighting, distance: cfg.distance, teacher: cfg.teacher, curriculum: cfg.curriculum, noiseSampler: cfg.noiseSampler }),
+  JSON.stringify({ weighting: cfg.weighting, distance: cfg.distance, target: cfg.target, curriculum: cfg.curriculum, noiseSampler: cfg.noiseSampler }),
 );
 
 // %% [markdown]

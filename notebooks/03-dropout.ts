@@ -2,8 +2,8 @@
 // # 3. Dropout
 //
 // iCT adds dropout to the consistency model: with rate $p$, each hidden unit is zeroed with probability $p$ and the
-// survivors are scaled by $1/(1-p)$ during training (the same mask for the student and, without an EMA teacher, the
-// stop-gradient teacher). More dropout improved sample quality on CIFAR-10, where iCT uses $p = 0.3$
+// survivors are scaled by $1/(1-p)$ during training (the same mask for the student and for the target θ⁻, which
+// without an EMA is the stop-gradient student). More dropout improved sample quality on CIFAR-10, where iCT uses $p = 0.3$
 // (**source: iCT, Song & Dhariwal 2023, Sec. 3.1**). The original CT used none. Config field `model.dropout`.
 // A 3×128 MLP on 2D data is much smaller than NCSN++, so the best rate here may well be lower.
 //

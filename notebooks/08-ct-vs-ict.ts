@@ -1,8 +1,8 @@
 // %% [markdown]
 // # 8. All together: original CT vs iCT
 //
-// iCT combines the changes of notebooks 01–07: λ(σ) = 1/(σ_{i+1} − σ_i), Fourier scale 0.02, dropout 0.3, no EMA
-// teacher, pseudo-Huber distance, the exponential curriculum (10 → 1280) and lognormal noise sampling. Together they
+// iCT combines the changes of notebooks 01–07: λ(σ) = 1/(σ_{i+1} − σ_i), Fourier scale 0.02, dropout 0.3, the target
+// θ⁻ = stopgrad θ (no EMA), pseudo-Huber distance, the exponential curriculum (10 → 1280) and lognormal noise sampling. Together they
 // improve CT's FID 3.5× on CIFAR-10 and 4× on ImageNet 64×64 (**source: iCT, Song & Dhariwal 2023, abstract and Sec. 5**).
 //
 // Cells import the kit from its CommonJS build (`npm run build` first). Run all notebooks headless with `bash scripts/notebooks.sh`.
@@ -19,7 +19,7 @@ const ct = ctlab.buildConfig('ct') as unknown as Record<string, unknown>;
 const ict = ctlab.buildConfig('ict') as unknown as Record<string, unknown>;
 const show = (v: unknown): string => JSON.stringify(v);
 nb.showTable(
-  ['weighting', 'model', 'teacher', 'distance', 'curriculum', 'noiseSampler', 'optimizer', 'steps', 'batchSize'].map((k) => ({
+  ['weighting', 'model', 'target', 'distance', 'curriculum', 'noiseSampler', 'optimizer', 'steps', 'batchSize'].map((k) => ({
     field: k,
     'original CT (ct)': show(ct[k]),
     'iCT (ict)': show(ict[k]),

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendRequest } from './backend';
 import { buildConfig, PRESETS, scaleFor, type PresetName } from './config/presets';
-import { CT_CURRICULUM, CT_TEACHER_EMA, EDM_HEUN_STEPS, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
-import { ConfigError, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
+import { CT_CURRICULUM, CT_TARGET_EMA, EDM_HEUN_STEPS, FOURIER_SCALE, ICT_CURRICULUM, ICT_LOGNORMAL, SIGMA_MAX, TWO_STEP_SIGMA } from './constants';
+import { ConfigError, migrateStoredConfig, validateConfig, type ConfigOverride, type ModelConfig, type TrainConfig } from './config/schema';
 import { mergeConfig, mergeUntyped, type DeepPartial } from './config/merge';
 import { dataConfigFromArg, exampleShape } from './data/source';
 import { upscaleFor, writeImageGrid } from './data/images';
@@ -89,12 +89,14 @@ interface TrainFlags {
  * valid config (errors name the file and the field). Only then is it used as a typed override.
  */
 function readOverrideFile(file: string, base: TrainConfig): ConfigOverride {
-  let json: unknown;
+  let parsed: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`--config ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // a run's own config.json (run.json beside it) is a record ctlab wrote: read in either spelling of θ⁻
+  const json = path.basename(file) === 'config.json' && fs.existsSync(path.join(path.dirname(file), 'run.json')) ? migrateStoredConfig(parsed) : parsed;
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`--config ${file}: expected a JSON object of config fields`);
   try {
     validateConfig(mergeUntyped(base, json));
@@ -136,8 +138,8 @@ export function configFromFlags(f: TrainFlags, base?: TrainConfig): TrainConfig 
     if (cfg.method?.kind !== 'cd') throw new Error(`--teacher ${f.teacher}: only consistency distillation has a teacher; use --preset cd`);
     o.method = { ...cfg.method, teacher: f.teacher };
   }
-  if (f.target === 'stopgrad') o.teacher = { kind: 'none' };
-  if (f.target === 'ema') o.teacher = cfg.teacher.kind === 'ema' ? cfg.teacher : { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' };
+  if (f.target === 'stopgrad') o.target = { kind: 'stopgrad' };
+  if (f.target === 'ema') o.target = cfg.target.kind === 'ema' ? cfg.target : { kind: 'ema', ...CT_TARGET_EMA, form: 'code' };
   if (f.distance) o.distance = { kind: f.distance };
   if (f.curriculum === 'ct') o.curriculum = cfg.curriculum.kind === 'ct' ? cfg.curriculum : { kind: 'ct', ...CT_CURRICULUM };
   if (f.curriculum === 'ict') o.curriculum = cfg.curriculum.kind === 'ict' ? cfg.curriculum : { kind: 'ict', ...ICT_CURRICULUM };

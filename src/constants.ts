@@ -22,8 +22,8 @@ export const PAPER_NOISE = { sigmaMin: SIGMA_MIN, sigmaMax: SIGMA_MAX, sigmaData
 export const CT_CURRICULUM = { s0: 2, s1: 150 } as const;
 /** iCT's exponential curriculum: s0 = 10, s1 = 1280 (iCT Sec. 3.4, Table 1). */
 export const ICT_CURRICULUM = { s0: 10, s1: 1280 } as const;
-/** CT's teacher EMA μ(k) = exp(s0·ln μ0 / (N(k) − 1)): μ0 = 0.9, s0 = 2 on CIFAR-10 (OAI-C10). */
-export const CT_TEACHER_EMA = { mu0: 0.9, s0: 2 } as const;
+/** CT's target EMA μ(k) (θ⁻ ← μθ⁻ + (1 − μ)θ) = exp(s0·ln μ0 / (N(k) − 1)): μ0 = 0.9, s0 = 2 on CIFAR-10 (OAI-C10). */
+export const CT_TARGET_EMA = { mu0: 0.9, s0: 2 } as const;
 /** iCT's lognormal noise-level sampler: ln σ ~ N(P_mean, P_std²) with P_mean = −1.1, P_std = 2.0 (iCT Sec. 3.5). */
 export const ICT_LOGNORMAL = { pMean: -1.1, pStd: 2.0 } as const;
 /** iCT's pseudo-Huber constant: c = 0.00054·√d (iCT Sec. 3.3). */

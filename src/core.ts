@@ -13,7 +13,7 @@
 export * from './constants';
 export { karrasSigmas, type KarrasOptions } from './schedules/karras';
 export { ctCurriculum, ictCurriculum, curriculumSize, type CtCurriculumOptions, type IctCurriculumOptions, type CurriculumSpec } from './schedules/curriculum';
-export { teacherEma, type TeacherEmaSpec } from './schedules/teacher-ema';
+export { targetEma, type TargetSpec } from './schedules/target-ema';
 export { lognormalNoiseProbs, uniformNoiseProbs, type LognormalOptions } from './schedules/noise-levels';
 export { erf } from './util/erf';
 export { Rng } from './util/rng';
@@ -46,7 +46,7 @@ export {
   drawStep,
   ctLossAndGrads,
   gridSize,
-  teacherEmaAt,
+  targetEmaAt,
   NoiseLevelTable,
   type StepContext,
   type StepResult,

@@ -10,8 +10,8 @@ describe('package root', () => {
     assert.equal(s[2], 80);
     assert.equal(ctlab.ctCurriculum(0, 10), 2);
     assert.equal(ctlab.ictCurriculum(400, 400), 1281);
-    assert.equal(ctlab.teacherEma({ kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, 2), 0.81);
-    assert.equal(ctlab.teacherEmaAt(ctlab.ctPreset(), 0), 0.81);
+    assert.equal(ctlab.targetEma({ kind: 'ema', mu0: 0.9, s0: 2, form: 'code' }, 2), 0.81);
+    assert.equal(ctlab.targetEmaAt(ctlab.ctPreset(), 0), 0.81);
     assert.equal(ctlab.SIGMA_MAX, 80);
     const p = ctlab.lognormalNoiseProbs(ctlab.karrasSigmas(11));
     assert.equal(p.length, 10);
@@ -22,8 +22,8 @@ describe('package root', () => {
   });
 
   it('has presets and the training entry points', () => {
-    assert.equal(ctlab.ictPreset().teacher.kind, 'none');
-    assert.equal(ctlab.ctPreset().teacher.kind, 'ema');
+    assert.equal(ctlab.ictPreset().target.kind, 'stopgrad');
+    assert.equal(ctlab.ctPreset().target.kind, 'ema');
     assert.equal(typeof ctlab.train, 'function');
     assert.equal(typeof ctlab.sampleConsistency, 'function');
     assert.equal(typeof ctlab.report.writeTable, 'function');

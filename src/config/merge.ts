@@ -1,6 +1,6 @@
 /**
  * Overrides merged onto a baseline: plain objects merge key by key; arrays and scalars replace.
- * The config's discriminated unions (model, its embedding, data, teacher, curriculum, noise
+ * The config's discriminated unions (model, its embedding, data, target, curriculum, noise
  * sampler) are replaced whole when the override switches `kind`, so switching the embedding from
  * fourier to positional drops `scale`; objects whose kinds share their fields (optimizer,
  * distance) merge key by key even across kinds.
@@ -8,7 +8,7 @@
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Paths of the config's discriminated unions (variants with different fields). */
-export const UNION_PATHS: readonly string[] = ['model', 'model.embedding', 'data', 'teacher', 'method', 'curriculum', 'noiseSampler'];
+export const UNION_PATHS: readonly string[] = ['model', 'model.embedding', 'data', 'target', 'method', 'curriculum', 'noiseSampler'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -11,7 +11,7 @@ import { isImageData } from './data-kind';
 import {
   CD_GRID,
   CT_CURRICULUM,
-  CT_TEACHER_EMA,
+  CT_TARGET_EMA,
   EDM_LOGNORMAL,
   FOURIER_SCALE,
   ICT_CURRICULUM,
@@ -22,7 +22,7 @@ import {
 } from '../constants';
 
 /** The scale shared by both 2D presets (not from the papers: sized to train in about a minute here). */
-export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {
+export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'target' | 'curriculum' | 'noiseSampler'> {
   return {
     name: 'run',
     seed: 0,
@@ -44,7 +44,7 @@ export function toyScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teache
  * The scale of the Fashion-MNIST image runs: a 2-level U-Net (32/64 channels, GroupNorm, SiLU) on
  * 16×16 images, batch 32, sized so a run of a few thousand steps fits about an hour on 2 CPU cores.
  */
-export function fashionMnistScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'teacher' | 'curriculum' | 'noiseSampler'> {
+export function fashionMnistScale(): Omit<TrainConfig, 'weighting' | 'distance' | 'target' | 'curriculum' | 'noiseSampler'> {
   return {
     ...toyScale(),
     steps: 6000,
@@ -77,7 +77,7 @@ export function ctPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
     weighting: 'uniform', // λ ≡ 1
     // CM's best CT used LPIPS: on images the LPIPS-style distance on the shipped classifier; on 2D, squared ℓ2
     distance: scaleName === 'toy2d' ? { kind: 'l2' } : { kind: 'lpips' },
-    teacher: { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' }, // μ0 = 0.9, s0 = 2 (OAI-C10)
+    target: { kind: 'ema', ...CT_TARGET_EMA, form: 'code' }, // μ0 = 0.9, s0 = 2 (OAI-C10)
     curriculum: { kind: 'ct', ...CT_CURRICULUM },
     noiseSampler: { kind: 'uniform' },
   });
@@ -92,7 +92,7 @@ export function ictPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
     model: { ...scale.model, embedding: { kind: 'fourier', scale: FOURIER_SCALE.ict, dim: 32 }, dropout: ICT_DROPOUT }, // iCT Sec. 3.1
     weighting: 'ict', // λ = 1/(σ_{i+1} − σ_i)
     distance: { kind: 'pseudo-huber' }, // c = 0.00054·√d
-    teacher: { kind: 'none' }, // θ⁻ = stopgrad(θ)
+    target: { kind: 'stopgrad' }, // θ⁻ = stopgrad(θ)
     curriculum: { kind: 'ict', ...ICT_CURRICULUM },
     noiseSampler: { kind: 'lognormal', ...ICT_LOGNORMAL },
   });
@@ -110,7 +110,7 @@ export function edmPreset(scaleName: ScaleName = 'toy2d'): TrainConfig {
     name: 'edm',
     model: { ...ict.model, dropout: 0 },
     distance: { kind: 'l2' },
-    teacher: { kind: 'none' },
+    target: { kind: 'stopgrad' },
     method: { kind: 'edm', ...EDM_LOGNORMAL },
   });
 }
@@ -125,7 +125,7 @@ export function cdPreset(scaleName: ScaleName = 'toy2d', teacher = 'runs/edm-see
   return validateConfig({
     ...ct,
     name: 'cd',
-    teacher: { kind: 'none' }, // θ⁻ = stopgrad θ (CM CD on CIFAR-10: μ = 0)
+    target: { kind: 'stopgrad' }, // θ⁻ = stopgrad θ (CM CD on CIFAR-10: μ = 0)
     method: { kind: 'cd', teacher, ...CD_GRID },
   });
 }

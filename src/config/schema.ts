@@ -66,7 +66,13 @@ export const dataSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const teacherSchema = z.discriminatedUnion('kind', [
+/**
+ * The consistency target θ⁻ (`config.target`): the network f_θ⁻ the student is pulled towards. Not a
+ * teacher: `teacher` means only a pre-trained diffusion model (config.method.teacher, CD). Before
+ * this field was renamed, run records spelled it `teacher` with `none` for stopgrad; such records
+ * are migrated when read ({@link migrateStoredConfig}), configs written by hand are refused.
+ */
+export const targetSchema = z.discriminatedUnion('kind', [
   // θ⁻ ← μ(k)θ⁻ + (1 − μ(k))θ with CT's adaptive μ(k) (CM; OAI-CM create_ema_and_scales_fn)
   z.strictObject({
     kind: z.literal('ema'),
@@ -75,14 +81,14 @@ export const teacherSchema = z.discriminatedUnion('kind', [
     form: z.enum(['code', 'paper']), // denominator N(k) − 1 (official code) or N(k) (as often quoted)
   }),
   // θ⁻ = stopgrad(θ): iCT Sec. 3.2
-  z.strictObject({ kind: z.literal('none') }),
+  z.strictObject({ kind: z.literal('stopgrad') }),
 ]);
 
 /**
  * What is trained (absent: consistency training, CT/iCT). `edm`: an EDM diffusion model (Karras et
  * al. 2022), the teacher of consistency distillation; `cd`: consistency distillation (CM Alg. 2)
  * from the EDM run directory `teacher` (a pre-trained diffusion model; never θ⁻, which is
- * config.teacher). Absent in every CT config, so their hashes are unchanged.
+ * config.target). Absent in every CT config, so their hashes are unchanged.
  */
 export const methodSchema = z.discriminatedUnion('kind', [
   // ln σ ~ N(pMean, pStd²): −1.2, 1.2 (EDM Table 1)
@@ -150,7 +156,7 @@ export const trainConfigSchema = z.strictObject({
   noise: noiseSchema,
   weighting: z.enum(['uniform', 'ict']),
   distance: distanceSchema,
-  teacher: teacherSchema,
+  target: targetSchema,
   /** Absent: consistency training. See {@link methodSchema}. */
   method: methodSchema.optional(),
   curriculum: curriculumSchema,
@@ -168,7 +174,7 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type EmbeddingConfig = z.infer<typeof embeddingSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type DataConfig = z.infer<typeof dataSchema>;
-export type TeacherConfig = z.infer<typeof teacherSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
 export type MethodConfig = z.infer<typeof methodSchema>;
 export type CurriculumConfig = z.infer<typeof curriculumSchema>;
 export type NoiseSamplerConfig = z.infer<typeof noiseSamplerSchema>;
@@ -195,8 +201,61 @@ function describeValue(root: unknown, path: PropertyKey[]): string {
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
 
+/** A config object that still names θ⁻ `teacher` (the spelling before `target`). */
+function legacyTeacher(input: unknown): { kind: 'ema' | 'none' } | null {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !('teacher' in input)) return null;
+  const t: unknown = (input as Record<string, unknown>).teacher;
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) return null;
+  const kind: unknown = (t as Record<string, unknown>).kind;
+  return kind === 'ema' || kind === 'none' ? { kind } : null;
+}
+
+/** The refusal of a hand-written config that uses the old field, naming the new one. */
+function legacyTargetProblem(input: unknown): string | null {
+  const t = legacyTeacher(input);
+  if (!t) return null;
+  const now = t.kind === 'none' ? "{ kind: 'stopgrad' }" : "{ kind: 'ema', mu0, s0, form }";
+  return (
+    `config.teacher: the consistency target θ⁻ is now config.target (here: target: ${now}); ` +
+    '`teacher` means only the pre-trained diffusion model of consistency distillation (config.method.teacher)'
+  );
+}
+
+/**
+ * A config as ctlab wrote it into a run record (config.json, job.json), in either spelling: records
+ * written before the rename name θ⁻ `teacher`, with `none` for stopgrad. Returns the input with that
+ * field renamed in place (key order kept, so {@link configHash} of the result is the record's), or the
+ * input unchanged. Only for files ctlab wrote; a hand-written config with the old field is refused.
+ */
+export function migrateStoredConfig(input: unknown): unknown {
+  const t = legacyTeacher(input);
+  if (!t || 'target' in (input as Record<string, unknown>)) return input;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    if (k === 'teacher') out.target = t.kind === 'none' ? { kind: 'stopgrad' } : v;
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The form a config is hashed in (run directories are keyed by the hash, checkpoints store it): the
+ * spelling of the records written before θ⁻ was renamed (`teacher`, `none` for stopgrad), so every
+ * run directory made before the rename keeps its name, resumes and is found by the ablation runner.
+ */
+export function hashForm(cfg: TrainConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) {
+    if (k === 'target') out.teacher = cfg.target.kind === 'stopgrad' ? { kind: 'none' } : v;
+    else out[k] = v;
+  }
+  return out;
+}
+
 /** Validate a whole config: returns it typed, or throws ConfigError naming each bad field. */
 export function validateConfig(input: unknown): TrainConfig {
+  const legacy = legacyTargetProblem(input);
+  if (legacy) throw new ConfigError([legacy]);
   const parsed = trainConfigSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -240,8 +299,8 @@ export function validateConfig(input: unknown): TrainConfig {
   if (cfg.twoStepSigma <= cfg.noise.sigmaMin || cfg.twoStepSigma >= cfg.noise.sigmaMax) {
     problems.push(`config.twoStepSigma: expected a value in (sigmaMin, sigmaMax) = (${cfg.noise.sigmaMin}, ${cfg.noise.sigmaMax}), got ${cfg.twoStepSigma}`);
   }
-  if (cfg.method?.kind === 'edm' && cfg.teacher.kind !== 'none') {
-    problems.push("config.teacher: an EDM diffusion run has no consistency target θ⁻; expected { kind: 'none' }");
+  if (cfg.method?.kind === 'edm' && cfg.target.kind !== 'stopgrad') {
+    problems.push("config.target: an EDM diffusion run has no consistency target θ⁻; expected { kind: 'stopgrad' }");
   }
   if (cfg.method?.kind === 'edm' && cfg.distance.kind === 'lpips') {
     problems.push("config.distance.kind: EDM training uses the weighted ℓ2 loss of EDM; 'lpips' does not apply");

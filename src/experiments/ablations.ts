@@ -5,7 +5,8 @@
  */
 import type { PresetName } from '../config/presets';
 import type { ConfigOverride } from '../config/schema';
-import { CT_CURRICULUM, CT_TEACHER_EMA, FOURIER_SCALE } from '../constants';
+import { CT_CURRICULUM, CT_TARGET_EMA, FOURIER_SCALE } from '../constants';
+import { RENAMED_ABLATIONS } from '../run/records';
 
 export interface Arm {
   /** Short label, used in tables and run directory names. */
@@ -82,15 +83,17 @@ export const ABLATIONS: readonly Ablation[] = [
     ],
   },
   {
-    name: 'teacher',
-    title: 'Teacher network',
-    paper: "removing the EMA teacher (θ⁻ = stopgrad θ) gives a large FID gain over CT's μ(k) (iCT Sec. 3.2, Fig. 2a)",
-    paperBest: 'none',
+    // called `teacher` (arms ema / none) before θ⁻ was renamed; its records are mapped (records.ts RENAMED_ABLATIONS)
+    name: 'target',
+    title: 'Consistency target θ⁻',
+    paper:
+      "dropping the EMA of the target (θ⁻ = stopgrad θ instead of CT's μ(k) EMA; the paper calls θ⁻ the teacher network) gives a large FID gain (iCT Sec. 3.2, Fig. 2a)",
+    paperBest: 'stopgrad',
     paperWorse: ['ema'],
-    smallScale: "CT's μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA teacher lags far behind a student that is still moving fast",
+    smallScale: "CT's μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA target lags far behind a student that is still moving fast",
     arms: [
-      { name: 'ema', override: { teacher: { kind: 'ema', ...CT_TEACHER_EMA, form: 'code' } } },
-      { name: 'none', override: {} },
+      { name: 'ema', override: { target: { kind: 'ema', ...CT_TARGET_EMA, form: 'code' } } },
+      { name: 'stopgrad', override: {} },
     ],
   },
   {
@@ -150,6 +153,8 @@ export const ABLATIONS: readonly Ablation[] = [
 ];
 
 export function findAblation(name: string): Ablation {
+  const renamed = RENAMED_ABLATIONS[name];
+  if (renamed) throw new Error(`ablation: '${name}' is now called '${renamed.name}' (θ⁻ is the consistency target; a teacher is only CD's diffusion model)`);
   const a = ABLATIONS.find((x) => x.name === name);
   if (!a) throw new Error(`ablation: unknown name '${name}', expected one of ${ABLATIONS.map((x) => x.name).join(', ')} or all`);
   return a;

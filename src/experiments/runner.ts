@@ -17,7 +17,7 @@ import type { ConfigOverride, TrainConfig } from '../config/schema';
 import { dataConfigFromArg } from '../data/source';
 import { validateConfig } from '../config/schema';
 import { evaluateRunDir } from '../run/evaluate';
-import type { Job } from '../run/records';
+import { RENAMED_ABLATIONS, type Job } from '../run/records';
 import { configHash, finalEval, runPaths, runStatus, writeJob } from '../run/run-dir';
 import { train } from '../training/trainer';
 import { createProgress } from '../util/progress';
@@ -79,6 +79,17 @@ function data(cfg: TrainConfig): string {
   return cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind === 'csv' ? path.basename(cfg.data.path, '.csv') : cfg.data.kind;
 }
 
+/** The directory an arm's run got under the ablation's former name (RENAMED_ABLATIONS), when it exists: reused, not rerun. */
+function formerDir(runsRoot: string, cfg: TrainConfig, ablation: string, arm: string): string | null {
+  for (const [former, now] of Object.entries(RENAMED_ABLATIONS)) {
+    if (now.name !== ablation) continue;
+    const formerArm = Object.entries(now.arms).find(([, a]) => a === arm)?.[0] ?? arm;
+    const dir = runDirFor(runsRoot, cfg, `${former}-${formerArm}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+    if (fs.existsSync(path.dirname(dir))) return dir; // the arm's directory: its other seeds join it
+  }
+  return null;
+}
+
 /** All (arm, seed) jobs of some ablations; image-only arms are left out on 2D data. */
 export function planJobs(ablations: readonly Ablation[], scale: AblationScale, runsRoot: string): { jobs: Job[]; skipped: string[] } {
   const jobs: Job[] = [];
@@ -100,7 +111,7 @@ export function planJobs(ablations: readonly Ablation[], scale: AblationScale, r
           arm: arm.name,
           seed,
           config,
-          dir: runDirFor(runsRoot, config, label),
+          dir: isBaseline ? runDirFor(runsRoot, config, label) : (formerDir(runsRoot, config, ab.name, arm.name) ?? runDirFor(runsRoot, config, label)),
           ...(isImageData(config.data) ? { evalN: scale.evalN ?? IMAGE_ABLATION.evalN } : {}),
         });
       }

@@ -257,7 +257,7 @@ export function submitSweep(dirIn: string, opts: { indices?: number[]; kind?: Sw
 
 export interface SweepTaskStatus {
   index: number;
-  /** "teacher/ema seed 0" */
+  /** "target/ema seed 0" */
   label: string;
   dir: string;
   /** The newest submission that ran this index ("12_3"), or null when it was never submitted. */

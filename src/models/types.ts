@@ -1,6 +1,6 @@
 /**
  * What the trainer and samplers need from a network F_θ: a pure function of a weight list, so that
- * the student, the teacher θ⁻ and the sampling EMA are just three weight lists of one model.
+ * the student, the target θ⁻ and the sampling EMA are just three weight lists of one model.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -12,9 +12,12 @@
  *   <sweep>/sweep.json, <sweep>/tasks/<i>.jsonl   a Slurm sweep and its tasks' attempts: {@link sweepSchema}, {@link taskEventSchema}
  */
 import { z } from 'zod';
-import { trainConfigSchema, validateConfig, type TrainConfig } from '../config/schema';
+import { migrateStoredConfig, trainConfigSchema, validateConfig, type TrainConfig } from '../config/schema';
 
-export { trainConfigSchema, validateConfig, type TrainConfig };
+export { migrateStoredConfig, trainConfigSchema, validateConfig, type TrainConfig };
+
+/** A config inside a record ctlab wrote: either spelling of θ⁻ (`teacher` before the rename, `target` now). */
+export const storedConfigSchema = z.preprocess(migrateStoredConfig, trainConfigSchema);
 
 /** A number that may be NaN (a diverged seed), which JSON writes as null: read back as NaN. */
 const num = z.union([z.number(), z.nan(), z.null().transform(() => Number.NaN)]);
@@ -147,13 +150,36 @@ export type EvalFile = PointsEval | ImageEval;
 // ---------------------------------------------------------------- ablation plans and jobs
 
 /** One (ablation, arm, seed) of a plan and the run directory that holds it. */
-export const planEntrySchema = z.object({
-  ablation: z.string(),
-  arm: z.string(),
-  seed: z.number().int(),
-  /** As written by `ctlab ablate` (absolute or relative); readers take its last three parts, <data>/<arm-hash>/seed<k>, under the runs root. */
-  dir: z.string(),
-});
+/**
+ * Ablations renamed since records were written: old name → new name and old arm → new arm names. The
+ * θ⁻ ablation was `teacher` with arms `ema` / `none`; it is `target` with `ema` / `stopgrad` (`teacher`
+ * now means only a CD teacher). Plan entries and jobs read from disk are mapped; their run
+ * directories (named `teacher-ema-<hash>`) keep their names and are reused by the runner.
+ */
+export const RENAMED_ABLATIONS: Readonly<Record<string, { name: string; arms: Readonly<Record<string, string>> }>> = {
+  teacher: { name: 'target', arms: { none: 'stopgrad' } },
+};
+
+/** An {ablation, arm} record in either naming, mapped to today's names (other fields unchanged). */
+export function migrateAblationNames(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const r = input as Record<string, unknown>;
+  const renamed = typeof r.ablation === 'string' ? RENAMED_ABLATIONS[r.ablation] : undefined;
+  if (!renamed) return input;
+  const arm = typeof r.arm === 'string' ? (renamed.arms[r.arm] ?? r.arm) : r.arm;
+  return { ...r, ablation: renamed.name, arm };
+}
+
+export const planEntrySchema = z.preprocess(
+  migrateAblationNames,
+  z.object({
+    ablation: z.string(),
+    arm: z.string(),
+    seed: z.number().int(),
+    /** As written by `ctlab ablate` (absolute or relative); readers take its last three parts, <data>/<arm-hash>/seed<k>, under the runs root. */
+    dir: z.string(),
+  }),
+);
 export type PlanEntry = z.infer<typeof planEntrySchema>;
 
 /** <runs>/<data>/ablation-plan.json: every entry `ctlab ablate` planned on one data set (merged across invocations). */
@@ -168,15 +194,18 @@ export const ablationPlanSchema = z.object({
 export type AblationPlan = z.infer<typeof ablationPlanSchema>;
 
 /** <run>/job.json: what one worker of `ctlab ablate` does (train to the end, then evaluate images). */
-export const jobSchema = z.object({
-  ablation: z.string(),
-  arm: z.string(),
-  seed: z.number().int(),
-  config: trainConfigSchema,
-  dir: z.string(),
-  /** Images: evaluate (FID/KID with both shipped feature nets) with this many samples after training. */
-  evalN: z.number().int().optional(),
-});
+export const jobSchema = z.preprocess(
+  migrateAblationNames,
+  z.object({
+    ablation: z.string(),
+    arm: z.string(),
+    seed: z.number().int(),
+    config: storedConfigSchema,
+    dir: z.string(),
+    /** Images: evaluate (FID/KID with both shipped feature nets) with this many samples after training. */
+    evalN: z.number().int().optional(),
+  }),
+);
 export type Job = z.infer<typeof jobSchema>;
 
 // ---------------------------------------------------------------- Slurm sweeps

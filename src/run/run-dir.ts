@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
-import { ConfigError } from '../config/schema';
+import { ConfigError, hashForm, migrateStoredConfig } from '../config/schema';
 import {
   ablationPlanSchema,
   ablationSummarySchema,
@@ -60,9 +60,16 @@ export function gitInfo(cwd = process.cwd()): GitInfo {
   }
 }
 
-/** A stable hash of the config, stored in checkpoints so a resume refuses a changed config; run directories are keyed by it. */
+/**
+ * A stable hash of the config, stored in checkpoints so a resume refuses a changed config; run
+ * directories are keyed by it. Hashed in {@link hashForm} (θ⁻'s old spelling), so run directories
+ * made before `teacher` became `target` keep their hashes.
+ */
 export function configHash(cfg: TrainConfig): string {
-  return createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(hashForm(cfg)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export interface RunPaths {
@@ -140,7 +147,7 @@ export function readRunConfig(dir: string): TrainConfig {
     throw new RecordError(file, [`expected a JSON object (the run's config), got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`]);
   }
   try {
-    return validateConfig(json);
+    return validateConfig(migrateStoredConfig(json));
   } catch (e) {
     if (e instanceof ConfigError) throw new RecordError(file, e.problems);
     throw e;

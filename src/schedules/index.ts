@@ -1,4 +1,4 @@
 export * from './karras';
 export * from './curriculum';
 export * from './noise-levels';
-export * from './teacher-ema';
+export * from './target-ema';

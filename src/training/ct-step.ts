@@ -1,7 +1,7 @@
 /**
  * One consistency-training step's randomness and loss (CM Eq. 10 / iCT Eq. 6):
  *   L = mean_b λ(σ_{i_b}) · d( f_θ(x + σ_{i+1} z, σ_{i+1}), f_{θ⁻}(x + σ_i z, σ_i) )
- * with the same x, z and dropout masks in both branches; θ⁻ is stop-gradient (the teacher pass runs
+ * with the same x, z and dropout masks in both branches; θ⁻ is stop-gradient (the target pass runs
  * outside the gradient tape).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,7 +14,7 @@ import type { Network } from '../models/types';
 import type { ModelState } from './model-state';
 import { karrasSigmas } from '../schedules/karras';
 import { curriculumSize } from '../schedules/curriculum';
-import { teacherEma } from '../schedules/teacher-ema';
+import { targetEma } from '../schedules/target-ema';
 import { lognormalNoiseProbs, uniformNoiseProbs } from '../schedules/noise-levels';
 import { Rng } from '../util/rng';
 import { cdTeacherStep, drawBatch, edmTrainStep, type DistillTeacher } from './edm-step';
@@ -27,9 +27,9 @@ export function gridSize(cfg: TrainConfig, k: number): number {
   return curriculumSize(cfg.curriculum, k, cfg.steps);
 }
 
-/** The teacher EMA μ(k) a run of this config uses at step k: μ of its own curriculum's N(k) (0 without an EMA teacher). */
-export function teacherEmaAt(cfg: TrainConfig, k: number): number {
-  return teacherEma(cfg.teacher, gridSize(cfg, k));
+/** The target EMA μ(k) a run of this config uses at step k: μ of its own curriculum's N(k) (0 when θ⁻ = stopgrad θ). */
+export function targetEmaAt(cfg: TrainConfig, k: number): number {
+  return targetEma(cfg.target, gridSize(cfg, k));
 }
 
 /** Cache of (grid, cumulative pair probabilities) per N: the grid changes only at curriculum stages. */
@@ -58,7 +58,7 @@ export class NoiseLevelTable {
 export interface StepDraw {
   x: Float32Array; // [B, d] clean data
   z: Float32Array; // [B, d] shared noise
-  sigma: Float32Array; // [B] σ_i (teacher)
+  sigma: Float32Array; // [B] σ_i (target)
   sigmaNext: Float32Array; // [B] σ_{i+1} (student)
   weight: Float32Array; // [B] λ(σ_i)
   masks: { shape: number[]; data: Float32Array }[];
@@ -89,8 +89,8 @@ export function drawStep(cfg: TrainConfig, k: number, train: Float32Array, dim: 
 }
 
 /**
- * Loss and gradients of one step. `teacher` are θ⁻'s weights (the student's own variables when the
- * teacher is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order. With a
+ * Loss and gradients of one step. `targetWeights` are θ⁻'s weights (the student's own variables when
+ * the target is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order. With a
  * `distill` teacher (CD, CM Alg. 2) the target's input is the teacher's ODE step x̂_n from
  * x + σ_{n+1}z down to σ_n instead of CT's x + σ_n z.
  */
@@ -98,7 +98,7 @@ export function ctLossAndGrads(
   cfg: TrainConfig,
   net: Network,
   student: readonly tf.Variable[],
-  teacher: readonly tf.Tensor[],
+  targetWeights: readonly tf.Tensor[],
   draw: StepDraw,
   dataShape: number[],
   perceptual: PerceptualDistance | null = null,
@@ -126,7 +126,7 @@ export function ctLossAndGrads(
     const bshape = [b, ...dataShape.map(() => 1)];
     const xT = tf.add(x, tf.mul(z, tf.reshape(sigmaNext, bshape))); // x + σ_{i+1} z (student input)
     const xS = distill ? cdTeacherStep(distill, xT, sigmaNext, sigma) : tf.add(x, tf.mul(z, tf.reshape(sigma, bshape))); // CD: x̂_n; CT: x + σ_i z
-    const target = consistencyFunction(net, teacher, xS, sigma, masks, noise); // outside the tape: stop-gradient
+    const target = consistencyFunction(net, targetWeights, xS, sigma, masks, noise); // outside the tape: stop-gradient
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {
       const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise);
@@ -182,18 +182,18 @@ export function stepContext(
 /**
  * Training step k, the one the trainer runs and the bench times: draw (x, z, σ pairs, λ, dropout
  * masks) from Rng(seed, k), the CT loss and its gradients, then, only when the loss is finite, the
- * optimizer update, the teacher EMA θ⁻ ← μ(k)θ⁻ + (1 − μ(k))θ (EMA teacher only) and the sampling EMA.
+ * optimizer update, the target EMA θ⁻ ← μ(k)θ⁻ + (1 − μ(k))θ (EMA target only) and the sampling EMA.
  */
 export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, ctx: StepContext): Promise<StepResult> {
   if (cfg.method?.kind === 'edm') return edmTrainStep(cfg, state, k, ctx);
   const n = gridSize(cfg, k);
-  const mu = teacherEma(cfg.teacher, n);
+  const mu = targetEma(cfg.target, n);
   const draw = drawStep(cfg, k, ctx.train, ctx.dim, ctx.table.at(n), ctx.maskShapes);
   const { loss, grads } = ctLossAndGrads(
     cfg,
     state.net,
     state.student,
-    state.teacher ?? state.student,
+    state.target ?? state.student,
     draw,
     ctx.dataShape,
     ctx.perceptual,
@@ -207,7 +207,7 @@ export async function trainStep(cfg: TrainConfig, state: ModelState, k: number, 
   }
   state.optimizer.step(grads);
   tf.dispose(grads);
-  if (state.teacher) state.optimizer.emaUpdate(state.teacher, state.student, mu);
+  if (state.target) state.optimizer.emaUpdate(state.target, state.student, mu);
   state.optimizer.emaUpdate(state.ema, state.student, cfg.emaRate);
   return { loss: value, n, mu, applied: true };
 }

@@ -1,5 +1,5 @@
 /**
- * The tensors of a consistency-training run: the student θ, the teacher θ⁻ (an EMA teacher only;
+ * The tensors of a consistency-training run: the student θ, the target θ⁻ (an EMA target only;
  * iCT's θ⁻ = stopgrad θ reuses the student), the sampling EMA of θ and the optimizer. All three
  * weight lists belong to one `Network` (src/models/types), built from the config.
  */
@@ -12,7 +12,7 @@ import { createOptimizer, type Optimizer } from '../optim';
 export interface ModelState {
   net: Network & { dispose(): void };
   student: tf.Variable[];
-  teacher: tf.Variable[] | null;
+  target: tf.Variable[] | null;
   ema: tf.Variable[];
   optimizer: Optimizer;
   dispose(): void;
@@ -28,17 +28,17 @@ export function createModelState(cfg: TrainConfig, shape: readonly number[]): Mo
   const make = (role: string, trainable: boolean): tf.Variable[] =>
     net.params.map((p, i) => tf.tidy(() => tf.variable(tf.tensor(init[i] as Float32Array, p.shape), trainable, `ctlab${id}/${role}/${p.name}`)));
   const student = make('student', true);
-  const teacher = cfg.teacher.kind === 'ema' ? make('teacher', false) : null;
+  const target = cfg.target.kind === 'ema' ? make('target', false) : null;
   const ema = make('ema', false);
   const optimizer = createOptimizer({ ...cfg.optimizer }, student);
   return {
     net,
     student,
-    teacher,
+    target,
     ema,
     optimizer,
     dispose() {
-      tf.dispose([...student, ...(teacher ?? []), ...ema]);
+      tf.dispose([...student, ...(target ?? []), ...ema]);
       optimizer.dispose();
       net.dispose();
     },

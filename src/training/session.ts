@@ -9,7 +9,7 @@ import type { TrainConfig } from '../config/schema';
 import { validateConfig } from '../config/schema';
 import { evaluateRun, sampleDistances, sampleSwd, type EvalResult } from '../metrics/evaluate';
 import { sampleConsistency } from '../sampling/multistep';
-import { gridSize, stepContext, teacherEmaAt, trainStep, type StepContext } from './ct-step';
+import { gridSize, stepContext, targetEmaAt, trainStep, type StepContext } from './ct-step';
 import { createModelState, type ModelState } from './model-state';
 
 export interface SessionData {
@@ -74,7 +74,7 @@ export class TrainingSession {
       totalSteps: this.cfg.steps,
       loss: this.lastLoss,
       n: gridSize(this.cfg, k),
-      mu: teacherEmaAt(this.cfg, k),
+      mu: targetEmaAt(this.cfg, k),
       done: this.k >= this.cfg.steps,
     };
   }

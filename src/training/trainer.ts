@@ -111,7 +111,7 @@ async function toCheckpointTensors(state: ModelState): Promise<CheckpointTensor[
     ['student', state.student],
     ['ema', state.ema],
   ];
-  if (state.teacher) groups.push(['teacher', state.teacher]);
+  if (state.target) groups.push(['target', state.target]);
   for (const [role, vars] of groups) {
     for (const [i, v] of vars.entries()) {
       out.push({ name: `${role}/${state.net.params[i]?.name}`, shape: v.shape, data: (await v.data()) as Float32Array });
@@ -131,16 +131,18 @@ export function restoreState(state: ModelState, tensors: readonly CheckpointTens
     if (t.shape.join(',') !== shape.join(',')) throw new Error(`checkpoint ${file}: ${name} has shape [${t.shape}], expected [${shape}]`);
     return tf.tensor(t.data, t.shape);
   };
-  const assign = (role: string, vars: tf.Variable[] | null): void => {
+  const assign = (role: string, vars: tf.Variable[] | null, legacyRole?: string): void => {
     vars?.forEach((v, i) => {
-      const t = take(`${role}/${state.net.params[i]?.name}`, v.shape);
+      const name = `${role}/${state.net.params[i]?.name}`;
+      const legacy = legacyRole === undefined ? undefined : `${legacyRole}/${state.net.params[i]?.name}`;
+      const t = take(legacy !== undefined && !byName.has(name) && byName.has(legacy) ? legacy : name, v.shape);
       v.assign(t);
       t.dispose();
     });
   };
   assign('student', state.student);
   assign('ema', state.ema);
-  assign('teacher', state.teacher);
+  assign('target', state.target, 'teacher'); // checkpoints written before the rename call θ⁻ 'teacher'
   const opt = tensors.filter((t) => t.name.startsWith('opt/')).map((t) => ({ name: t.name.slice(4), tensor: tf.tensor(t.data, t.shape) }));
   state.optimizer.load(opt);
   tf.dispose(opt.map((o) => o.tensor));

@@ -124,7 +124,7 @@ async function stepOutputs(cfg: TrainConfig, shape: number[]): Promise<StepOut> 
     sigmaData: cfg.noise.sigmaData,
   });
   const forward = (await f.data()) as Float32Array;
-  const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, shape);
+  const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.target ?? state.student, draw, shape);
   const out: StepOut = { forward, loss: (await loss.data())[0] as number, grads: [], params: [], ema: [] };
   for (const g of grads) out.grads.push((await g.data()) as Float32Array);
   state.optimizer.step(grads, 1e-3);

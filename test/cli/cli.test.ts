@@ -25,7 +25,8 @@ describe('ctlab CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     const cfg = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(cfg.steps, 123);
-    assert.deepEqual(cfg.teacher, { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' });
+    assert.deepEqual(cfg.target, { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' });
+    assert.equal(cfg.teacher, undefined);
     assert.deepEqual((cfg.model as { embedding: unknown }).embedding, { kind: 'positional', dim: 32 });
     assert.equal((cfg.data as { name: string }).name, 'two-moons');
   });

@@ -1,7 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildConfig, ConfigError, ctPreset, ictPreset, mergeConfig, mergeUntyped, PRESETS, toyScale, validateConfig } from '../../src/config';
-import type { PresetName, TrainConfig } from '../../src/config';
+import { createHash } from 'node:crypto';
+import {
+  buildConfig,
+  ConfigError,
+  ctPreset,
+  ictPreset,
+  mergeConfig,
+  mergeUntyped,
+  migrateStoredConfig,
+  PRESETS,
+  toyScale,
+  validateConfig,
+} from '../../src/config';
+import type { ConfigOverride, PresetName, TrainConfig } from '../../src/config';
+import { configHash } from '../../src/run/run-dir';
 
 type Obj = Record<string, unknown>;
 
@@ -80,7 +93,7 @@ test('ict preset carries the iCT Table 1 choices', () => {
   const c = ictPreset();
   assert.equal(c.name, 'ict');
   assert.equal(c.weighting, 'ict');
-  assert.deepEqual(c.teacher, { kind: 'none' });
+  assert.deepEqual(c.target, { kind: 'stopgrad' });
   assert.deepEqual(c.curriculum, { kind: 'ict', s0: 10, s1: 1280 });
   assert.deepEqual(c.noiseSampler, { kind: 'lognormal', pMean: -1.1, pStd: 2.0 });
   assert.equal(c.model.embedding.kind, 'fourier');
@@ -97,7 +110,7 @@ test('ct preset carries the CM CT choices', () => {
   const c = ctPreset();
   assert.equal(c.name, 'ct');
   assert.equal(c.weighting, 'uniform');
-  assert.deepEqual(c.teacher, { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' });
+  assert.deepEqual(c.target, { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' });
   assert.deepEqual(c.curriculum, { kind: 'ct', s0: 2, s1: 150 });
   assert.deepEqual(c.noiseSampler, { kind: 'uniform' });
   assert.deepEqual(c.model.embedding, { kind: 'fourier', scale: 16, dim: 32 });
@@ -174,17 +187,17 @@ test('switching embedding kind to positional replaces the object and drops scale
   );
 });
 
-test('switching teacher / curriculum / sampler kinds replaces whole objects', () => {
+test('switching target / curriculum / sampler kinds replaces whole objects', () => {
   const c = buildConfig('ct', {
-    teacher: { kind: 'none' },
+    target: { kind: 'stopgrad' },
     curriculum: { kind: 'ict', s0: 10, s1: 1280 },
     noiseSampler: { kind: 'lognormal', pMean: -1.1, pStd: 2 },
   });
-  assert.deepEqual(c.teacher, { kind: 'none' });
+  assert.deepEqual(c.target, { kind: 'stopgrad' });
   assert.deepEqual(c.curriculum, { kind: 'ict', s0: 10, s1: 1280 });
   assert.deepEqual(c.noiseSampler, { kind: 'lognormal', pMean: -1.1, pStd: 2 });
-  const d = buildConfig('ict', { teacher: { kind: 'ema', mu0: 0.95, s0: 2, form: 'paper' } });
-  assert.deepEqual(d.teacher, { kind: 'ema', mu0: 0.95, s0: 2, form: 'paper' });
+  const d = buildConfig('ict', { target: { kind: 'ema', mu0: 0.95, s0: 2, form: 'paper' } });
+  assert.deepEqual(d.target, { kind: 'ema', mu0: 0.95, s0: 2, form: 'paper' });
   const e = buildConfig('ict', { data: { kind: 'csv', path: 'points.csv', testFraction: 0.1 } });
   assert.deepEqual(e.data, { kind: 'csv', path: 'points.csv', testFraction: 0.1 });
 });
@@ -267,7 +280,7 @@ test('missing required fields and unknown keys are refused', () => {
     'noise',
     'weighting',
     'distance',
-    'teacher',
+    'target',
     'curriculum',
     'noiseSampler',
     'optimizer',
@@ -376,17 +389,62 @@ test('combination rules: lpips on an mlp, c without pseudo-huber, twoStepSigma i
   assert.equal(good('twoStepSigma', 79.9).twoStepSigma, 79.9);
 });
 
-test('teacher: kind, mu0 in (0, 1), s0 integer >= 1, form code|paper; none takes no fields', () => {
+test('target: kind, mu0 in (0, 1), s0 integer >= 1, form code|paper; stopgrad takes no fields', () => {
   const ema = plain(ctPreset());
-  bad('teacher.kind', 'polyak', 'teacher.kind', ema);
-  bad('teacher.mu0', 1, 'teacher.mu0', ema);
-  bad('teacher.mu0', 0, 'teacher.mu0', ema);
-  bad('teacher.mu0', 1.5, 'teacher.mu0', ema);
-  bad('teacher.s0', 0, 'teacher.s0', ema);
-  bad('teacher.s0', 2.5, 'teacher.s0', ema);
-  bad('teacher.form', 'x', 'teacher.form', ema);
-  assert.equal(good('teacher.form', 'paper', ema).teacher.kind, 'ema');
-  bad('teacher.mu0', 0.9, 'teacher', undefined, /mu0/); // ict preset: teacher none
+  bad('target.kind', 'polyak', 'target.kind', ema);
+  bad('target.kind', 'none', 'target.kind', undefined, /stopgrad/); // the old spelling of stopgrad
+  bad('target.mu0', 1, 'target.mu0', ema);
+  bad('target.mu0', 0, 'target.mu0', ema);
+  bad('target.mu0', 1.5, 'target.mu0', ema);
+  bad('target.s0', 0, 'target.s0', ema);
+  bad('target.s0', 2.5, 'target.s0', ema);
+  bad('target.form', 'x', 'target.form', ema);
+  assert.equal(good('target.form', 'paper', ema).target.kind, 'ema');
+  bad('target.mu0', 0.9, 'target', undefined, /mu0/); // ict preset: target stopgrad
+});
+
+test('a hand-written config naming θ⁻ `teacher` (the old field) is refused, naming config.target', () => {
+  const { target, ...rest } = plain(ictPreset()) as Record<string, unknown> & { target: unknown };
+  assert.deepEqual(target, { kind: 'stopgrad' });
+  assert.throws(
+    () => validateConfig({ ...rest, teacher: { kind: 'none' } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.problems.length === 1 &&
+      (e.problems[0] ?? '').startsWith("config.teacher: the consistency target θ⁻ is now config.target (here: target: { kind: 'stopgrad' })"),
+  );
+  assert.throws(
+    () => validateConfig({ ...rest, teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' } }),
+    (e: unknown) => e instanceof ConfigError && /config\.teacher: .*config\.target \(here: target: \{ kind: 'ema', mu0, s0, form \}\)/.test(e.message),
+  );
+  // an override file merged onto a preset: the same refusal
+  assert.throws(() => buildConfig('ct', { teacher: { kind: 'none' } } as ConfigOverride), /config\.teacher: the consistency target θ⁻ is now config\.target/);
+});
+
+test('records in the old spelling are migrated on read, in place, and keep their config hash', () => {
+  const ct = ctPreset();
+  const ict = ictPreset();
+  const old = (cfg: TrainConfig): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(plain(cfg)).map(([k, v]) => (k === 'target' ? ['teacher', cfg.target.kind === 'stopgrad' ? { kind: 'none' } : v] : [k, v])),
+    );
+  for (const cfg of [ct, ict]) {
+    const migrated = validateConfig(migrateStoredConfig(old(cfg)));
+    assert.deepEqual(migrated, cfg);
+    assert.deepEqual(Object.keys(migrated), Object.keys(cfg), 'key order kept');
+    assert.equal(configHash(migrated), configHash(cfg));
+    // the hash is the one the old code computed: sha256 of the old spelling's JSON
+    assert.equal(
+      configHash(cfg),
+      createHash('sha256')
+        .update(JSON.stringify(old(cfg)))
+        .digest('hex')
+        .slice(0, 16),
+    );
+  }
+  // a config already in the new spelling passes through untouched
+  const now = plain(ict);
+  assert.equal(migrateStoredConfig(now), now);
 });
 
 test('curriculum: kind, s0 (ct >= 2, ict >= 1), s1 >= s0', () => {

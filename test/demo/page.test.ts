@@ -107,7 +107,7 @@ test('every control once, then the shared URL reproduces the settings', async ()
     'a-weighting',
     'a-embedding',
     'a-dropout',
-    'a-teacher',
+    'a-target',
     'a-distance',
     'a-curriculum',
     'a-noise-sampler',
@@ -134,7 +134,7 @@ test('every control once, then the shared URL reproduces the settings', async ()
     assert.equal((await url()).get(id.slice(1)), value, `${id} → URL`);
   }
   await page.selectOption('#b-preset', 'ict');
-  assert.equal((await url()).get('b.teacher'), 'none', 'a preset sets its techniques');
+  assert.equal((await url()).get('b.target'), 'stopgrad', 'a preset sets its techniques');
   await page.selectOption('#data', 'two-moons');
   assert.equal((await url()).get('data'), 'two-moons');
   await page.uncheck('#compare');

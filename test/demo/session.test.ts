@@ -18,7 +18,7 @@ test('techniques: one per ablation axis, arms resolved to concrete values, prese
       'weighting@weighting',
       'embedding@model.embedding',
       'dropout@model.dropout',
-      'teacher@teacher',
+      'target@target',
       'distance@distance',
       'curriculum@curriculum',
       'noise-sampler@noiseSampler',
@@ -46,7 +46,7 @@ test('techniques: one per ablation axis, arms resolved to concrete values, prese
     weighting: 'uniform',
     embedding: 'fourier-16',
     dropout: '0',
-    teacher: 'ema',
+    target: 'ema',
     distance: 'l2',
     curriculum: 'ct',
     'noise-sampler': 'uniform',
@@ -63,8 +63,12 @@ test('page settings survive the URL, and bad URL fields are refused by name', ()
   const s = defaultSettings();
   s.steps = 750;
   s.seed = 3;
-  s.panels[1].choices.teacher = 'none';
+  s.panels[1].choices.target = 'ema';
   assert.deepEqual(fromQuery(toQuery(s)), s);
+  // a URL shared before θ⁻ was renamed (b.teacher=none|ema) still opens with the same choice
+  const shared = toQuery(s).replace('b.target=ema', 'b.teacher=none');
+  assert.ok(shared.includes('b.teacher=none'), shared);
+  assert.equal(fromQuery(shared).panels[1].choices.target, 'stopgrad');
   s.data = DRAWN;
   s.points = [0.5, -1.25, 2, 2, -3.999, 3.5, 0, 0, 1, 1, 1, -1, -1, 1, -1, -1];
   const back = fromQuery(toQuery(s));

@@ -21,7 +21,7 @@ describe('ablation specs', () => {
   it("cover the 8 techniques of iCT, each naming the paper's preferred arm among its arms", () => {
     assert.deepEqual(
       ABLATIONS.map((a) => a.name),
-      ['weighting', 'embedding', 'dropout', 'teacher', 'distance', 'curriculum', 'noise-sampler', 'ct-vs-ict'],
+      ['weighting', 'embedding', 'dropout', 'target', 'distance', 'curriculum', 'noise-sampler', 'ct-vs-ict'],
     );
     for (const ab of ABLATIONS) {
       const names = ab.arms.map((a) => a.name);
@@ -37,7 +37,7 @@ describe('ablation specs', () => {
     const baselineDirs = new Set(
       jobs
         .filter(
-          (j) => j.config.teacher.kind === 'none' && j.arm === findAblation(j.ablation).paperBest && j.ablation !== 'dropout' && j.ablation !== 'embedding',
+          (j) => j.config.target.kind === 'stopgrad' && j.arm === findAblation(j.ablation).paperBest && j.ablation !== 'dropout' && j.ablation !== 'embedding',
         )
         .map((j) => path.dirname(j.dir)),
     );
@@ -47,11 +47,11 @@ describe('ablation specs', () => {
     assert.equal(unique.size, 11 * 2);
     assert.equal(new Set(jobs.filter((j) => path.basename(path.dirname(j.dir)).startsWith('baseline-')).map((j) => j.ablation)).size, 8);
     const ctArm = jobs.find((j) => j.ablation === 'ct-vs-ict' && j.arm === 'ct');
-    assert.equal(ctArm?.config.teacher.kind, 'ema');
+    assert.equal(ctArm?.config.target.kind, 'ema');
     assert.equal(ctArm?.config.weighting, 'uniform');
     const uniform = jobs.find((j) => j.ablation === 'weighting' && j.arm === 'uniform');
     assert.equal(uniform?.config.weighting, 'uniform');
-    assert.equal(uniform?.config.teacher.kind, 'none', 'an arm changes its own axis only');
+    assert.equal(uniform?.config.target.kind, 'stopgrad', 'an arm changes its own axis only');
   });
 });
 
@@ -94,7 +94,7 @@ describe('image ablations', () => {
     const args = [
       CLI,
       'ablate',
-      'teacher',
+      'target',
       '--data',
       'fashion-mnist',
       '--steps',
@@ -114,7 +114,7 @@ describe('image ablations', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 2 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
     const csv = fs
-      .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+      .readFileSync(path.join(out, 'target', 'summary.csv'), 'utf8')
       .trim()
       .split('\n');
     assert.equal(csv.length, 3);
@@ -124,20 +124,20 @@ describe('image ablations', () => {
       /^data,arm,FID 1-step \(fmnist-strided\) mean,FID 1-step \(fmnist-strided\) n,FID 2-step \(fmnist-strided\) mean,FID 2-step \(fmnist-strided\) n,FID 1-step \(fmnist-cnn\) mean,.*SWD 1-step mean,SWD 1-step n,SWD 2-step mean,SWD 2-step n,n,steps,/,
     );
     assert.doesNotMatch(csv[0] as string, /MMD/);
-    const summary = readAblationSummary(path.join(out, 'teacher', 'summary.json'));
+    const summary = readAblationSummary(path.join(out, 'target', 'summary.json'));
     assert.equal(summary.verdicts[0]?.oneStep[0]?.diff.n, 1);
     assert.match(summary.verdicts[0]?.oneStep[0]?.outcome ?? '', /^(same|opposite) direction$/);
     assert.match(
-      fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8'),
+      fs.readFileSync(path.join(out, 'target', 'summary.md'), 'utf8'),
       /\|fashion-mnist\|ema\|\d+\.\d+ \(n=1\)\|/,
       'summary.md keeps the text cells',
     );
-    const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
-    assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − none = /);
-    for (const a of ['ema', 'none']) assert.ok(fs.existsSync(path.join(out, 'teacher', `fashion-mnist-samples-1step-${a}.png`)), a);
+    const md = fs.readFileSync(path.join(out, 'target', 'summary.md'), 'utf8');
+    assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − stopgrad = /);
+    for (const a of ['ema', 'stopgrad']) assert.ok(fs.existsSync(path.join(out, 'target', `fashion-mnist-samples-1step-${a}.png`)), a);
     assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /fashion-mnist: ema \d/);
     // an eval.json of another size is redone, the training is not
-    const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('teacher-ema-')) as string;
+    const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('target-ema-')) as string;
     const evalFile = path.join(runs, 'fashion-mnist', emaDir, 'seed0', 'eval.json');
     const ev = readEval(path.dirname(evalFile));
     assert.equal(ev?.kind, 'images');
@@ -181,23 +181,23 @@ describe('ctlab ablate and ctlab report', () => {
     const out = path.join(work, 'results');
     const cfg = path.join(work, 'tiny.json');
     fs.writeFileSync(cfg, JSON.stringify({ batchSize: 32, model: { hidden: 16, depth: 2 }, checkpointEvery: 10 }));
-    const args = [CLI, 'ablate', 'teacher', '--seeds', '2', '--steps', '20', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
+    const args = [CLI, 'ablate', 'target', '--seeds', '2', '--steps', '20', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
     const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
     let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 4 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
     const csv = fs
-      .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+      .readFileSync(path.join(out, 'target', 'summary.csv'), 'utf8')
       .trim()
       .split('\n');
     assert.equal(csv.length, 3);
     assert.match(csv[0] as string, /^data,arm,SWD 1-step mean,SWD 1-step half-width,SWD 1-step n,SWD 2-step mean,/);
     assert.match(csv[1] as string, /^eight-gaussians,ema,[0-9.e-]+,[0-9.e-]+,2,.*,2,20,/);
-    const md = fs.readFileSync(path.join(out, 'teacher', 'summary.md'), 'utf8');
-    assert.match(md, /removing the EMA teacher/);
+    const md = fs.readFileSync(path.join(out, 'target', 'summary.md'), 'utf8');
+    assert.match(md, /dropping the EMA of the target/);
     assert.match(md, /eight-gaussians, 1-step SWD: (agrees|disagrees|inconclusive)/);
-    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /\[Teacher network\]\(teacher\/summary\.md\)/);
-    assert.ok(fs.existsSync(path.join(out, 'teacher', 'eight-gaussians-swd1-vs-step.html')));
+    assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /\[Consistency target θ⁻\]\(target\/summary\.md\)/);
+    assert.ok(fs.existsSync(path.join(out, 'target', 'eight-gaussians-swd1-vs-step.html')));
 
     r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
@@ -208,11 +208,11 @@ describe('ctlab ablate and ctlab report', () => {
     r = spawnSync(process.execPath, [CLI, 'report', '--runs', runs, '--out', out, '--summary', summary], { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     const top = fs.readFileSync(summary, 'utf8');
-    assert.match(top, /\[Teacher network\]\(results\/teacher\/summary\.md\)/, 'links rewritten relative to the summary');
+    assert.match(top, /\[Consistency target θ⁻\]\(results\/target\/summary\.md\)/, 'links rewritten relative to the summary');
     assert.match(top, /\[Evaluation bias\]\(results\/evaluation-bias\.md\)/);
     assert.deepEqual(
       fs
-        .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+        .readFileSync(path.join(out, 'target', 'summary.csv'), 'utf8')
         .trim()
         .split('\n'),
       csv,

@@ -14,7 +14,7 @@ import { CLI, tempDir } from '../helpers';
 /** summary.csv without its wall-time column (the only column that depends on the clock). */
 function table(out: string): string[] {
   const rows = fs
-    .readFileSync(path.join(out, 'teacher', 'summary.csv'), 'utf8')
+    .readFileSync(path.join(out, 'target', 'summary.csv'), 'utf8')
     .trim()
     .split('\n');
   const header = (rows[0] as string).split(',');
@@ -44,7 +44,7 @@ describe('a killed sweep', () => {
     const args = (name: string): string[] => [
       CLI,
       'ablate',
-      'teacher',
+      'target',
       '--seeds',
       '1',
       '--steps',
@@ -87,7 +87,7 @@ describe('a killed sweep', () => {
     await new Promise((res) => setTimeout(res, 200)); // the workers die with the group
     const statuses = listRunDirs(runs).map((d) => tryReadRunJson(d)?.status ?? 'not started');
     assert.ok(statuses.includes('running'), `a run must be cut mid-way: ${statuses.join(', ')}`);
-    assert.ok(!fs.existsSync(path.join(work, 'killed', 'out', 'teacher', 'summary.csv')), 'killed before the report');
+    assert.ok(!fs.existsSync(path.join(work, 'killed', 'out', 'target', 'summary.csv')), 'killed before the report');
 
     r = spawnSync(process.execPath, args('killed'), { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
@@ -102,7 +102,7 @@ describe('a killed sweep', () => {
       "a dead worker's lock is taken over with a warning (in its run's train.log)",
     );
     assert.deepEqual(table(path.join(work, 'killed', 'out')), table(path.join(work, 'full', 'out')));
-    const verdicts = (name: string): unknown => readAblationSummary(path.join(work, name, 'out', 'teacher', 'summary.json')).verdicts;
+    const verdicts = (name: string): unknown => readAblationSummary(path.join(work, name, 'out', 'target', 'summary.json')).verdicts;
     assert.deepEqual(verdicts('killed'), verdicts('full'));
   });
 });

@@ -135,7 +135,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
     const work = tempDir();
     const cfg = path.join(work, 'tiny.json');
     fs.writeFileSync(cfg, JSON.stringify(TINY));
-    const common = ['ablate', 'teacher', '--seeds', '2', '--steps', '50', '--config', cfg, '--no-progress'];
+    const common = ['ablate', 'target', '--seeds', '2', '--steps', '50', '--config', cfg, '--no-progress'];
     const sweep = path.join(work, 'slurm', 'sweep');
     const sub = ctlab([
       ...common,
@@ -173,14 +173,14 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
       st.map(() => ['COMPLETED', '0:0', 'completed', 50]),
     );
     const report = fs.readFileSync(path.join(sweep, 'logs', `report-${reportJob}.out`), 'utf8');
-    assert.match(report, /report: teacher ->/);
+    assert.match(report, /report: target ->/);
     const a = path.join(work, 'local', 'results');
     const b = path.join(work, 'slurm', 'results');
     assert.deepEqual(files(b), files(a));
     assert.ok(files(a).length >= 6, files(a).join(', '));
     assert.match(
-      fs.readFileSync(path.join(b, 'teacher', 'summary.md'), 'utf8'),
-      /^Provenance: `ctlab ablate teacher .* --executor slurm .*`, rebuilt by `ctlab report --runs /m,
+      fs.readFileSync(path.join(b, 'target', 'summary.md'), 'utf8'),
+      /^Provenance: `ctlab ablate target .* --executor slurm .*`, rebuilt by `ctlab report --runs /m,
     );
     for (const f of files(a)) assert.ok(masked(path.join(b, f)).equals(masked(path.join(a, f))), `${f} differs between the executors`);
     // same backend and threads, and the same evaluation records (metrics.jsonl's eval lines), in every run
@@ -215,7 +215,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
     const work = tempDir();
     const steps = 1200;
     const scale = { data: 'eight-gaussians', steps, seeds: 1, common: { ...TINY, checkpointEvery: 100, evalEvery: 0, logEvery: 50 } };
-    const [job] = planJobs([findAblation('teacher')], scale, path.join(work, 'runs')).jobs as [Job];
+    const [job] = planJobs([findAblation('target')], scale, path.join(work, 'runs')).jobs as [Job];
     // the uninterrupted reference, run by the local worker meanwhile
     const ref: Job = { ...job, dir: path.join(work, 'reference', 'seed0') };
     writeJob(ref);
@@ -311,7 +311,7 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
     fs.writeFileSync(points, rows.join('\n') + '\n');
     const missing = path.join(work, 'moved', 'points.csv');
     const scale = { data: points, steps: 30, seeds: 1, common: { ...TINY, data: { kind: 'csv' as const, path: points, testFraction: 0.2 }, evalEvery: 0 } };
-    const planned = planJobs([findAblation('teacher')], scale, path.join(work, 'runs')).jobs;
+    const planned = planJobs([findAblation('target')], scale, path.join(work, 'runs')).jobs;
     assert.equal(planned.length, 2);
     const jobs = planned.map((j, i) => (i === 1 ? { ...j, config: { ...j.config, data: { kind: 'csv' as const, path: missing, testFraction: 0.2 } } } : j));
     const sweep = path.join(work, 'sweep');
@@ -391,15 +391,15 @@ describe('Slurm executor (a real one-node Slurm cluster)', () => {
 describe('Slurm executor refusals (no cluster needed)', () => {
   it('refuses Slurm flags on the local executor, options ctlab sets itself, and an index past jobs.jsonl', () => {
     const work = tempDir();
-    let r = spawnSync(process.execPath, [CLI, 'ablate', 'teacher', '--runs', path.join(work, 'runs'), '--partition', 'cpu'], { encoding: 'utf8' });
+    let r = spawnSync(process.execPath, [CLI, 'ablate', 'target', '--runs', path.join(work, 'runs'), '--partition', 'cpu'], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--partition applies to --executor slurm only/);
-    r = spawnSync(process.execPath, [CLI, 'ablate', 'teacher', '--runs', path.join(work, 'runs'), '--executor', 'slurm', '--sbatch-arg=--array=0-1'], {
+    r = spawnSync(process.execPath, [CLI, 'ablate', 'target', '--runs', path.join(work, 'runs'), '--executor', 'slurm', '--sbatch-arg=--array=0-1'], {
       encoding: 'utf8',
     });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--sbatch-arg --array=0-1: ctlab sets this sbatch option itself/);
-    const [job] = planJobs([findAblation('teacher')], { data: 'eight-gaussians', steps: 5, seeds: 1 }, path.join(work, 'runs')).jobs as [Job];
+    const [job] = planJobs([findAblation('target')], { data: 'eight-gaussians', steps: 5, seeds: 1 }, path.join(work, 'runs')).jobs as [Job];
     const sweep = path.join(work, 'sweep');
     createSweep([job], { dir: sweep, name: 'x', command: 'test', runsRoot: path.join(work, 'runs'), data: 'eight-gaussians', cli: CLI, env: {} });
     assert.throws(

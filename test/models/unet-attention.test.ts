@@ -213,7 +213,7 @@ test('a few image training steps with attention lower the loss on a fixed batch 
   const draw = drawStep(cfg, 0, train, 64, new NoiseLevelTable(cfg).at(gridSize(cfg, 0)), state.net.dropoutShapes(cfg.batchSize));
   const losses: number[] = [];
   for (let i = 0; i < 15; i++) {
-    const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, shape);
+    const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.target ?? state.student, draw, shape);
     losses.push(loss.dataSync()[0] as number);
     state.optimizer.step(grads);
     tf.dispose([loss, ...grads]);

@@ -79,25 +79,25 @@ test('ablation results: a clear note before the run, the summary read back after
     writeFileSync(join(root, 'package.json'), '{}');
     mkdirSync(join(root, 'results'));
     assert.equal(repoRoot(join(root, 'results')), root);
-    assert.equal(readAblationResults('teacher', root), null);
-    assert.match(paperVsKit('teacher', root), /not run yet: ctlab ablate teacher/);
-    assert.match(notRunYet('teacher'), /^not run yet: ctlab ablate teacher/);
-    const dir = join(root, 'results', 'ablations', 'teacher');
+    assert.equal(readAblationResults('target', root), null);
+    assert.match(paperVsKit('target', root), /not run yet: ctlab ablate target/);
+    assert.match(notRunYet('target'), /^not run yet: ctlab ablate target/);
+    const dir = join(root, 'results', 'ablations', 'target');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'summary.csv'), 'data,arm,SWD 1-step,n,steps\neight-gaussians,ema,0.4 ± 0.1,3,2000\neight-gaussians,none,0.07 ± 0.01,3,2000\n');
     writeFileSync(
       join(dir, 'summary.md'),
-      '## Teacher network\n\n|data|arm|\n|:-|:-|\n|x|y|\n\nPaper (iCT): claim.\n\neight-gaussians, 1-step SWD: agrees (ema − none = 0.33 ± 0.09, n=3). 2-step SWD: agrees (ema − none = 0.1 ± 0.05, n=3).\n',
+      '## Consistency target θ⁻\n\n|data|arm|\n|:-|:-|\n|x|y|\n\nPaper (iCT): claim.\n\neight-gaussians, 1-step SWD: agrees (ema − stopgrad = 0.33 ± 0.09, n=3). 2-step SWD: agrees (ema − stopgrad = 0.1 ± 0.05, n=3).\n',
     );
     writeFileSync(join(dir, 'eight-gaussians-swd1-vs-step.png'), Buffer.from([0x89, 0x50]));
     // the verdicts come from summary.json as typed objects (nothing parses the markdown's prose)
     const diffs1 = [0.3, 0.33, 0.36];
     const diffs2 = [0.08, 0.1, 0.12];
     const summary: AblationSummary = {
-      ablation: 'teacher',
-      title: 'Teacher network',
+      ablation: 'target',
+      title: 'Consistency target θ⁻',
       paper: 'claim',
-      paperBest: 'none',
+      paperBest: 'stopgrad',
       paperWorse: ['ema'],
       rows: [
         {
@@ -112,7 +112,7 @@ test('ablation results: a clear note before the run, the summary read back after
         },
         {
           data: 'eight-gaussians',
-          arm: 'none',
+          arm: 'stopgrad',
           image: false,
           metrics: { 'SWD 1-step': meanCiRecord([0.07, 0.08, 0.06]) },
           n: 3,
@@ -126,23 +126,23 @@ test('ablation results: a clear note before the run, the summary read back after
           data: 'eight-gaussians',
           image: false,
           metricLabel: 'SWD',
-          oneStep: [pairedVerdict({ metric: 'SWD 1-step', data: 'eight-gaussians', steps: 2000 }, 'none', 'ema', diffs1)],
-          twoStep: [pairedVerdict({ metric: 'SWD 2-step', data: 'eight-gaussians', steps: 2000 }, 'none', 'ema', diffs2)],
+          oneStep: [pairedVerdict({ metric: 'SWD 1-step', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs1)],
+          twoStep: [pairedVerdict({ metric: 'SWD 2-step', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs2)],
         },
       ],
       skipped: [],
     };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
-    const r = readAblationResults('teacher', root);
+    const r = readAblationResults('target', root);
     assert.ok(r);
     assert.equal(r.rows.length, 2);
-    assert.equal(r.rows[1]?.arm, 'none');
+    assert.equal(r.rows[1]?.arm, 'stopgrad');
     assert.equal(r.pngs.length, 1);
     assert.equal(r.notes.length, 2);
-    const text = paperVsKit('teacher', root);
+    const text = paperVsKit('target', root);
     // means 0.33 and 0.1; 95% half-widths t(0.975, 2)·s/√3 = 4.303·0.03/1.732 = 0.07453 and 4.303·0.02/1.732 = 0.04969
-    assert.match(text, /eight-gaussians, 1-step SWD: agrees \(ema − none = 0\.33000 ± 0\.07453, n=3\)/);
-    assert.match(text, /2-step SWD: agrees \(ema − none = 0\.10000 ± 0\.04969, n=3\)/);
+    assert.match(text, /eight-gaussians, 1-step SWD: agrees \(ema − stopgrad = 0\.33000 ± 0\.07453, n=3\)/);
+    assert.match(text, /2-step SWD: agrees \(ema − stopgrad = 0\.10000 ± 0\.04969, n=3\)/);
     assert.match(text, /eight-gaussians, 2000 steps, n = 3 seed\(s\) per arm/);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -154,6 +154,8 @@ describe('run records', () => {
     assert.equal(fs.readFileSync(path.join(copied, 'metrics.jsonl'), 'utf8'), fs.readFileSync(runPaths(dir).metrics, 'utf8'));
     const [plan] = readPlans(out);
     assert.equal(plan?.entries[0]?.dir, 'eight-gaussians/baseline-01234567/seed0');
+    // written under the ablation's former name (teacher, arm none): read back under today's (target, stopgrad)
+    assert.deepEqual([plan?.entries[0]?.ablation, plan?.entries[0]?.arm], ['target', 'stopgrad']);
     assert.equal(planEntryDir(out, plan?.entries[0] ?? { ablation: '', arm: '', seed: 0, dir: '' }), copied);
   });
 });

@@ -360,7 +360,7 @@ describe('EDM and CD runs', () => {
     assert.match(r.stderr, /--teacher none: the consistency target θ⁻ is now --target \(--target stopgrad\)/);
     const ok = spawnSync(process.execPath, [CLI, 'train', '--preset', 'ct', '--target', 'stopgrad', '--dry-run'], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.equal((JSON.parse(ok.stdout) as TrainConfig).teacher.kind, 'none');
+    assert.equal((JSON.parse(ok.stdout) as TrainConfig).target.kind, 'stopgrad');
     const cd = spawnSync(process.execPath, [CLI, 'train', '--preset', 'cd', '--teacher', teacherDir, '--dry-run'], { encoding: 'utf8' });
     assert.equal(cd.status, 0, cd.stderr);
     assert.deepEqual((JSON.parse(cd.stdout) as TrainConfig).method, { kind: 'cd', teacher: teacherDir, n: 18, solver: 'heun' });

@@ -71,7 +71,7 @@ describe('image consistency models', () => {
     const draw = drawStep(cfg, 0, data.train, data.dim, new NoiseLevelTable(cfg).at(gridSize(cfg, 0)), state.net.dropoutShapes(cfg.batchSize));
     const losses: number[] = [];
     for (let i = 0; i < 15; i++) {
-      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.teacher ?? state.student, draw, data.shape, perceptual);
+      const { loss, grads } = ctLossAndGrads(cfg, state.net, state.student, state.target ?? state.student, draw, data.shape, perceptual);
       losses.push(loss.dataSync()[0] as number);
       state.optimizer.step(grads);
       tf.dispose([loss, ...grads]);

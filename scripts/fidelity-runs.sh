@@ -20,7 +20,7 @@ only=${1:-all}
   $CTLAB ablate all --data eight-gaussians --seeds 10 --steps 10000 --workers "$WORKERS" --runs "$RUNS" --no-report --no-progress
 }
 [[ $only == all || $only == fmnist ]] && {
-  for a in curriculum weighting distance noise-sampler embedding dropout teacher ct-vs-ict; do
+  for a in curriculum weighting distance noise-sampler embedding dropout target ct-vs-ict; do
     $CTLAB ablate "$a" --data fashion-mnist --seeds 5 --steps 4000 --workers "$WORKERS" --runs "$RUNS" --no-report --no-progress
   done
 }

@@ -31,6 +31,27 @@ describe('ctlab CLI', () => {
     assert.equal((cfg.data as { name: string }).name, 'two-moons');
   });
 
+  it('θ⁻ in the old spelling: a hand-written --config is refused naming config.target, a run record is read', () => {
+    const dir = tempDir();
+    const old = path.join(dir, 'old.json');
+    fs.writeFileSync(old, JSON.stringify({ teacher: { kind: 'ema', mu0: 0.9, s0: 2, form: 'code' } }));
+    let r = ctlab(['train', '--config', old, '--dry-run']);
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      /--config .*old\.json: invalid config:\n\s+config\.teacher: the consistency target θ⁻ is now config\.target \(here: target: \{ kind: 'ema', mu0, s0, form \}\)/,
+    );
+    // the committed quickstart record (written before the rename: teacher none) is a run's own config.json
+    const record = path.resolve(__dirname, '..', '..', '..', 'results', 'runs', 'quickstart', 'ict', 'config.json');
+    assert.match(fs.readFileSync(record, 'utf8'), /"teacher": \{\s*"kind": "none"/, 'the record is still in the old spelling');
+    r = ctlab(['train', '--config', record, '--dry-run']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { target: unknown }).target, { kind: 'stopgrad' });
+    r = ctlab(['ablate', 'teacher', '--runs', path.join(dir, 'runs')]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ablation: 'teacher' is now called 'target'/);
+  });
+
   it('refuses bad values naming the option or config field', () => {
     let r = ctlab(['train', '--steps', 'ten', '--dry-run']);
     assert.equal(r.status, 1);

@@ -53,6 +53,22 @@ describe('ablation specs', () => {
     assert.equal(uniform?.config.weighting, 'uniform');
     assert.equal(uniform?.config.target.kind, 'stopgrad', 'an arm changes its own axis only');
   });
+
+  it("reuses the run directories of the target ablation's former name (teacher-ema-<hash>), and refuses the old name", () => {
+    const runs = tempDir();
+    const fresh = planJobs([findAblation('target')], SCALE, runs).jobs.find((j) => j.arm === 'ema');
+    assert.ok(fresh);
+    assert.match(path.basename(path.dirname(fresh.dir)), /^target-ema-[0-9a-f]{8}$/);
+    // a sweep made before the rename left its runs under teacher-ema-<same hash>
+    const former = path.join(path.dirname(path.dirname(fresh.dir)), path.basename(path.dirname(fresh.dir)).replace('target-', 'teacher-'), 'seed0');
+    fs.mkdirSync(former, { recursive: true });
+    const again = planJobs([findAblation('target')], SCALE, runs).jobs.filter((j) => j.arm === 'ema');
+    assert.deepEqual(
+      again.map((j) => j.dir),
+      [former, path.join(path.dirname(former), 'seed1')],
+    );
+    assert.throws(() => findAblation('teacher'), /ablation: 'teacher' is now called 'target'/);
+  });
 });
 
 describe('image ablations', () => {

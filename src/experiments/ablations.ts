@@ -46,7 +46,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperBest: 'ict',
     paperWorse: ['uniform'],
     smallScale:
-      'iCT measured it with squared ℓ2 after 400k steps; the baseline here uses pseudo-Huber, whose gradients are already bounded, and trains 1-2k steps',
+      'iCT measured it with squared ℓ2 after 400k steps; the baseline here uses pseudo-Huber, whose gradients are already bounded, and trains for a few thousand steps at most',
     arms: [
       { name: 'uniform', override: { weighting: 'uniform' } },
       { name: 'ict', override: {} },
@@ -75,7 +75,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperBest: '0.3',
     paperWorse: ['0'],
     smallScale:
-      'dropout counters over-fitting of a large net trained 400k steps on 50k images; a [16, 32] U-Net or a 3×128 MLP trained 1-2k steps under-fits, where dropout mostly slows learning',
+      'dropout counters over-fitting of a large net trained 400k steps on 50k images; a [16, 32] U-Net or a 3×128 MLP trained a few thousand steps under-fits, where dropout mostly slows learning',
     arms: [
       { name: '0', override: { model: { dropout: 0 } } },
       { name: '0.1', override: { model: { dropout: 0.1 } } },
@@ -90,7 +90,8 @@ export const ABLATIONS: readonly Ablation[] = [
       "dropping the EMA of the target (θ⁻ = stopgrad θ instead of CT's μ(k) EMA; the paper calls θ⁻ the teacher network) gives a large FID gain (iCT Sec. 3.2, Fig. 2a)",
     paperBest: 'stopgrad',
     paperWorse: ['ema'],
-    smallScale: "CT's μ(k) schedule was tuned for 800k steps; at 1-2k steps the EMA target lags far behind a student that is still moving fast",
+    smallScale:
+      "CT's μ(k) schedule was tuned for 800k steps; in runs of a few thousand steps the EMA target lags far behind a student that is still moving fast",
     arms: [
       { name: 'ema', override: { target: { kind: 'ema', ...CT_TARGET_EMA, form: 'code' } } },
       { name: 'stopgrad', override: {} },
@@ -118,7 +119,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperBest: 'ict',
     paperWorse: ['ct'],
     smallScale:
-      "both curricula are compressed into 1-2k steps, so each grid size is trained for a few hundred steps at most, far from the regime where N's bias/variance trade-off shows",
+      "both curricula are compressed into a few thousand steps (iCT: 400k), so each of the exponential curriculum's 8 grid sizes is trained for K/8 steps (iCT: 50k), far from the regime where N's bias/variance trade-off shows",
     arms: [
       { name: 'ct', override: { curriculum: { kind: 'ct', ...CT_CURRICULUM } } },
       { name: 'ict', override: {} },
@@ -144,7 +145,7 @@ export const ABLATIONS: readonly Ablation[] = [
     paperBest: 'ict',
     paperWorse: ['ct'],
     smallScale:
-      "the gap in the paper comes from long training at full scale; at 1-2k steps several of iCT's changes (dropout, curriculum) are neutral or cost speed",
+      "the gap in the paper comes from long training at full scale; in runs of a few thousand steps several of iCT's changes (dropout, curriculum) are neutral or cost speed",
     arms: [
       { name: 'ct', preset: 'ct', override: {} },
       { name: 'ict', override: {} },

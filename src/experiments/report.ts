@@ -21,7 +21,7 @@ import {
   type SummaryRow,
   type Verdict,
 } from '../run/records';
-import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunJson, runStatus, writeJson } from '../run/run-dir';
+import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunConfig, readRunJson, runStatus, writeJson } from '../run/run-dir';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
 import { writePowerReport } from './power';
@@ -115,6 +115,17 @@ function collect(runsRoot: string, plan: AblationPlan, ab: Ablation): ArmResult[
     out.push(r);
   }
   return out;
+}
+
+/** "eight-gaussians with a 3×128 MLP for 2,000 steps": a plan's data, network (from its first run's config) and steps. */
+function planScale(runsRoot: string, plan: AblationPlan): string {
+  const steps = `${plan.steps.toLocaleString('en-US')} steps`;
+  const first = plan.entries.map((e) => planEntryDir(runsRoot, e)).find((d) => fs.existsSync(path.join(d, 'config.json')));
+  if (!first) return `${plan.data} for ${steps}`;
+  const cfg = readRunConfig(first);
+  const net = cfg.model.kind === 'mlp' ? `a ${cfg.model.depth}×${cfg.model.hidden} MLP` : `a [${cfg.model.channels.join(', ')}] U-Net`;
+  const data = cfg.data.kind === 'fashion-mnist' ? `${cfg.data.size}×${cfg.data.size} ${plan.data}` : plan.data;
+  return `${data} with ${net} for ${steps}`;
 }
 
 /** Seed-paired verdicts of the paper's preferred arm against each other one (lower is better), as data. */
@@ -369,7 +380,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
 
   const readmeNotes = [
     `Each row links its summary (arms, seeds, intervals, plots). "agrees" means the paper's preferred arm is better with a 95% interval on the seed-paired difference that excludes 0; "inconclusive" means the interval straddles 0; "disagrees" means the other arm is significantly better; with a single seed there is no interval, and "same direction" / "opposite direction" give only the sign of the difference. Seeds per arm: ${plans.map((p) => `${p.data} ${p.seeds}`).join(', ')} (a few seeds give wide intervals: t(0.975, 2) = 4.3).`,
-    'Disagreement at this scale is a result, not a bug report: eight Gaussians with a 3×128 MLP for 2,000 steps, and 16×16 Fashion-MNIST with a [16, 32] U-Net for 1,000 steps, are orders of magnitude from CIFAR-10 at 400k steps; SWD is not FID, and FID here is computed in the features of small Fashion-MNIST classifiers, not Inception. The last column is a hypothesis per technique, not something the kit tested.',
+    `Disagreement at this scale is a result, not a bug report: ${plans.map((p) => planScale(runsRoot, p)).join(', and ')}, are orders of magnitude from CIFAR-10 at 400k steps; SWD is not FID, and FID here is computed in the features of small Fashion-MNIST classifiers, not Inception. The last column is a hypothesis per technique, not something the kit tested.`,
     `[Evaluation bias](evaluation-bias.md): every image run scored by both feature nets, to see whether the LPIPS-style loss flatters the evaluator it is built on.`,
     `Rebuilt by \`${opts.command ?? 'ctlab report'}\` from the run directories (commit ${git.commit}).`,
   ];

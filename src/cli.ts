@@ -32,7 +32,7 @@ import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
 import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
 import { EDIT_TASKS } from './sampling/edit';
-import { runNfe } from './experiments/nfe';
+import { NFE_EDM_STEPS, NFE_SAMPLERS, runNfe } from './experiments/nfe';
 import { DISTILL_EXPERIMENTS, findDistillExperiment, reportDistill, runDistill, type DistillData } from './experiments/distill';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
@@ -707,12 +707,16 @@ program
 
 program
   .command('nfe')
-  .description('steps against quality: greedy σ search on held-out data for 1..8 steps per arm, curve of the metric against NFE')
-  .requiredOption('--arm <name=run>', 'an arm and its run directory (repeat; e.g. --arm ict=runs/edit/2d-ict)', (v: string, prev: string[] = []) => [
-    ...prev,
-    v,
-  ])
-  .option('--steps <list>', 'step counts to report', numList('--steps'), [1, 2, 3, 4, 6, 8])
+  .description(
+    'steps against quality: per arm, a consistency model (CT, iCT, CD) with the greedy σ search on held-out data for 1..8 steps, or an EDM run solved with Heun/Euler on the Karras grid; curve of the metric against NFE',
+  )
+  .requiredOption(
+    '--arm <[name]=run>',
+    `an arm (repeat): <name>=<run dir>, the sampler from the run's config.method (EDM runs: edm-heun; CT, iCT, CD: consistency), or <name>:<sampler>=<run dir> with sampler ${NFE_SAMPLERS.join(', ')} (e.g. --arm ict=runs/edit/2d-ict --arm cd=runs/edit/2d-cd --arm heun:edm-heun=runs/edit/2d-edm)`,
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
+  .option('--steps <list>', 'consistency arms: step counts to report (NFE = steps)', numList('--steps'), [1, 2, 3, 4, 6, 8])
+  .option('--edm-steps <list>', 'EDM arms: Karras-grid step counts N (NFE: Heun 2N − 1, Euler N)', numList('--edm-steps'), [...NFE_EDM_STEPS])
   .option('--iterations <n>', 'ternary-search iterations per σ', num('--iterations', { int: true, min: 1 }), 6)
   .option('--search-n <n>', 'samples per scored list in the search', num('--search-n', { int: true, min: 2 }))
   .option('--n <n>', 'samples of the final scores (on held-out data the search did not see)', num('--n', { int: true, min: 2 }))
@@ -721,7 +725,17 @@ program
   .addOption(backendOption())
   .addOption(threadsOption())
   .action(
-    async (f: { arm: string[]; steps: number[]; iterations: number; searchN?: number; n?: number; seed: number; out: string; backend?: BackendRequest }) => {
+    async (f: {
+      arm: string[];
+      steps: number[];
+      edmSteps: number[];
+      iterations: number;
+      searchN?: number;
+      n?: number;
+      seed: number;
+      out: string;
+      backend?: BackendRequest;
+    }) => {
       await runNfe({ ...f, command: `ctlab nfe ${process.argv.slice(3).join(' ')}` });
     },
   );

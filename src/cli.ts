@@ -33,6 +33,7 @@ import { doctorOk, formatChecks, runDoctor } from './doctor';
 import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
 import { EDIT_TASKS } from './sampling/edit';
 import { NFE_EDM_STEPS, NFE_SAMPLERS, runNfe } from './experiments/nfe';
+import { gridRecordPath, parseTile, runGridUpscale } from './experiments/grids';
 import { DISTILL_EXPERIMENTS, findDistillExperiment, reportDistill, runDistill, type DistillData } from './experiments/distill';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
@@ -739,6 +740,35 @@ program
       await runNfe({ ...f, command: `ctlab nfe ${process.argv.slice(3).join(' ')}` });
     },
   );
+
+const gridCmd = program.command('grid').description('sample grid PNGs');
+gridCmd
+  .command('upscale')
+  .description(
+    'rebuild an unlabelled sample grid (e.g. a committed 16-px one whose checkpoints are gone) from its own pixels: nearest-neighbour upscaling to >= 64 px per tile, row/column index labels, a title; writes <out>.grid.json (command, commit, source and its sha256, layout)',
+  )
+  .requiredOption('--in <png|git:rev:path>', 'the source grid: a PNG file, or git:<rev>:<path> for a committed version of one')
+  .requiredOption('--tile <px|hxw>', "the source's native tile size (16 for 16×16 Fashion-MNIST)")
+  .option('--gap <px>', 'gap between tiles in the source', num('--gap', { int: true, min: 0 }), 1)
+  .option('--title <text>', 'a title line (e.g. the run and sampler the tiles come from)')
+  .requiredOption('--out <file.png>', 'output PNG')
+  .action((f: { in: string; tile: string; gap: number; title?: string; out: string }) => {
+    const r = runGridUpscale({
+      in: f.in,
+      out: f.out,
+      tile: parseTile(f.tile),
+      gap: f.gap,
+      ...(f.title ? { title: f.title } : {}),
+      command: `ctlab grid upscale ${process.argv
+        .slice(4)
+        .map((a) => (/[\s"'()]/.test(a) ? `'${a}'` : a))
+        .join(' ')}`,
+    });
+    const l = r.layout;
+    process.stdout.write(
+      `grid ${f.in}: ${l.rows}×${l.cols} tiles of ${l.h}×${l.w} px (source upscale ${l.scale}) -> ${f.out} (${r.output.width}×${r.output.height}, ${r.output.tilePx}-px tiles) and ${gridRecordPath(f.out)}\n`,
+    );
+  });
 
 program
   .command('doctor')

@@ -185,7 +185,15 @@ for (const name of ['nfe-2d', 'nfe-fashion-mnist']) {
   await nb.showFigure(
     ctlab.report.lineFigure(
       rec.arms.map((a) => ({ name: `${a.arm.name} (${a.arm.sampler})`, x: a.rows.map((r) => r.nfe), y: a.rows.map((r) => r.score), markers: true })),
-      { title: `${name}: ${rec.arms[0]?.metric ?? ''}`, xTitle: 'NFE (log scale)', yTitle: 'lower is better', logX: true, width: 640, height: 380 },
+      {
+        title: `${name}: ${rec.arms[0]?.metric ?? ''}`,
+        xTitle: 'NFE (log scale)',
+        yTitle: 'lower is better (log scale)',
+        logX: true,
+        logY: true,
+        width: 640,
+        height: 380,
+      },
     ),
   );
 }

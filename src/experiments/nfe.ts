@@ -246,9 +246,9 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
         `--arm ${a.name}: its data or seed (${split(a.run)}) differ from arm ${first.name}'s (${split(first.run)}); arms of one curve must share the held-out data`,
       );
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const git = gitInfo(); // the tree the arms run from, not the one they finish in
   const results: NfeArmResult[] = [];
   for (const arm of arms) results.push(await runArm(arm, { ...opts, steps, edmSteps, iterations: opts.iterations ?? 6, seed: opts.seed ?? 0 }));
-  const git = gitInfo();
   const provenance = {
     command: opts.command ?? `ctlab ${process.argv.slice(2).join(' ')}`,
     commit: git.commit,
@@ -290,7 +290,7 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
       "consistency arms (CT, iCT, CD): NFE = steps; σ lists: σ_max, then each next σ by the greedy ternary search of the CM paper on held-out data (the k-step list is a prefix of the (k+1)-step one); the fixed 2-step row uses the config's twoStepSigma (iCT's CIFAR-10 0.821).",
       ...(results.some((r) => r.arm.sampler !== 'consistency')
         ? [
-            'EDM arms: the PF-ODE solved along the Karras grid of N steps (ρ 7, σ_max to σ_min, then 0; EDM Alg. 1, deterministic), Heun NFE 2N − 1 (the last step, to 0, is Euler), Euler NFE N; no σ search, so no search score; same held-out data and noise seed as the consistency arms.',
+            'EDM arms: the PF-ODE solved along the Karras grid of N steps (ρ 7, σ_max to σ_min, then 0; EDM Alg. 1, deterministic), Heun NFE 2N − 1 (the last step, to 0, is Euler), Euler NFE N; no σ search, so no search score; same held-out data and noise seed as the consistency arms. Heun with N = 2 steps from σ_max straight to σ_min: the trapezoid average of the slopes at σ_max and σ_min leaves about half of the σ_max noise in x, so its score is far off the scale (a property of Heun with one huge step, not of the model).',
           ]
         : []),
       ...results.map(
@@ -303,10 +303,11 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
   const fig = lineFigure(
     results.map((r) => ({ x: r.rows.map((row) => row.nfe), y: r.rows.map((row) => row.score), name: `${r.arm.name} (${r.arm.sampler})`, markers: true })),
     {
-      title: `Quality against NFE, ${results[0]?.dataName ?? ''} (lower is better)`,
+      title: `Quality against NFE, ${results[0]?.dataName ?? ''} (lower is better; log axes)`,
       xTitle: 'NFE (network evaluations per sample, log scale)',
       logX: true,
-      yTitle: metric,
+      logY: true,
+      yTitle: `${metric} (log scale)`,
       width: 640,
       height: 420,
     },

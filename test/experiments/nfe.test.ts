@@ -143,7 +143,7 @@ describe('ctlab nfe: EDM and CD arms', () => {
     assert.equal(md.match(/floor: training examples/g)?.length, 1);
     const fig = JSON.parse(fs.readFileSync(path.join(out, 'nfe.json'), 'utf8')) as {
       data: { name: string; x: number[] }[];
-      layout: { xaxis: { type?: string } };
+      layout: { xaxis: { type?: string }; yaxis: { type?: string } };
     };
     assert.deepEqual(
       fig.data.map((t) => [t.name, t.x]),
@@ -154,5 +154,6 @@ describe('ctlab nfe: EDM and CD arms', () => {
       ],
     );
     assert.equal(fig.layout.xaxis.type, 'log');
+    assert.equal(fig.layout.yaxis.type, 'log');
   });
 });

@@ -72,6 +72,7 @@ function readSource(spec: string): { bytes: Buffer; path: string; gitCommit: str
 
 export function runGridUpscale(opts: GridUpscaleOptions): GridUpscaleRecord {
   const t0 = Date.now();
+  const git = gitInfo(); // before the output replaces a tracked file
   const src = readSource(opts.in);
   const srcHash = sha256(src.bytes);
   const r = writeUpscaledGrid(src.bytes, opts.out, opts.tile, {
@@ -79,7 +80,6 @@ export function runGridUpscale(opts: GridUpscaleOptions): GridUpscaleRecord {
     ...(opts.title ? { title: opts.title } : {}),
     file: opts.in,
   });
-  const git = gitInfo();
   const record: GridUpscaleRecord = {
     command: opts.command ?? `ctlab grid upscale --in ${opts.in} --out ${opts.out}`,
     commit: git.commit,

@@ -169,7 +169,9 @@ for (const [data, name, task] of [
 // search over log σ on one half of the held-out data (the CM paper's procedure; the k-step list is a prefix of the
 // (k+1)-step one), then each list is scored on held-out data the search did not see: sliced Wasserstein on eight Gaussians,
 // FID in the independent feature net (fmnist-strided) on Fashion-MNIST. The fixed iCT 2-step σ (80, 0.821) is shown beside
-// it. The arms are data (`NfeArm` in `src/experiments/nfe.ts`), so a distilled model or an EDM teacher's sampler can join.
+// it. A CD student (distilled from an EDM teacher, \`ctlab train --preset cd\`) is a consistency model and gets the same
+// search. The EDM teacher itself is solved on its Karras grid of N steps with Heun (NFE 2N − 1) or Euler (NFE N), no search,
+// scored on the same held-out data: the x axis is NFE (log scale), so every arm shares it.
 
 // %%
 for (const name of ['nfe-2d', 'nfe-fashion-mnist']) {
@@ -182,8 +184,16 @@ for (const name of ['nfe-2d', 'nfe-fashion-mnist']) {
   const rec = JSON.parse(fs.readFileSync(path.join(dir, 'record.json'), 'utf8')) as { arms: ctlab.NfeArmResult[] };
   await nb.showFigure(
     ctlab.report.lineFigure(
-      rec.arms.map((a) => ({ name: a.arm.name, x: a.rows.map((r) => r.nfe), y: a.rows.map((r) => r.score), markers: true })),
-      { title: `${name}: ${rec.arms[0]?.metric ?? ''}`, xTitle: 'NFE', yTitle: 'lower is better', width: 640, height: 380 },
+      rec.arms.map((a) => ({ name: `${a.arm.name} (${a.arm.sampler})`, x: a.rows.map((r) => r.nfe), y: a.rows.map((r) => r.score), markers: true })),
+      {
+        title: `${name}: ${rec.arms[0]?.metric ?? ''}`,
+        xTitle: 'NFE (log scale)',
+        yTitle: 'lower is better (log scale)',
+        logX: true,
+        logY: true,
+        width: 640,
+        height: 380,
+      },
     ),
   );
 }

@@ -26,8 +26,12 @@ if [[ $only == all || $only == edit ]]; then
   $CTLAB edit --run "$C" --task inpaint --mask box --out "$OUT/fashion-mnist-color/inpaint-box"
 fi
 if [[ $only == all || $only == nfe ]]; then
-  $CTLAB nfe --arm ct="$RUNS/2d-ct" --arm ict="$RUNS/2d-ict" --out "$OUT/nfe-2d"
-  $CTLAB nfe --arm ct="$RUNS/fmnist-ct" --arm ict="$RUNS/fmnist-ict" --out "$OUT/nfe-fashion-mnist"
+  # consistency arms (CT, iCT, the CD student): greedy σ search, 1..8 steps; the EDM teacher: Heun and Euler on its Karras grid
+  for d in 2d fmnist; do
+    out=$OUT/nfe-2d; [[ $d == fmnist ]] && out=$OUT/nfe-fashion-mnist
+    $CTLAB nfe --arm ct="$RUNS/$d-ct" --arm ict="$RUNS/$d-ict" --arm cd="$RUNS/$d-cd" \
+      --arm edm-heun="$RUNS/$d-edm" --arm edm-euler:edm-euler="$RUNS/$d-edm" --out "$out"
+  done
 fi
 $CTLAB records export --runs "$RUNS" --out results/runs/edit
 node dist/src/cli.js report --edit "$OUT"

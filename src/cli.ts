@@ -32,7 +32,8 @@ import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
 import { runEdit, writeEditSummary, type EditOptions } from './experiments/edit';
 import { EDIT_TASKS } from './sampling/edit';
-import { runNfe } from './experiments/nfe';
+import { NFE_EDM_STEPS, NFE_SAMPLERS, runNfe } from './experiments/nfe';
+import { gridRecordPath, parseTile, runGridUpscale } from './experiments/grids';
 import { DISTILL_EXPERIMENTS, findDistillExperiment, reportDistill, runDistill, type DistillData } from './experiments/distill';
 
 function num(name: string, opts: { int?: boolean; min?: number } = {}) {
@@ -709,12 +710,16 @@ program
 
 program
   .command('nfe')
-  .description('steps against quality: greedy σ search on held-out data for 1..8 steps per arm, curve of the metric against NFE')
-  .requiredOption('--arm <name=run>', 'an arm and its run directory (repeat; e.g. --arm ict=runs/edit/2d-ict)', (v: string, prev: string[] = []) => [
-    ...prev,
-    v,
-  ])
-  .option('--steps <list>', 'step counts to report', numList('--steps'), [1, 2, 3, 4, 6, 8])
+  .description(
+    'steps against quality: per arm, a consistency model (CT, iCT, CD) with the greedy σ search on held-out data for 1..8 steps, or an EDM run solved with Heun/Euler on the Karras grid; curve of the metric against NFE',
+  )
+  .requiredOption(
+    '--arm <[name]=run>',
+    `an arm (repeat): <name>=<run dir>, the sampler from the run's config.method (EDM runs: edm-heun; CT, iCT, CD: consistency), or <name>:<sampler>=<run dir> with sampler ${NFE_SAMPLERS.join(', ')} (e.g. --arm ict=runs/edit/2d-ict --arm cd=runs/edit/2d-cd --arm heun:edm-heun=runs/edit/2d-edm)`,
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
+  .option('--steps <list>', 'consistency arms: step counts to report (NFE = steps)', numList('--steps'), [1, 2, 3, 4, 6, 8])
+  .option('--edm-steps <list>', 'EDM arms: Karras-grid step counts N (NFE: Heun 2N − 1, Euler N)', numList('--edm-steps'), [...NFE_EDM_STEPS])
   .option('--iterations <n>', 'ternary-search iterations per σ', num('--iterations', { int: true, min: 1 }), 6)
   .option('--search-n <n>', 'samples per scored list in the search', num('--search-n', { int: true, min: 2 }))
   .option('--n <n>', 'samples of the final scores (on held-out data the search did not see)', num('--n', { int: true, min: 2 }))
@@ -723,10 +728,49 @@ program
   .addOption(backendOption())
   .addOption(threadsOption())
   .action(
-    async (f: { arm: string[]; steps: number[]; iterations: number; searchN?: number; n?: number; seed: number; out: string; backend?: BackendRequest }) => {
+    async (f: {
+      arm: string[];
+      steps: number[];
+      edmSteps: number[];
+      iterations: number;
+      searchN?: number;
+      n?: number;
+      seed: number;
+      out: string;
+      backend?: BackendRequest;
+    }) => {
       await runNfe({ ...f, command: `ctlab nfe ${process.argv.slice(3).join(' ')}` });
     },
   );
+
+const gridCmd = program.command('grid').description('sample grid PNGs');
+gridCmd
+  .command('upscale')
+  .description(
+    'rebuild an unlabelled sample grid (e.g. a committed 16-px one whose checkpoints are gone) from its own pixels: nearest-neighbour upscaling to >= 64 px per tile, row/column index labels, a title; writes <out>.grid.json (command, commit, source and its sha256, layout)',
+  )
+  .requiredOption('--in <png|git:rev:path>', 'the source grid: a PNG file, or git:<rev>:<path> for a committed version of one')
+  .requiredOption('--tile <px|hxw>', "the source's native tile size (16 for 16×16 Fashion-MNIST)")
+  .option('--gap <px>', 'gap between tiles in the source', num('--gap', { int: true, min: 0 }), 1)
+  .option('--title <text>', 'a title line (e.g. the run and sampler the tiles come from)')
+  .requiredOption('--out <file.png>', 'output PNG')
+  .action((f: { in: string; tile: string; gap: number; title?: string; out: string }) => {
+    const r = runGridUpscale({
+      in: f.in,
+      out: f.out,
+      tile: parseTile(f.tile),
+      gap: f.gap,
+      ...(f.title ? { title: f.title } : {}),
+      command: `ctlab grid upscale ${process.argv
+        .slice(4)
+        .map((a) => (/[\s"'()]/.test(a) ? `'${a}'` : a))
+        .join(' ')}`,
+    });
+    const l = r.layout;
+    process.stdout.write(
+      `grid ${f.in}: ${l.rows}×${l.cols} tiles of ${l.h}×${l.w} px (source upscale ${l.scale}) -> ${f.out} (${r.output.width}×${r.output.height}, ${r.output.tilePx}-px tiles) and ${gridRecordPath(f.out)}\n`,
+    );
+  });
 
 program
   .command('doctor')

@@ -57,7 +57,17 @@ export { LOSS_NET, INDEPENDENT_NET, biasFit, biasExcess, biasFinding } from './e
 
 // zero-shot editing and the steps-vs-quality experiment
 export { runEdit, parseMask, EDIT_DEFAULT_SIGMAS, type EditOptions, type EditRecord } from './experiments/edit';
-export { runNfe, parseArm, type NfeArm, type NfeOptions, type NfeArmResult } from './experiments/nfe';
+export {
+  runNfe,
+  parseArm,
+  defaultSampler,
+  NFE_SAMPLERS,
+  NFE_EDM_STEPS,
+  type NfeArm,
+  type NfeSampler,
+  type NfeOptions,
+  type NfeArmResult,
+} from './experiments/nfe';
 
 // backend, reports, notebooks
 export { initBackend, currentBackend, describeBackend, BACKEND_NAMES, type BackendInfo, type BackendRequest } from './backend';

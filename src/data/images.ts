@@ -165,6 +165,8 @@ export interface ImageGridOptions {
   /** Labels left of each row and above each column (drawn in a 5×7 bitmap font). */
   rowLabels?: readonly string[];
   colLabels?: readonly string[];
+  /** A title line above everything (e.g. the run and sampler the tiles come from). */
+  title?: string;
 }
 
 /** Smallest tiles of the kit's grids, in pixels: today's 16-px tiles are too small to judge. */
@@ -201,12 +203,15 @@ export function composeGrid(
   const colLabels = opts.colLabels ?? [];
   const colScale = colLabels.length && Math.max(...colLabels.map((l) => textWidth(l, 2))) <= tw ? 2 : 1;
   const rowScale = colLabels.length ? colScale : 2;
-  const top = colLabels.length ? GLYPH_H * colScale + 6 : 0;
   const left = rowLabels.length ? Math.max(...rowLabels.map((l) => textWidth(l, rowScale))) + 8 : 0;
-  const width = left + g.width;
+  const title = opts.title ?? '';
+  const titleScale = title && textWidth(title, 2) + 8 <= left + g.width ? 2 : 1;
+  const titleH = title ? GLYPH_H * titleScale + 8 : 0;
+  const top = titleH + (colLabels.length ? GLYPH_H * colScale + 6 : 0);
+  const width = Math.max(left + g.width, title ? textWidth(title, titleScale) + 8 : 0);
   const height = top + g.height;
   const data = new Uint8Array(width * height * c).fill(255);
-  for (let y = top; y < height; y++) data.fill(gapValue, (y * width + left) * c, (y * width + width) * c);
+  for (let y = top; y < height; y++) data.fill(gapValue, (y * width + left) * c, (y * width + left + g.width) * c);
   for (let k = 0; k < n; k++) {
     const x0 = left + (k % cols) * (tw + gap);
     const y0 = top + Math.floor(k / cols) * (th + gap);
@@ -221,8 +226,9 @@ export function composeGrid(
   }
   colLabels.slice(0, g.cols).forEach((label, j) => {
     const x = left + j * (tw + gap) + Math.floor((tw - textWidth(label, colScale)) / 2);
-    drawText(data, width, height, c, label, Math.max(left + j * (tw + gap), x), 3, colScale);
+    drawText(data, width, height, c, label, Math.max(left + j * (tw + gap), x), titleH + 3, colScale);
   });
+  if (title) drawText(data, width, height, c, title, 4, 4, titleScale);
   rowLabels.slice(0, g.rows).forEach((label, i) => {
     drawText(data, width, height, c, label, 4, top + i * (th + gap) + Math.floor((th - GLYPH_H * rowScale) / 2), rowScale);
   });

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { exampleShape } from '../data/source';
+import { writeUpscaledGrid } from '../data/grid-upscale';
 import { writeTable } from '../report/table';
 import { gridPath, readImageEval, readRunConfig, readRunJson, writeJson } from '../run/run-dir';
 
@@ -56,7 +57,13 @@ export function writeImageReport(runDir: string, out: string): ImageReport {
     const from = gridPath(runDir, written);
     if (from === null) continue;
     const to = path.join(out, `samples-${which}.png`);
-    fs.copyFileSync(from, to);
+    // read back tile by tile and written at >= 64 px with index labels and a title (never a 16-px grid)
+    writeUpscaledGrid(
+      fs.readFileSync(from),
+      to,
+      { h: h as number, w: w as number },
+      { title: `${cfg.name}, step ${ev.step}: ${which === '1step' ? '1-step' : '2-step'} samples`, file: from },
+    );
     grids.push(to);
   }
   writeJson(path.join(out, 'provenance.json'), {

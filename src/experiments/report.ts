@@ -22,6 +22,8 @@ import {
   type Verdict,
 } from '../run/records';
 import { gitInfo, gridPath, planEntryDir, readEvalMetrics, readImageEval, readPlans, readRunConfig, readRunJson, runStatus, writeJson } from '../run/run-dir';
+import { exampleShape } from '../data/source';
+import { writeUpscaledGrid } from '../data/grid-upscale';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
 import { writePowerReport } from './power';
@@ -42,8 +44,10 @@ export interface ArmResult {
   incomplete: number;
   /** Images: FID after training per feature net, 1-step and 2-step, per seed (from eval.json). */
   fid?: Record<string, { oneStep: number[]; twoStep: number[] }>;
-  /** Images: the 1-step sample grid of the first seed. */
+  /** Images: the 1-step sample grid of the first seed, its seed and the data's tile size. */
   grid?: string;
+  gridSeed?: number;
+  gridTile?: { h: number; w: number };
 }
 
 /** Feature net of the image verdicts: the one no loss in the kit is built on (the LPIPS-style distance uses fmnist-cnn). */
@@ -109,7 +113,12 @@ function collect(runsRoot: string, plan: AblationPlan, ab: Ablation): ArmResult[
           f.twoStep.push(sc.twoStep.fid);
         }
         const grid = gridPath(dir, ev.grids?.oneStep);
-        if (!r.grid && grid) r.grid = grid;
+        if (!r.grid && grid) {
+          const [h, w] = exampleShape(readRunConfig(dir).data) as [number, number, number];
+          r.grid = grid;
+          r.gridSeed = e.seed;
+          r.gridTile = { h, w };
+        }
       }
     }
     out.push(r);
@@ -236,7 +245,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   const files: string[] = [];
   const readmeRows: Row[] = [];
   const done: string[] = [];
-  const grids: { from: string; to: string }[] = [];
+  const grids: { from: string; to: string; tile: { h: number; w: number }; title: string }[] = [];
   const provenance = (ps: readonly AblationPlan[]): string =>
     `Provenance: ${ps.map((p) => `\`${p.command}\``).join(', ')}, rebuilt by \`${opts.command ?? 'ctlab report'}\` at commit ${git.commit}${git.dirty ? ' (dirty tree)' : ''}`;
 
@@ -288,7 +297,13 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
           incomplete: r.incomplete,
         });
         if (r.incomplete) notes.push(`${plan.data}/${r.arm}: ${r.incomplete} seed(s) not completed yet; not counted.`);
-        if (image && r.grid) grids.push({ from: r.grid, to: path.join(outRoot, ab.name, `${plan.data}-samples-1step-${r.arm}.png`) });
+        if (image && r.grid && r.gridTile)
+          grids.push({
+            from: r.grid,
+            to: path.join(outRoot, ab.name, `${plan.data}-samples-1step-${r.arm}.png`),
+            tile: r.gridTile,
+            title: `${ab.name} / ${r.arm}: 1-step samples, seed ${r.gridSeed ?? '?'}`,
+          });
       }
       const metric = (which: 'oneStep' | 'twoStep'): Metric => (image ? fidOf(VERDICT_NET, which) : which === 'oneStep' ? 'swd1' : 'swd2');
       const metricLabel = image ? `FID (${VERDICT_NET})` : 'SWD';
@@ -368,9 +383,9 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
     if (bias.fig) figs.push(bias.fig);
   }
 
+  // never a 16-px grid: the run's grid is read back tile by tile and written at >= 64 px with index labels and a title
   for (const g of grids) {
-    fs.mkdirSync(path.dirname(g.to), { recursive: true });
-    fs.copyFileSync(g.from, g.to);
+    writeUpscaledGrid(fs.readFileSync(g.from), g.to, g.tile, { title: g.title, file: g.from });
     files.push(g.to);
   }
   for (const { fig, outBase } of figs) files.push(writeFigureHtml(fig, `${outBase}.html`, { bundlePath: bundle }).htmlPath);

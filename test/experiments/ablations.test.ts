@@ -10,6 +10,7 @@ import { verdictAgrees } from '../../src/run/records';
 import { readAblationSummary, readEval } from '../../src/run/run-dir';
 import { planJobs } from '../../src/experiments/runner';
 import { CLI, tempDir } from '../helpers';
+import { parseGridPng } from '../../src/data/grid-upscale';
 
 const SCALE = { data: 'eight-gaussians', steps: 100, seeds: 2 };
 
@@ -150,7 +151,12 @@ describe('image ablations', () => {
     );
     const md = fs.readFileSync(path.join(out, 'target', 'summary.md'), 'utf8');
     assert.match(md, /fashion-mnist, 1-step FID \(fmnist-strided\): (same|opposite) direction \(1 seed, no interval: ema − stopgrad = /);
-    for (const a of ['ema', 'stopgrad']) assert.ok(fs.existsSync(path.join(out, 'target', `fashion-mnist-samples-1step-${a}.png`)), a);
+    for (const a of ['ema', 'stopgrad']) {
+      const grid = path.join(out, 'target', `fashion-mnist-samples-1step-${a}.png`);
+      assert.ok(fs.existsSync(grid), a);
+      // read back from the run's grid and written at >= 64 px per tile with labels and a title: no longer an unlabelled grid
+      assert.throws(() => parseGridPng(fs.readFileSync(grid), { h: 16, w: 16 }), /is not an unlabelled grid/);
+    }
     assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /fashion-mnist: ema \d/);
     // an eval.json of another size is redone, the training is not
     const emaDir = fs.readdirSync(path.join(runs, 'fashion-mnist')).find((d) => d.startsWith('target-ema-')) as string;

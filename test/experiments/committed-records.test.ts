@@ -71,6 +71,17 @@ describe('committed records', () => {
     }
   });
 
+  it('rebuild the longer suite of #19 (results/ablations-long) from its records', async () => {
+    const plansLong = readPlans(path.join(RUNS, 'ablations-long'));
+    assert.ok(plansLong.length > 0, `no ablation plans under ${path.join(RUNS, 'ablations-long')}`);
+    const out = path.join(tempDir(), 'ablations-long');
+    await buildReports(path.join(RUNS, 'ablations-long'), out, {});
+    same(path.join(RESULTS, 'ablations-long', 'README.md'), path.join(out, 'README.md'));
+    for (const d of fs.readdirSync(out).filter((x) => fs.statSync(path.join(out, x)).isDirectory()))
+      for (const f of fs.readdirSync(path.join(out, d)).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
+        same(path.join(RESULTS, 'ablations-long', d, f), path.join(out, d, f));
+  });
+
   const qs = path.join(RUNS, 'quickstart');
   it('rebuild the quickstart table and curve', async () => {
     assert.ok(fs.existsSync(quickstartRecordFile(qs)), `no ${quickstartRecordFile(qs)} (npm start writes it)`);

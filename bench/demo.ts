@@ -25,13 +25,7 @@ import { describeBackend, initBackend } from '../src/backend/index';
 import { TOY2D_TEST_SEED, toy2d } from '../src/data/toy2d';
 import { CHROMIUM_ARGS, chromiumPath } from '../src/report/export';
 import { TrainingSession } from '../src/training/session';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name}: expected a positive integer`);
-  return v;
-}
+import { median, positiveInt } from './args';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
@@ -39,12 +33,6 @@ function meanShares(xs: LoopShares[]): LoopShares {
   const m = (k: keyof LoopShares): number => xs.reduce((a, x) => a + x[k], 0) / Math.max(1, xs.length);
   return { steps: m('steps'), readouts: m('readouts'), drawing: m('drawing'), yielded: m('yielded'), other: m('other') };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const QUERY = 'data=eight-gaussians&steps=100000&backend=wasm&compare=0&a=ict&seed=0';
 
@@ -101,8 +89,8 @@ async function nodeStepping(steps: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const rounds = arg('--rounds', 3);
-  const steps = arg('--steps', 300);
+  const rounds = positiveInt('rounds', 3);
+  const steps = positiveInt('steps', 300);
   const screenshot = !process.argv.includes('--no-screenshot');
   const t0 = Date.now();
   const commit = execSync('git rev-parse HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();

@@ -10,11 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index';
 import { benchUNet, benchUNetSampler } from './ct-step';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
+import { arg } from './args';
 
 async function main(): Promise<void> {
   const threads = Number(arg('threads', '1'));

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from '../src/backend/index';
 import { loadNativeAddon, nativeLoadError } from '../src/backend/native/index';
 import { benchMlp, benchUNet, benchUNetSampler, BENCH_MLP_BATCH, BENCH_MLP_CONFIG, BENCH_UNET_BATCH, BENCH_UNET_CONFIG, BENCH_UNET_SIZE } from './ct-step';
+import { arg, flag, median } from './args';
 
 type Model = 'unet' | 'mlp';
 
@@ -46,18 +47,6 @@ interface Measurement {
   tensorsBefore?: number;
   tensorsAfter?: number;
   backendLine?: string;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /** Child-process mode: time one model on one backend, print one JSON line. */

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '../src/kernels';
+import { median, positiveInt } from './args';
 
 type Isa = 'avx512' | 'avx2' | 'baseline';
 const CASES = [
@@ -24,19 +25,6 @@ const CASES = [
   { name: 'GroupNorm+SiLU backward [256,16,16,64]', shape: [256, 16, 16, 64], op: 'gn-grad' },
   { name: 'Add [32,16,16,64]', shape: [32, 16, 16, 64], op: 'add' },
 ] as const;
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer`);
-  return v;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function worker(calls: number): Promise<void> {
   const info = await initBackend({ backend: 'wasm', threads: 1, log: false });
@@ -79,9 +67,9 @@ async function worker(calls: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const calls = arg('calls', 200);
+  const calls = positiveInt('calls', 200);
   if (process.argv.includes('--worker')) return worker(calls);
-  const rounds = arg('rounds', 3);
+  const rounds = positiveInt('rounds', 3);
   const t0 = Date.now();
   const root = path.join(__dirname, '..', '..');
   const commit = execSync('git rev-parse HEAD', { cwd: root, encoding: 'utf8' }).trim();

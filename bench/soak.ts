@@ -15,11 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildConfig } from '../src/config/presets';
 import { gitInfo } from '../src/run/run-dir';
 import { train } from '../src/training/trainer';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
+import { arg } from './args';
 
 interface Sample {
   step: number;

@@ -29,26 +29,9 @@ import { buildConfig } from '../src/config/presets';
 import type { TrainConfig } from '../src/config/schema';
 import { validateConfig } from '../src/config/schema';
 import { train } from '../src/training/trainer';
+import { arg, flag, median, positiveInt } from './args';
 
 type Job = '2d' | 'fashion-mnist';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-
-function positiveInt(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer, got '${arg(name, '')}'`);
-  return v;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** The config each job trains (the same file goes to PyTorch). */
 export function jobConfig(job: Job, steps: number): TrainConfig {

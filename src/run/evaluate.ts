@@ -112,17 +112,14 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
     const n = opts.n ?? data.test.length / data.dim;
     const common = { n, seed, shape: data.shape, sigmaMin: cfg.noise.sigmaMin, sigmaMax: cfg.noise.sigmaMax, sigmaData: cfg.noise.sigmaData };
     const test = data.test.subarray(0, n * data.dim);
+    /** The fields every points record starts with. */
+    const head = { kind: 'points' as const, run: dir, step, n, ...(opts.n !== undefined ? { requestedN: opts.n } : {}), seed };
     if (edm) {
       const e1 = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.euler1, 'euler', n, data.shape, seed), test, data.dim);
       const e2 = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.euler2, 'euler', n, data.shape, seed), test, data.dim);
       const h = sampleDistances(await sampleEdmFor(cfg, net, weights, lists.heun, 'heun', n, data.shape, seed), test, data.dim);
       const record: EvalFile = {
-        kind: 'points',
-        run: dir,
-        step,
-        n,
-        ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
-        seed,
+        ...head,
         oneStep: { sigmas: lists.euler1, ...e1, nfe: 1, solver: 'euler' },
         multiStep: { sigmas: lists.euler2, ...e2, nfe: lists.euler2.length - 1, solver: 'euler' },
         heun: { steps: EDM_HEUN_STEPS, nfe: nfe[heunName], ...h },
@@ -133,12 +130,7 @@ async function evaluateOwned(dir: string, opts: EvaluateRunOptions): Promise<Eva
     const one = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: [cfg.noise.sigmaMax] }), test, data.dim);
     const many = sampleDistances(await sampleConsistencyAsync(net, weights, { ...common, sigmas: multi }), test, data.dim);
     const record: EvalFile = {
-      kind: 'points',
-      run: dir,
-      step,
-      n,
-      ...(opts.n !== undefined ? { requestedN: opts.n } : {}),
-      seed,
+      ...head,
       oneStep: { sigmas: [cfg.noise.sigmaMax], ...one, nfe: 1 },
       multiStep: { sigmas: multi, ...many, nfe: multi.length },
     };

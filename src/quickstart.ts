@@ -12,7 +12,7 @@ import { loadDataset } from './data/source';
 import { isToy2dName, toy2d } from './data/toy2d';
 import { EVAL_SAMPLE_SEED, evalSigmaLists, sampleDistances } from './metrics/evaluate';
 import { exportFigures, exportSkippedMessage } from './report/export';
-import { ensurePlotlyBundle, lineFigure, scatterFigure, writeFigureHtml, type Figure } from './report/plot';
+import { ensurePlotlyBundle, lineFigure, plotlyBundleDir, scatterFigure, writeFigureHtml, type Figure } from './report/plot';
 import { writeTable, type Row } from './report/table';
 import type { QuickstartRecord, TrainConfig } from './run/records';
 import {
@@ -242,7 +242,7 @@ export async function buildQuickstartReport(opts: { runs: string; out: string })
     }),
     outBase: path.join(opts.out, 'swd-vs-step'),
   });
-  const bundle = ensurePlotlyBundle(path.dirname(opts.out) === '.' ? opts.out : path.dirname(opts.out));
+  const bundle = ensurePlotlyBundle(plotlyBundleDir(opts.out));
   for (const { fig, outBase } of figs) writeFigureHtml(fig, `${outBase}.html`, { bundlePath: bundle });
   // Scatter plots of 6000 points make 1 MB SVGs: PNG for those, PNG + SVG for the curves.
   const scatters = figs.filter((f) => path.basename(f.outBase).startsWith('samples-'));

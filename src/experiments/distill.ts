@@ -19,7 +19,7 @@ import type { EvalFile } from '../run/records';
 import { train } from '../training/trainer';
 import { formatMeanCi } from '../report/table';
 import { exportFigures, exportSkippedMessage } from '../report/export';
-import { ensurePlotlyBundle, lineFigure, writeFigureHtml, barFigure, type Figure } from '../report/plot';
+import { ensurePlotlyBundle, lineFigure, plotlyBundleDir, writeFigureHtml, barFigure, type Figure } from '../report/plot';
 import { DISTILL_README_LINE, VERDICT_NET } from './report';
 
 export type DistillData = 'eight-gaussians' | 'fashion-mnist';
@@ -379,7 +379,7 @@ export async function reportDistill(
   writeJson(`${base}.summary.json`, s);
   fs.writeFileSync(`${base}.md`, summaryMarkdown(exp, s));
   const figs = figures(exp, s).map((f) => ({ ...f, outBase: path.join(opts.out, path.basename(f.outBase)) }));
-  const bundle = ensurePlotlyBundle(path.dirname(opts.out));
+  const bundle = ensurePlotlyBundle(plotlyBundleDir(opts.out));
   for (const { fig, outBase } of figs) writeFigureHtml(fig, `${outBase}.html`, { bundlePath: bundle });
   const exported = await exportFigures(figs, { formats: ['png', 'svg'] });
   if (!exported.ok) process.stderr.write(exportSkippedMessage(exported.reason) + '\n');

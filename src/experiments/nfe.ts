@@ -19,7 +19,7 @@ import { featureFidKid, imageFeatures } from '../metrics/image-eval';
 import { loadFeatureNet } from '../metrics/feature-net';
 import { slicedWasserstein } from '../metrics/sliced-wasserstein';
 import { exportFigures, exportSkippedMessage } from '../report/export';
-import { ensurePlotlyBundle, lineFigure, writeFigureHtml } from '../report/plot';
+import { ensurePlotlyBundle, lineFigure, plotlyBundleDir, writeFigureHtml } from '../report/plot';
 import { writeTable, type Row } from '../report/table';
 import { gitInfo, readRunConfig, writeJson } from '../run/run-dir';
 import { greedySigmaSearch, type SigmaSearchResult } from '../sampling/sigma-search';
@@ -313,7 +313,7 @@ export async function runNfe(opts: NfeOptions): Promise<NfeArmResult[]> {
     },
   );
   const outBase = path.join(opts.out, 'nfe');
-  writeFigureHtml(fig, `${outBase}.html`, { bundlePath: ensurePlotlyBundle(path.dirname(opts.out) === '.' ? opts.out : path.dirname(opts.out)) });
+  writeFigureHtml(fig, `${outBase}.html`, { bundlePath: ensurePlotlyBundle(plotlyBundleDir(opts.out)) });
   const exported = await exportFigures([{ fig, outBase }], { formats: ['png', 'svg'] });
   if (!exported.ok) process.stderr.write(exportSkippedMessage(exported.reason) + '\n');
   return results;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isImageData } from '../config/data-kind';
 import { exportFigures, exportSkippedMessage } from '../report/export';
-import { ensurePlotlyBundle, lineFigure, writeFigureHtml, type Figure } from '../report/plot';
+import { ensurePlotlyBundle, lineFigure, plotlyBundleDir, writeFigureHtml, type Figure } from '../report/plot';
 import { csvTable, formatMeanCi, markdownTable, writeTable, type MeanCi, type Row } from '../report/table';
 import {
   ablationSummarySchema,
@@ -240,7 +240,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   const plans = readPlans(runsRoot);
   if (plans.length === 0) throw new Error(`report: no ablation plans under ${runsRoot} (run \`ctlab ablate\` first)`);
   const git = gitInfo();
-  const bundle = ensurePlotlyBundle(outRoot);
+  const bundle = ensurePlotlyBundle(plotlyBundleDir(outRoot));
   const figs: { fig: Figure; outBase: string }[] = [];
   const files: string[] = [];
   const readmeRows: Row[] = [];

@@ -4,7 +4,7 @@
  * spec is also saved as JSON so images can be regenerated.
  */
 import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
 export * from './figures';
 import { figureJson, type Figure } from './figures';
@@ -21,6 +21,20 @@ export function plotlyBundleSource(): string {
  * Copies plotly's basic bundle to `<dir>/plotly-basic.min.js` unless an identical-size copy is
  * already there (atomic rename, so parallel writers are safe). Returns the bundle's path.
  */
+/**
+ * Where the figures written under `outDir` share their plotly bundle: the nearest enclosing folder
+ * (or `outDir` itself) named `results`, so every figure in a repository's results/ uses one copy;
+ * elsewhere `outDir`'s parent (or `outDir` when it has none).
+ */
+export function plotlyBundleDir(outDir: string): string {
+  const abs = resolve(outDir);
+  for (let d = abs; ; d = dirname(d)) {
+    if (basename(d) === 'results') return d;
+    if (dirname(d) === d) break;
+  }
+  return dirname(outDir) === '.' ? outDir : dirname(outDir);
+}
+
 export function ensurePlotlyBundle(dir: string): string {
   const src = plotlyBundleSource();
   const dest = join(dir, PLOTLY_BUNDLE_NAME);

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { barFigure, ensurePlotlyBundle, lineFigure, plotlyBundleSource, scatterFigure, writeFigureHtml, type Figure } from '../../src/report/plot';
+import {
+  barFigure,
+  ensurePlotlyBundle,
+  lineFigure,
+  plotlyBundleDir,
+  plotlyBundleSource,
+  scatterFigure,
+  writeFigureHtml,
+  type Figure,
+} from '../../src/report/plot';
 
 test('scatterFigure: one marker trace per series, equal axes on request', () => {
   const fig = scatterFigure(
@@ -49,6 +58,14 @@ test('barFigure: grouped bars with error bars', () => {
   const bar = fig.data[0];
   assert.ok(bar?.type === 'bar');
   assert.deepEqual(bar.error_y, { type: 'data', array: [0.1, 0.2], visible: true });
+});
+
+test('plotlyBundleDir: one bundle for everything under a results/ folder, else the parent', () => {
+  assert.equal(plotlyBundleDir('/repo/results/ablations'), '/repo/results');
+  assert.equal(plotlyBundleDir('/repo/results/edit/nfe-2d'), '/repo/results');
+  assert.equal(plotlyBundleDir('/repo/results'), '/repo/results');
+  assert.equal(plotlyBundleDir('/tmp/x/out'), '/tmp/x');
+  assert.equal(plotlyBundleDir('out'), 'out');
 });
 
 test('ensurePlotlyBundle copies the bundle once', () => {

@@ -149,7 +149,6 @@ export type EvalFile = PointsEval | ImageEval;
 
 // ---------------------------------------------------------------- ablation plans and jobs
 
-/** One (ablation, arm, seed) of a plan and the run directory that holds it. */
 /**
  * Ablations renamed since records were written: old name → new name and old arm → new arm names. The
  * θ⁻ ablation was `teacher` with arms `ema` / `none`; it is `target` with `ema` / `stopgrad` (`teacher`
@@ -170,6 +169,7 @@ export function migrateAblationNames(input: unknown): unknown {
   return { ...r, ablation: renamed.name, arm };
 }
 
+/** One (ablation, arm, seed) of a plan and the run directory that holds it (read under today's ablation names). */
 export const planEntrySchema = z.preprocess(
   migrateAblationNames,
   z.object({

@@ -10,7 +10,7 @@ import { sampleConsistency } from '../../src/sampling/multistep';
 import { loadCheckpoint, listCheckpoints } from '../../src/training/checkpoint';
 import { ctLossAndGrads, drawStep, gridSize, NoiseLevelTable } from '../../src/training/ct-step';
 import { readMetrics, runPaths } from '../../src/training/run-dir';
-import { createModelState, loadRunWeights, NonFiniteLossError, train } from '../../src/training/trainer';
+import { createModelState, loadRunWeights, NonFiniteLossError, restoreState, train } from '../../src/training/trainer';
 import { tempDir, tinyConfig } from '../helpers';
 
 before(async () => {
@@ -136,5 +136,32 @@ describe('consistency training', () => {
       [10, 20],
     );
     assert.ok(fs.existsSync(path.join(p.checkpoints, 'ckpt-00000020.bin')));
+  });
+
+  it("restores θ⁻ from a checkpoint written before the rename (its group named 'teacher/')", () => {
+    const cfg = tinyConfig('ct');
+    assert.equal(cfg.target.kind, 'ema');
+    const a = createModelState({ ...cfg, seed: 1 }, [2]);
+    const b = createModelState({ ...cfg, seed: 2 }, [2]);
+    try {
+      const names = a.net.params.map((p) => p.name);
+      const group = (role: string, vars: readonly tf.Tensor[]) =>
+        vars.map((v, i) => ({ name: `${role}/${names[i]}`, shape: v.shape, data: v.dataSync() as Float32Array }));
+      assert.ok(a.target && b.target);
+      const optState = a.optimizer.state();
+      const opt = optState.map(({ name, tensor }) => ({ name: `opt/${name}`, shape: tensor.shape, data: tensor.dataSync() as Float32Array }));
+      tf.dispose(optState.map((o) => o.tensor));
+      const old = [...group('student', a.student), ...group('ema', a.ema), ...group('teacher', a.target), ...opt];
+      restoreState(b, old, 'old.ckpt');
+      for (const [i, v] of b.target.entries()) assert.deepEqual(v.dataSync(), a.target[i]?.dataSync(), `${names[i]}`);
+      // neither spelling present: refused, naming today's tensor
+      assert.throws(
+        () => restoreState(b, [...group('student', a.student), ...group('ema', a.ema), ...opt], 'bad.ckpt'),
+        /checkpoint bad\.ckpt: missing tensor target\//,
+      );
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { buildConfig, type PresetName } from '../src/config/presets';
 import type { TrainConfig } from '../src/config/schema';
 import { TOY2D_NAMES, isToy2dName, type Toy2dName } from '../src/data/toy2d';
 import { applyChoices, choicesOf, techniques } from '../src/experiments/techniques';
+import { RENAMED_ABLATIONS } from '../src/run/records';
 
 export const DRAWN = 'drawn';
 export type DataChoice = Toy2dName | typeof DRAWN;
@@ -140,12 +141,18 @@ function intField(q: URLSearchParams, name: string, fallback: number, min: numbe
   return n;
 }
 
-/** `<panel>.target`, or from a URL shared before θ⁻ was renamed: `<panel>.teacher` with ema / none. */
-function legacyTarget(q: URLSearchParams, key: 'a' | 'b'): string | null {
-  const v = q.get(`${key}.target`);
+/**
+ * `<panel>.<technique>`, or from a URL shared before the technique was renamed (records.ts
+ * RENAMED_ABLATIONS, e.g. `<panel>.teacher=none` for today's `<panel>.target=stopgrad`).
+ */
+function techniqueParam(q: URLSearchParams, key: 'a' | 'b', technique: string): string | null {
+  const v = q.get(`${key}.${technique}`);
   if (v !== null) return v;
-  const old = q.get(`${key}.teacher`);
-  return old === 'none' ? 'stopgrad' : old;
+  for (const [former, now] of Object.entries(RENAMED_ABLATIONS)) {
+    const old = now.name === technique ? q.get(`${key}.${former}`) : null;
+    if (old !== null) return now.arms[old] ?? old;
+  }
+  return null;
 }
 
 /** Settings from a URL query; missing fields take the defaults, bad ones are refused by name. */
@@ -165,7 +172,7 @@ export function fromQuery(query: string): Settings {
     if (!(PRESET_NAMES as readonly string[]).includes(preset)) throw new SettingsError(key, `expected a preset (${PRESET_NAMES.join(', ')}), got '${preset}'`);
     const choices = presetChoices(preset as PresetName);
     for (const t of TECHNIQUES) {
-      const v = t.name === 'target' ? legacyTarget(q, key) : q.get(`${key}.${t.name}`);
+      const v = techniqueParam(q, key, t.name);
       if (v === null) continue;
       if (!t.choices.some((c) => c.name === v))
         throw new SettingsError(`${key}.${t.name}`, `expected one of ${t.choices.map((c) => c.name).join(', ')}, got '${v}'`);

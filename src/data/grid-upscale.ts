@@ -101,7 +101,7 @@ export function upscaleGridPng(
   png: Buffer,
   tile: { h: number; w: number },
   opts: { gap?: number; title?: string; file?: string } = {},
-): { png: Buffer; layout: GridLayout; outScale: number } {
+): { png: Buffer; layout: GridLayout; outScale: number; width: number; height: number } {
   const { layout, tiles } = parseGridPng(png, tile, opts);
   const outScale = upscaleFor(layout.h);
   const g = composeGrid(tiles, layout.rows * layout.cols, layout.h, layout.w, layout.c, layout.cols, {
@@ -111,7 +111,7 @@ export function upscaleGridPng(
     ...gridIndexLabels(layout.rows, layout.cols),
     ...(opts.title ? { title: opts.title } : {}),
   });
-  return { png: encodePng(g.data, g.width, g.height, layout.c), layout, outScale };
+  return { png: encodePng(g.data, g.width, g.height, layout.c), layout, outScale, width: g.width, height: g.height };
 }
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -126,6 +126,5 @@ export function writeUpscaledGrid(
   const r = upscaleGridPng(png, tile, opts);
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, r.png);
-  const meta = PNG.sync.read(r.png);
-  return { layout: r.layout, outScale: r.outScale, width: meta.width, height: meta.height, sha256: sha256(r.png) };
+  return { layout: r.layout, outScale: r.outScale, width: r.width, height: r.height, sha256: sha256(r.png) };
 }

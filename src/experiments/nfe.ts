@@ -167,6 +167,8 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'ed
       step,
       metric: image ? `FID (fmnist-strided), ${n} samples` : `SWD, ${n} samples`,
     };
+    // training examples scored like samples: what a perfect sampler would get at this n
+    const floor = scoreSet(data.train.subarray(0, n * d), n, reportRef);
     if (arm.sampler !== 'consistency') {
       const solver = arm.sampler === 'edm-heun' ? 'heun' : 'euler';
       const rows: NfeArmResult['rows'] = [];
@@ -181,7 +183,7 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'ed
         ...base,
         rows,
         fixedTwoStep: null,
-        floor: scoreSet(data.train.subarray(0, n * d), n, reportRef),
+        floor,
         search: null,
         wallSec: Math.round((Date.now() - t0) / 100) / 10,
       };
@@ -207,7 +209,7 @@ async function runArm(arm: NfeArm, opts: Required<Pick<NfeOptions, 'steps' | 'ed
       ...base,
       rows,
       fixedTwoStep: { sigmas: fixed, score: await score(fixed, n, reportRef, opts.seed + 1) },
-      floor: scoreSet(data.train.subarray(0, n * d), n, reportRef),
+      floor,
       search,
       wallSec: Math.round((Date.now() - t0) / 100) / 10,
     };

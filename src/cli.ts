@@ -27,6 +27,7 @@ import { IMAGE_ABLATION, jobExitCode, planJobs, POINTS_ABLATION, runJobHere, run
 import { createSweep, DEFAULT_SIGNAL, formatSweepStatus, resubmitSweep, runSweepTask, submitSweep, sweepStatus } from './experiments/sweep';
 import { buildReports } from './experiments/report';
 import { writePowerReport } from './experiments/power';
+import { parseSuite, writeVerdictReport } from './experiments/verdict-report';
 import { savePlan } from './run/run-dir';
 import { buildQuickstartReport } from './quickstart';
 import { doctorOk, formatChecks, runDoctor } from './doctor';
@@ -546,7 +547,7 @@ program
       process.stdout.write(`ablate: ${r.ran} run(s) trained or evaluated, ${r.skipped} already complete, ${r.failures.length} failed\n`);
       for (const e of r.failures) process.stderr.write(`  ${e}\n`);
       if (f.report) {
-        const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)', ...summaryOf(f.out) });
+        const rep = await buildReports(f.runs, f.out, { command: 'ctlab report (after ablate)' });
         process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/\n`);
       }
       if (r.failures.length) process.exitCode = 1;
@@ -609,23 +610,27 @@ records
   .description('copy the records of every run under --runs (and its ablation plans) into --out, e.g. results/runs/ablations; never checkpoints or samples')
   .requiredOption('--runs <dir>', 'a runs root (runs/ablations, runs/quickstart)')
   .requiredOption('--out <dir>', 'where the records go (results/runs/ablations, results/runs/quickstart)')
-  .action((f: { runs: string; out: string }) => {
-    const r = exportRecords(f.runs, f.out);
-    process.stdout.write(`records: ${r.runs} run(s), ${r.plans} plan(s) -> ${f.out}/ (${r.files.length} files)\n`);
+  .option('--completed', 'only runs that finished (for images: with their final evaluation); records of other runs exported earlier are taken out of --out')
+  .action((f: { runs: string; out: string; completed?: boolean }) => {
+    const r = exportRecords(f.runs, f.out, { completedOnly: f.completed === true });
+    const left = f.completed
+      ? `; ${r.unfinished.length} unfinished run(s) left out${r.removed.length ? `, ${r.removed.length} earlier record file(s) of them removed` : ''}`
+      : '';
+    process.stdout.write(`records: ${r.runs} run(s), ${r.plans} plan(s) -> ${f.out}/ (${r.files.length} files)${left}\n`);
   });
-
-/** Where the results summary goes: --summary, else results/README.md beside the default --out. */
-function summaryOf(out: string, summary?: string): { summaryPath?: string } {
-  if (summary) return { summaryPath: summary };
-  return path.normalize(out) === path.normalize('results/ablations') ? { summaryPath: path.join('results', 'README.md') } : {};
-}
 
 program
   .command('report')
   .description('rebuild every ablation table and plot from the run directories')
   .option('--runs <dir>', 'root of the run directories', 'runs/ablations')
   .option('--out <dir>', 'where tables and plots go', 'results/ablations')
-  .option('--summary <file.md>', 'also write the technique table here (default results/README.md when --out is results/ablations)')
+  .option('--summary <file.md>', "also write the results summary here (results/README.md): the verdicts, this suite's table and each --compare suite's table")
+  .option('--label <text>', "this suite's name in the verdicts and the summary (e.g. '4,000-step suite')")
+  .option(
+    '--compare <label=dir>',
+    'another reported suite (e.g. "1,000-step suite=results/ablations"), quoted under each verdict and kept as its own rows in --summary (repeatable)',
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
   .option(
     '--images <run>',
     "instead: rebuild an image run's FID/KID table from its records (e.g. results/runs/images/fmnist-ict) into --out (default results/images)",
@@ -639,7 +644,18 @@ program
   .option('--min-effect <fraction>', "with --power: the minimal effect worth deciding, as a fraction of the best arm's value", '0.1')
   .action(
     async (
-      f: { runs: string; out: string; summary?: string; quickstart?: string; images?: string; edit?: string; power?: boolean; minEffect: string },
+      f: {
+        runs: string;
+        out: string;
+        summary?: string;
+        label?: string;
+        compare?: string[];
+        quickstart?: string;
+        images?: string;
+        edit?: string;
+        power?: boolean;
+        minEffect: string;
+      },
       cmd: Command,
     ) => {
       const command = `ctlab report ${process.argv.slice(3).join(' ')}`.trim();
@@ -650,9 +666,13 @@ program
       if (f.power) {
         const minEffect = Number(f.minEffect);
         if (!(minEffect > 0)) throw new Error(`--min-effect: expected a fraction > 0, got '${f.minEffect}'`);
-        const r = writePowerReport(f.out, { command, commit: gitInfo().commit, minEffect });
+        const commit = gitInfo().commit;
+        const r = writePowerReport(f.out, { command, commit, minEffect });
+        const v = writeVerdictReport(f.out, { command, commit, ...(f.label ? { label: f.label } : {}), compare: (f.compare ?? []).map(parseSuite) });
         const undecided = r.rows.filter((x) => x.outcome !== 'agrees' && x.outcome !== 'disagrees').length;
-        process.stdout.write(`report: power analysis of ${r.rows.length} comparisons (${undecided} undecided now) -> ${r.files.join(', ')}\n`);
+        process.stdout.write(
+          `report: power analysis of ${r.rows.length} comparisons (${undecided} undecided now) and ${v.verdicts.length} verdicts -> ${[...new Set([...r.files, ...v.files])].join(', ')}\n`,
+        );
         return;
       }
       if (f.images !== undefined) {
@@ -669,7 +689,12 @@ program
         process.stdout.write(`report: quickstart -> ${out}/\n`);
         return;
       }
-      const rep = await buildReports(f.runs, f.out, { command, ...summaryOf(f.out, f.summary) });
+      const rep = await buildReports(f.runs, f.out, {
+        command,
+        ...(f.summary ? { summaryPath: f.summary } : {}),
+        ...(f.label ? { label: f.label } : {}),
+        compare: (f.compare ?? []).map(parseSuite),
+      });
       process.stdout.write(`report: ${rep.ablations.join(', ')} -> ${f.out}/ (${rep.files.length} files)\n`);
     },
   );

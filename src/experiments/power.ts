@@ -128,12 +128,22 @@ export function powerMarkdown(rows: readonly PowerRow[], provenance: string): st
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Replace the section between `begin` and `end` in a README, or insert it: before the line that
+ * starts `before` when given and present, else at the end.
+ */
+export function withSection(readme: string, begin: string, end: string, section: string, before?: string): string {
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a >= 0 && b > a) return readme.slice(0, a) + section + readme.slice(b + end.length + 1);
+  const at = before === undefined ? -1 : readme.indexOf(before);
+  if (at >= 0) return `${readme.slice(0, at)}${section}\n${readme.slice(at)}`;
+  return `${readme.replace(/\n*$/, '\n\n')}${section}`;
+}
+
 /** Replace (or append) the power section of a README between its markers. */
 export function withPowerSection(readme: string, section: string): string {
-  const a = readme.indexOf(POWER_BEGIN);
-  const b = readme.indexOf(POWER_END);
-  if (a >= 0 && b > a) return readme.slice(0, a) + section + readme.slice(b + POWER_END.length + 1);
-  return `${readme.replace(/\n*$/, '\n\n')}${section}`;
+  return withSection(readme, POWER_BEGIN, POWER_END, section);
 }
 
 /** Read every <dir>/<ablation>/summary.json (validated; a bad one names its file). */
@@ -170,4 +180,86 @@ export function writePowerReport(dir: string, opts: { command: string; commit: s
   const before = fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '';
   fs.writeFileSync(readme, withPowerSection(before, powerMarkdown(rows, provenance)));
   return { rows, files: [json, readme] };
+}
+
+// ---------------------------------------------------------------- verdicts per technique
+
+/** How one technique came out on one data set, over its 1-step and 2-step comparisons. */
+export type TechniqueWord = 'agrees' | 'agrees in part' | 'disagrees' | 'disagrees in part' | 'mixed' | 'undecided' | 'not run';
+
+/** One technique on one data set in one suite: its paired differences and what they decide. */
+export interface TechniqueVerdict {
+  ablation: string;
+  title: string;
+  data: string;
+  /** The suite's label ("4,000-step suite", "28×28"). */
+  suite: string;
+  best: string;
+  worse: string;
+  steps: number;
+  /** Paired seeds (the fewer of the two metrics). */
+  seeds: number;
+  /** The comparisons at 1 and 2 sampling steps (absent: not in the summary). */
+  oneStep?: PowerRow;
+  twoStep?: PowerRow;
+  word: TechniqueWord;
+  /** Seeds that would decide every undecided comparison at this step count, if difference and spread held (null: > MAX_SEEDS, or nothing to go on). */
+  seedsToDecide: number | null;
+  /** Seeds that would resolve the minimal effect on every undecided comparison. */
+  seedsForMinEffect: number | null;
+}
+
+const decided = (r: PowerRow): boolean => r.n >= 2 && (r.outcome === 'agrees' || r.outcome === 'disagrees');
+
+/** The word for a set of comparisons: decided ones agree or disagree; the rest are undecided at this budget. */
+export function techniqueWord(rows: readonly PowerRow[]): TechniqueWord {
+  const ran = rows.filter((r) => r.n >= 2);
+  if (ran.length === 0) return 'not run';
+  const agree = ran.filter((r) => decided(r) && r.outcome === 'agrees').length;
+  const disagree = ran.filter((r) => decided(r) && r.outcome === 'disagrees').length;
+  const undecided = ran.length - agree - disagree;
+  if (agree && disagree) return 'mixed';
+  if (agree) return undecided ? 'agrees in part' : 'agrees';
+  if (disagree) return undecided ? 'disagrees in part' : 'disagrees';
+  return 'undecided';
+}
+
+/** The largest seed count over the undecided comparisons (null when any of them has none). */
+function seedsOver(rows: readonly PowerRow[], pick: (r: PowerRow) => number | null): number | null {
+  const open = rows.filter((r) => r.n >= 2 && !decided(r));
+  if (open.length === 0) return null;
+  const ns = open.map(pick);
+  return ns.some((n) => n === null) ? null : Math.max(...(ns as number[]));
+}
+
+/** One verdict per (technique, data set, compared arm) of a suite, in the summaries' order. */
+export function techniqueVerdicts(summaries: readonly AblationSummary[], rows: readonly PowerRow[], suite: string): TechniqueVerdict[] {
+  const out: TechniqueVerdict[] = [];
+  for (const s of summaries) {
+    const mine = rows.filter((r) => r.ablation === s.ablation);
+    const keys = [...new Set(mine.map((r) => `${r.data}\u0000${r.worse}`))];
+    for (const key of keys) {
+      const [data, worse] = key.split('\u0000') as [string, string];
+      const group = mine.filter((r) => r.data === data && r.worse === worse);
+      const oneStep = group.find((r) => r.metric.startsWith('1-step'));
+      const twoStep = group.find((r) => r.metric.startsWith('2-step'));
+      const both = [oneStep, twoStep].filter((r): r is PowerRow => r !== undefined);
+      out.push({
+        ablation: s.ablation,
+        title: s.title,
+        data,
+        suite,
+        best: group[0]?.best ?? s.paperBest,
+        worse,
+        steps: group[0]?.steps ?? 0,
+        seeds: Math.min(...both.map((r) => r.n)),
+        ...(oneStep ? { oneStep } : {}),
+        ...(twoStep ? { twoStep } : {}),
+        word: techniqueWord(both),
+        seedsToDecide: seedsOver(both, (r) => r.seedsForSeen),
+        seedsForMinEffect: seedsOver(both, (r) => r.seedsForMinEffect),
+      });
+    }
+  }
+  return out;
 }

@@ -27,6 +27,7 @@ import { writeUpscaledGrid } from '../data/grid-upscale';
 import { ABLATIONS, type Ablation } from './ablations';
 import { writeEvaluationBias } from './evaluation-bias';
 import { writePowerReport } from './power';
+import { writeVerdictReport, type Suite } from './verdict-report';
 import { meanCiRecord, meanCiText, pairedVerdict, verdictNote, verdictsText, verdictWord } from './verdicts';
 
 export type { AblationPlan, PlanEntry } from '../run/records';
@@ -236,7 +237,28 @@ export interface ReportResult {
 }
 
 /** Rebuild every ablation table and plot from the run directories under `runsRoot`. */
-export async function buildReports(runsRoot: string, outRoot: string, opts: { command?: string; summaryPath?: string } = {}): Promise<ReportResult> {
+export interface ReportOptions {
+  command?: string;
+  /** Also write the results summary here (e.g. results/README.md): the verdicts, this suite's table and each --compare suite's table. */
+  summaryPath?: string;
+  /** This suite's label in the verdicts and the summary (default 'this suite'). */
+  label?: string;
+  /** Other suites (already reported) quoted under each verdict and kept as their own tables in the summary. */
+  compare?: readonly Suite[];
+}
+
+/** The table lines (header to last row) of a suite's README, as `ctlab report` wrote it. */
+function readmeTable(dir: string): string[] {
+  const file = path.join(dir, 'README.md');
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file (report that suite first: ctlab report --runs <its runs> --out ${dir})`);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('|technique|'));
+  if (start < 0) throw new Error(`${file}: no technique table (expected a line starting '|technique|')`);
+  const end = lines.findIndex((l, i) => i > start && !l.startsWith('|'));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+
+export async function buildReports(runsRoot: string, outRoot: string, opts: ReportOptions = {}): Promise<ReportResult> {
   const plans = readPlans(runsRoot);
   if (plans.length === 0) throw new Error(`report: no ablation plans under ${runsRoot} (run \`ctlab ablate\` first)`);
   const git = gitInfo();
@@ -410,23 +432,61 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: { co
   fs.renameSync(t.mdPath, path.join(outRoot, 'README.md'));
   fs.rmSync(t.csvPath, { force: true });
   files.push(path.join(outRoot, 'README.md'));
-  // the power analysis from the summaries just written: its section goes below the table
-  files.push(...writePowerReport(outRoot, { command: opts.command ?? 'ctlab report', commit: git.commit }).files.filter((f) => !f.endsWith('README.md')));
+  // the power analysis and the verdicts from the summaries just written: their sections go below the table
+  const command = opts.command ?? 'ctlab report';
+  files.push(...writePowerReport(outRoot, { command, commit: git.commit }).files.filter((f) => !f.endsWith('README.md')));
+  const compare = opts.compare ?? [];
+  const verdictReport = writeVerdictReport(outRoot, { command, commit: git.commit, ...(opts.label ? { label: opts.label } : {}), compare });
+  files.push(...verdictReport.files.filter((f) => !f.endsWith('README.md')));
   if (opts.summaryPath) {
-    // the same table one folder up, links rewritten relative to it
-    const rel = path.relative(path.dirname(opts.summaryPath), outRoot).split(path.sep).join('/');
-    const relink = (v: Row[string]): Row[string] => (typeof v === 'string' ? v.replace(/\]\(([^)]+)\)/g, (_m, l: string) => `](${rel}/${l})`) : v);
+    // the verdicts and the table one folder up, links rewritten relative to it; each compared suite's table below, as its README has it
+    const relTo = (dir: string): string =>
+      path
+        .relative(path.dirname(opts.summaryPath as string), dir)
+        .split(path.sep)
+        .join('/');
+    const relinker =
+      (dir: string) =>
+      (v: Row[string]): Row[string] =>
+        typeof v === 'string' ? v.replace(/\]\(([^)]+)\)/g, (_m, l: string) => `](${relTo(dir)}/${l})`) : v;
+    const relink = relinker(outRoot);
     const rows = table.map((r) => Object.fromEntries<Row[string]>(Object.entries(r).map(([k, v]) => [k, relink(v)])));
     const others = [
       `Other results: [quickstart](quickstart/table.md) (\`npm start\`), [image run](images/fid.md) (FID/KID with floor and ceiling, sample grids), [training speed](bench/quiet/unet-step.md) (\`npm run bench\`), [feature nets](feature-nets.json), [zero-shot editing and steps against quality](edit/README.md) (\`scripts/edit-results.sh\`). Every file records its command, commit, backend, seed and wall time.`,
       DISTILL_README_LINE,
     ];
-    const s = writeTable(rows, opts.summaryPath.replace(/\.md$/, ''), {
-      title: "ctlab results: iCT's techniques, the paper against this kit",
-      notes: [...readmeNotes.map((n) => relink(n) as string), ...others],
-    });
-    fs.rmSync(s.csvPath, { force: true });
-    files.push(s.mdPath);
+    const label = opts.label ?? 'this suite';
+    // one heading level down: the summary's own title is the only '##'
+    const verdictSection = (relink(verdictReport.section) as string).replace(/^### /gm, '#### ').replace(/^## /m, '### ');
+    const parts = [
+      "## ctlab results: iCT's techniques, the paper against this kit",
+      '',
+      compare.length
+        ? `The ${label} ([${relTo(outRoot)}/README.md](${relTo(outRoot)}/README.md)) is the one the verdicts come from; ${compare.map((c) => `the ${c.label} ([${relTo(c.dir)}/README.md](${relTo(c.dir)}/README.md))`).join(' and ')} ${compare.length > 1 ? 'are' : 'is'} kept as ${compare.length > 1 ? 'their' : 'its'} own rows below and quoted under each verdict.`
+        : `From [${relTo(outRoot)}/README.md](${relTo(outRoot)}/README.md).`,
+      '',
+      verdictSection,
+      `### The ${label}: the paper against this kit`,
+      '',
+      markdownTable(rows).trimEnd(),
+      '',
+      ...readmeNotes.flatMap((n) => [relink(n) as string, '']),
+      ...compare.flatMap((c) => {
+        const relinkC = relinker(c.dir);
+        return [
+          `### The ${c.label}, kept as it was`,
+          '',
+          ...readmeTable(c.dir).map((l) => relinkC(l) as string),
+          '',
+          `Rebuilt by its own \`ctlab report\`; details, plots and its power analysis in [${relTo(c.dir)}/README.md](${relTo(c.dir)}/README.md).`,
+          '',
+        ];
+      }),
+      ...others.flatMap((n) => [n, '']),
+    ];
+    fs.mkdirSync(path.dirname(opts.summaryPath), { recursive: true });
+    fs.writeFileSync(opts.summaryPath, parts.join('\n').replace(/\n+$/, '\n'));
+    files.push(opts.summaryPath);
   }
   return { ablations: done, files };
 }

@@ -212,12 +212,27 @@ export interface RunAblationsOptions {
   progress?: boolean;
 }
 
+/**
+ * Threads per worker process: CTLAB_THREADS when it is set (by the user, or by `--threads`), else 1
+ * each when several workers share the machine and 2 for a single worker. Before, the runner always
+ * replaced CTLAB_THREADS, so `CTLAB_THREADS=1 ctlab ablate ... --workers 1` ran on 2 threads.
+ */
+export function workerThreads(workers: number, env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.CTLAB_THREADS;
+  if (set !== undefined && set !== '') {
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_THREADS: expected a positive integer, got '${set}'`);
+    return n;
+  }
+  return workers > 1 ? 1 : 2;
+}
+
 /** Run every job not yet completed, `workers` at a time. Failures are collected, not fatal. */
 export async function runJobs(jobs: Job[], opts: RunAblationsOptions): Promise<{ ran: number; skipped: number; failures: string[] }> {
   // one job per distinct run directory (shared baselines)
   const unique = [...new Map(jobs.map((j) => [j.dir, j])).values()];
   const todo = unique.filter((j) => !jobDone(j));
-  const threads = opts.workers > 1 ? 1 : 2;
+  const threads = workerThreads(opts.workers);
   const bar = createProgress({
     label: 'ablate',
     total: unique.length,

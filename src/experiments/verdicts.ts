@@ -5,6 +5,7 @@
  */
 import { formatMeanCi } from '../report/table';
 import type { AblationSummary, MeanCiRecord, Verdict } from '../run/records';
+import { MAX_SEEDS, type PowerRow, type TechniqueVerdict } from './power';
 
 /** Mean ± interval of some values, with the values kept (NaN kept: a diverged seed shows). */
 export function meanCiRecord(values: readonly number[]): MeanCiRecord {
@@ -62,4 +63,54 @@ export function verdictWord(vs: readonly Verdict[]): string {
 /** The summary.md note of one data set's verdicts: "<data>, 1-step SWD: … 2-step SWD: …." */
 export function verdictNote(v: AblationSummary['verdicts'][number]): string {
   return `${v.data}, 1-step ${v.metricLabel}: ${verdictsText(v.oneStep)}. 2-step ${v.metricLabel}: ${verdictsText(v.twoStep)}.`;
+}
+
+const sig = (x: number): string => (Number.isFinite(x) ? `${x > 0 ? '+' : ''}${Number(x.toPrecision(3))}` : '–');
+const pm = (r: PowerRow | undefined): string => (r && r.n >= 2 ? `${sig(r.meanDiff)} ± ${Number(r.halfWidth.toPrecision(2))}` : 'not run');
+const steps = (r: PowerRow): string => (r.metric.startsWith('1-step') ? '1 step' : '2 steps');
+
+/** What budget would decide the comparisons left open, in words. */
+function budgetClause(v: TechniqueVerdict): string {
+  const at = `${v.steps.toLocaleString('en-US')} steps`;
+  if (v.seedsToDecide !== null) return `with the spread seen, about ${v.seedsToDecide} seeds at ${at} would decide a difference of this size`;
+  const minEffect = Math.round(100 * (v.oneStep?.minEffect ?? v.twoStep?.minEffect ?? 0.1));
+  const bound =
+    v.seedsForMinEffect === null
+      ? `even ${MAX_SEEDS} seeds would not bound it within ±${minEffect}% of the paper arm's value`
+      : `${v.seedsForMinEffect} seeds would bound it within ±${minEffect}% of the paper arm's value`;
+  return `the difference seen is too small against the seed-to-seed spread for any count up to ${MAX_SEEDS} seeds to decide its sign at ${at} (${bound}); a longer budget or a larger scale is what could show an effect`;
+}
+
+/**
+ * The verdict of one technique in one sentence: the paired difference (worse − best, lower metric
+ * is better, so > 0 favours the paper's arm) at 1 and 2 sampling steps with their 95% intervals,
+ * then agrees / disagrees / undecided at this budget, and for what is undecided, the budget that
+ * would decide it (from the power analysis).
+ */
+export function verdictSentence(v: TechniqueVerdict): string {
+  const metric = (v.oneStep ?? v.twoStep)?.metric.replace(/^\d+-step /, '') ?? '';
+  const budget = `${v.steps.toLocaleString('en-US')} steps × ${v.seeds} seeds`;
+  const head = `${v.worse} − ${v.best} in ${metric}: ${pm(v.oneStep)} at 1 step, ${pm(v.twoStep)} at 2 steps (${budget})`;
+  const rows = [v.oneStep, v.twoStep].filter((r): r is PowerRow => r !== undefined && r.n >= 2);
+  const at = (o: string): string =>
+    rows
+      .filter((r) => (o === 'open' ? r.outcome !== 'agrees' && r.outcome !== 'disagrees' : r.outcome === o))
+      .map(steps)
+      .join(' and ');
+  switch (v.word) {
+    case 'not run':
+      return `${v.worse} vs ${v.best}: not run at this budget (no paired seeds).`;
+    case 'agrees':
+      return `${head}: **agrees** with the paper (${v.best} better at ${at('agrees')}).`;
+    case 'disagrees':
+      return `${head}: **disagrees** with the paper (${v.worse} better at ${at('disagrees')}).`;
+    case 'mixed':
+      return `${head}: **mixed**: ${v.best} better at ${at('agrees')}, ${v.worse} better at ${at('disagrees')}.`;
+    case 'agrees in part':
+      return `${head}: **agrees at ${at('agrees')}**, undecided at ${at('open')}: ${budgetClause(v)}.`;
+    case 'disagrees in part':
+      return `${head}: **disagrees at ${at('disagrees')}** (${v.worse} better), undecided at ${at('open')}: ${budgetClause(v)}.`;
+    case 'undecided':
+      return `${head}: **undecided at this budget**: ${budgetClause(v)}.`;
+  }
 }

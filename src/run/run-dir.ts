@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
+import { isImageData } from '../config/data-kind';
 import { ConfigError, hashForm, migrateStoredConfig } from '../config/schema';
 import {
   ablationPlanSchema,
@@ -380,16 +381,38 @@ export const ROOT_RECORD_FILES = ['quickstart.json'] as const;
  * their run paths made relative (<data>/<arm>-<hash>/seed<k>), and quickstart.json. Never
  * checkpoints, samples or logs.
  */
-export function exportRecords(runsRoot: string, outRoot: string): { runs: number; plans: number; files: string[] } {
+export function exportRecords(
+  runsRoot: string,
+  outRoot: string,
+  opts: { completedOnly?: boolean } = {},
+): { runs: number; plans: number; files: string[]; unfinished: string[]; removed: string[] } {
   if (!fs.existsSync(runsRoot)) throw new Error(`records export: ${runsRoot} does not exist`);
   const files: string[] = [];
-  const runs = listRunDirs(runsRoot);
-  for (const dir of runs) {
-    readRunConfig(dir);
+  const unfinished: string[] = [];
+  const removed: string[] = [];
+  const runs: string[] = [];
+  for (const dir of listRunDirs(runsRoot)) {
+    const cfg = readRunConfig(dir);
     readRunJson(dir);
     readMetrics(runPaths(dir).metrics);
-    readEval(dir);
+    const ev = readEval(dir);
     const rel = path.relative(runsRoot, dir);
+    // completed only: the run finished and, for images, its final evaluation is written (what the report counts)
+    if (opts.completedOnly && (runStatus(dir) !== 'completed' || (isImageData(cfg.data) && !ev))) {
+      unfinished.push(rel);
+      // a snapshot of this run exported earlier would outlive it: take its records out
+      for (const f of RECORD_FILES) {
+        const stale = path.join(outRoot, rel, f);
+        if (fs.existsSync(stale)) {
+          fs.rmSync(stale);
+          removed.push(stale);
+        }
+      }
+      const staleDir = path.join(outRoot, rel);
+      if (fs.existsSync(staleDir) && fs.readdirSync(staleDir).length === 0) fs.rmdirSync(staleDir);
+      continue;
+    }
+    runs.push(dir);
     for (const f of RECORD_FILES) {
       const from = path.join(dir, f);
       if (!fs.existsSync(from)) continue;
@@ -417,5 +440,5 @@ export function exportRecords(runsRoot: string, outRoot: string): { runs: number
     fs.copyFileSync(from, to);
     files.push(to);
   }
-  return { runs: runs.length, plans, files };
+  return { runs: runs.length, plans, files, unfinished, removed };
 }

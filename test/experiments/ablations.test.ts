@@ -7,7 +7,7 @@ import { ABLATIONS, findAblation } from '../../src/experiments/ablations';
 import { verdict, verdicts, type ArmResult } from '../../src/experiments/report';
 import { verdictWord } from '../../src/experiments/verdicts';
 import { verdictAgrees } from '../../src/run/records';
-import { readAblationSummary, readEval } from '../../src/run/run-dir';
+import { listRunDirs, readAblationSummary, readEval, readRunJson } from '../../src/run/run-dir';
 import { planJobs } from '../../src/experiments/runner';
 import { CLI, tempDir } from '../helpers';
 import { parseGridPng } from '../../src/data/grid-upscale';
@@ -204,10 +204,13 @@ describe('ctlab ablate and ctlab report', () => {
     const cfg = path.join(work, 'tiny.json');
     fs.writeFileSync(cfg, JSON.stringify({ batchSize: 32, model: { hidden: 16, depth: 2 }, checkpointEvery: 10 }));
     const args = [CLI, 'ablate', 'target', '--seeds', '2', '--steps', '20', '--runs', runs, '--out', out, '--config', cfg, '--no-progress'];
-    const env = { ...process.env, CTLAB_BACKEND: 'wasm' };
+    // CTLAB_THREADS set by the user reaches every worker (without it, 2 workers get 1 thread each)
+    const env = { ...process.env, CTLAB_BACKEND: 'wasm', CTLAB_THREADS: '2' };
     let r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ablate: 4 run\(s\) trained or evaluated, 0 already complete, 0 failed/);
+    const threads = listRunDirs(runs).map((d) => readRunJson(d).backend.threads);
+    assert.deepEqual(threads, [2, 2, 2, 2]);
     const csv = fs
       .readFileSync(path.join(out, 'target', 'summary.csv'), 'utf8')
       .trim()

@@ -158,4 +158,30 @@ describe('run records', () => {
     assert.deepEqual([plan?.entries[0]?.ablation, plan?.entries[0]?.arm], ['target', 'stopgrad']);
     assert.equal(planEntryDir(out, plan?.entries[0] ?? { ablation: '', arm: '', seed: 0, dir: '' }), copied);
   });
+
+  it('export only completed runs when asked, and take out the records of an unfinished run exported before', () => {
+    const root = tempDir();
+    const runs = path.join(root, 'runs');
+    const done = path.join(runs, 'eight-gaussians', 'baseline-01234567', 'seed0');
+    const running = path.join(runs, 'eight-gaussians', 'baseline-01234567', 'seed1');
+    fakeRun(done, POINTS_EVAL);
+    fakeRun(running, null);
+    writeJson(runPaths(running).run, { ...RUN_JSON, status: 'running' });
+    const out = path.join(root, 'results', 'runs');
+    // a plain export takes the in-flight snapshot too
+    assert.equal(exportRecords(runs, out).runs, 2);
+    const snapshot = path.join(out, 'eight-gaussians', 'baseline-01234567', 'seed1');
+    assert.ok(fs.existsSync(path.join(snapshot, 'run.json')));
+    const r = exportRecords(runs, out, { completedOnly: true });
+    assert.equal(r.runs, 1);
+    assert.deepEqual(r.unfinished, [path.join('eight-gaussians', 'baseline-01234567', 'seed1')]);
+    assert.deepEqual(r.removed.map((f) => path.basename(f)).sort(), ['config.json', 'metrics.jsonl', 'run.json']);
+    assert.ok(!fs.existsSync(snapshot), 'its emptied folder removed');
+    assert.deepEqual(fs.readdirSync(path.join(out, 'eight-gaussians', 'baseline-01234567', 'seed0')).sort(), [
+      'config.json',
+      'eval.json',
+      'metrics.jsonl',
+      'run.json',
+    ]);
+  });
 });

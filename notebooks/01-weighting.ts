@@ -41,8 +41,9 @@ await nb.showFigure(
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate weighting` (then `ctlab report`), read from `results/ablations/weighting/`: mean ± 95% interval over seeds, with the
-// 1-step SWD over training.
+// Two committed suites, read from their `ctlab report` files: the longer suite of issue #19 (`results/ablations-long/weighting/`,
+// from `bash scripts/fidelity-runs.sh`) and the 1,000-step suite kept as it was (`results/ablations/weighting/`, from
+// `ctlab ablate weighting`): mean ± 95% interval over seeds, with the 1-step SWD over training.
 
 // %%
 nb.showAblationResults('weighting');
@@ -50,7 +51,8 @@ nb.showAblationResults('weighting');
 // %% [markdown]
 // ## Paper vs this kit
 //
-// Built from the ablation's definition (the paper's claim) and the summary's verdict lines; no number here is typed by hand.
+// Built from the ablation's definition (the paper's claim) and the longer suite's verdicts (`results/ablations-long/verdicts.json`),
+// with the other suites' verdicts on the same comparison beneath; no number here is typed by hand.
 
 // %%
 nb.showPaperVsKit('weighting');

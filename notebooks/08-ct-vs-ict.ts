@@ -39,8 +39,9 @@ nb.showImage(path.join(qs, 'samples-ict.png'));
 // %% [markdown]
 // ## Results of this kit
 //
-// The committed run of `ctlab ablate ct-vs-ict` (then `ctlab report`), read from `results/ablations/ct-vs-ict/`: mean ± 95% interval over seeds, with the
-// 1-step SWD over training.
+// Two committed suites, read from their `ctlab report` files: the longer suite of issue #19 (`results/ablations-long/ct-vs-ict/`,
+// from `bash scripts/fidelity-runs.sh`) and the 1,000-step suite kept as it was (`results/ablations/ct-vs-ict/`, from
+// `ctlab ablate ct-vs-ict`): mean ± 95% interval over seeds, with the 1-step SWD over training.
 
 // %%
 nb.showAblationResults('ct-vs-ict');
@@ -48,7 +49,8 @@ nb.showAblationResults('ct-vs-ict');
 // %% [markdown]
 // ## Paper vs this kit
 //
-// Built from the ablation's definition (the paper's claim) and the summary's verdict lines; no number here is typed by hand.
+// Built from the ablation's definition (the paper's claim) and the longer suite's verdicts (`results/ablations-long/verdicts.json`),
+// with the other suites' verdicts on the same comparison beneath; no number here is typed by hand.
 
 // %%
 nb.showPaperVsKit('ct-vs-ict');

@@ -13,36 +13,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ablationSummarySchema, type AblationSummary, type Verdict } from '../run/records';
+import { ablationSummarySchema, type AblationSummary, type PowerRow, type TechniqueVerdict, type TechniqueWord } from '../run/records';
+
+export type { PowerRow, TechniqueVerdict, TechniqueWord } from '../run/records';
 import { tQuantile975 } from '../report/table';
 
 /** Seeds beyond this are reported as "> MAX_SEEDS". */
 export const MAX_SEEDS = 200;
 /** The minimal effect worth deciding, as a fraction of the best arm's metric (10%). */
 export const DEFAULT_MIN_EFFECT = 0.1;
-
-export interface PowerRow {
-  ablation: string;
-  data: string;
-  metric: string;
-  steps: number;
-  best: string;
-  worse: string;
-  /** Seeds in the committed comparison. */
-  n: number;
-  meanDiff: number;
-  /** Sample standard deviation of the paired differences (n − 1 denominator). */
-  sdDiff: number;
-  halfWidth: number;
-  outcome: Verdict['outcome'];
-  /** Mean of the paper's best arm on this metric (the scale of the minimal effect). */
-  bestMean: number;
-  /** Seeds for a 95% interval narrower than |meanDiff| (null: more than MAX_SEEDS or no spread to go on). */
-  seedsForSeen: number | null;
-  /** Seeds for a 95% interval narrower than minEffect·|bestMean|. */
-  seedsForMinEffect: number | null;
-  minEffect: number;
-}
 
 /** Smallest n ≥ 2 with t(0.975, n − 1)·sd/√n < target; null beyond MAX_SEEDS, or when sd or target is not usable. */
 export function seedsNeeded(sd: number, target: number): number | null {
@@ -183,31 +162,6 @@ export function writePowerReport(dir: string, opts: { command: string; commit: s
 }
 
 // ---------------------------------------------------------------- verdicts per technique
-
-/** How one technique came out on one data set, over its 1-step and 2-step comparisons. */
-export type TechniqueWord = 'agrees' | 'agrees in part' | 'disagrees' | 'disagrees in part' | 'mixed' | 'undecided' | 'not run';
-
-/** One technique on one data set in one suite: its paired differences and what they decide. */
-export interface TechniqueVerdict {
-  ablation: string;
-  title: string;
-  data: string;
-  /** The suite's label ("4,000-step suite", "28×28"). */
-  suite: string;
-  best: string;
-  worse: string;
-  steps: number;
-  /** Paired seeds (the fewer of the two metrics). */
-  seeds: number;
-  /** The comparisons at 1 and 2 sampling steps (absent: not in the summary). */
-  oneStep?: PowerRow;
-  twoStep?: PowerRow;
-  word: TechniqueWord;
-  /** Seeds that would decide every undecided comparison at this step count, if difference and spread held (null: > MAX_SEEDS, or nothing to go on). */
-  seedsToDecide: number | null;
-  /** Seeds that would resolve the minimal effect on every undecided comparison. */
-  seedsForMinEffect: number | null;
-}
 
 const decided = (r: PowerRow): boolean => r.n >= 2 && (r.outcome === 'agrees' || r.outcome === 'disagrees');
 

@@ -474,7 +474,7 @@ export async function buildReports(runsRoot: string, outRoot: string, opts: Repo
       ...compare.flatMap((c) => {
         const relinkC = relinker(c.dir);
         return [
-          `### The ${c.label}, kept as it was`,
+          `### The ${c.label}`,
           '',
           ...readmeTable(c.dir).map((l) => relinkC(l) as string),
           '',

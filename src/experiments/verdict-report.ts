@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { POWER_BEGIN, powerAnalysis, readSummaries, techniqueVerdicts, withSection, type TechniqueVerdict } from './power';
+import { verdictsFileSchema, type VerdictsFile } from '../run/records';
 import { ABLATIONS } from './ablations';
 import { verdictSentence } from './verdicts';
 
@@ -37,6 +38,27 @@ export function suiteVerdicts(suite: Suite): TechniqueVerdict[] {
   return techniqueVerdicts(summaries, powerAnalysis(summaries), suite.label);
 }
 
+/** One technique's bullets: one per data set of the main suite, the other suites' verdicts on the same comparison beneath. */
+export function techniqueBullets(main: readonly TechniqueVerdict[], others: readonly TechniqueVerdict[], ablation: string): string[] {
+  const lines: string[] = [];
+  for (const v of main.filter((x) => x.ablation === ablation)) {
+    lines.push(`- **${v.data}**: ${verdictSentence(v)}`);
+    for (const o of others.filter((x) => x.ablation === v.ablation && x.data === v.data && x.worse === v.worse))
+      lines.push(`  - ${o.suite}: ${verdictSentence(o)}`);
+  }
+  return lines;
+}
+
+/** <dir>/verdicts.json, validated (a bad file names its field); null when the suite has none. */
+export function readVerdictsFile(dir: string): { main: TechniqueVerdict[]; others: TechniqueVerdict[]; file: VerdictsFile } | null {
+  const file = path.join(dir, 'verdicts.json');
+  if (!fs.existsSync(file)) return null;
+  const r = verdictsFileSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const label = r.data.suites[0]?.label;
+  return { main: r.data.verdicts.filter((v) => v.suite === label), others: r.data.verdicts.filter((v) => v.suite !== label), file: r.data };
+}
+
 /** The markdown section: one heading per technique, one bullet per data set, the other suites below it. */
 export function verdictMarkdown(
   main: readonly TechniqueVerdict[],
@@ -59,12 +81,7 @@ export function verdictMarkdown(
   for (const ablation of order) {
     const mine = main.filter((v) => v.ablation === ablation);
     const title = mine[0]?.title ?? ablation;
-    lines.push('', `### ${link ? `[${title}](${link(ablation)})` : title}`, '');
-    for (const v of mine) {
-      lines.push(`- **${v.data}**: ${verdictSentence(v)}`);
-      for (const o of others.filter((x) => x.ablation === v.ablation && x.data === v.data && x.worse === v.worse))
-        lines.push(`  - ${o.suite}: ${verdictSentence(o)}`);
-    }
+    lines.push('', `### ${link ? `[${title}](${link(ablation)})` : title}`, '', ...techniqueBullets(main, others, ablation));
   }
   lines.push('', provenance, VERDICTS_END);
   return lines.join('\n') + '\n';

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as aq from 'arquero';
 import { findAblation } from '../experiments/ablations';
 import { summaryTextRows } from '../experiments/report';
+import { readVerdictsFile, techniqueBullets } from '../experiments/verdict-report';
 import { verdictNote } from '../experiments/verdicts';
 import type { AblationSummary } from '../run/records';
 import { readAblationSummary } from '../run/run-dir';
@@ -176,7 +177,18 @@ export function repoRoot(from: string = process.cwd()): string {
   }
 }
 
-/** What `results/ablations/<name>/` holds, read back from `ctlab report`'s files. */
+/**
+ * The committed ablation suites under results/, shown newest first: the longer suite of issue #19
+ * (its verdicts quote the others) and the 1,000-step suite, kept as it was. Their budgets are read
+ * from each summary, not written here.
+ */
+export const RESULT_SUITES = [
+  { dir: 'ablations-long', label: 'longer suite', command: 'bash scripts/fidelity-runs.sh, then bash scripts/fidelity-report.sh export|report' },
+  { dir: 'ablations', label: '1,000-step suite', command: 'ctlab ablate <name> --data eight-gaussians|fashion-mnist, then ctlab report' },
+] as const;
+export type ResultSuite = (typeof RESULT_SUITES)[number]['dir'];
+
+/** What `results/<suite>/<name>/` holds, read back from `ctlab report`'s files. */
 export interface AblationResults {
   name: string;
   dir: string;
@@ -190,9 +202,9 @@ export interface AblationResults {
   pngs: string[];
 }
 
-/** Reads `<root>/results/ablations/<name>/`; null when the ablation has no report yet. */
-export function readAblationResults(name: string, root: string = repoRoot()): AblationResults | null {
-  const dir = join(root, 'results', 'ablations', name);
+/** Reads `<root>/results/<suite>/<name>/` (default the 1,000-step suite, results/ablations); null when the ablation has no report there. */
+export function readAblationResults(name: string, root: string = repoRoot(), suite: ResultSuite = 'ablations'): AblationResults | null {
+  const dir = join(root, 'results', suite, name);
   const md = join(dir, 'summary.md');
   const csv = join(dir, 'summary.csv');
   if (!existsSync(md) || !existsSync(csv)) return null;
@@ -208,37 +220,60 @@ export function readAblationResults(name: string, root: string = repoRoot()): Ab
 }
 
 /** The note shown for an ablation that has not been run. */
-export function notRunYet(name: string): string {
-  return `not run yet: ctlab ablate ${name} (then ctlab report writes results/ablations/${name}/)`;
+export function notRunYet(name: string, suite: ResultSuite = 'ablations'): string {
+  return suite === 'ablations'
+    ? `not run yet: ctlab ablate ${name} (then ctlab report writes results/ablations/${name}/)`
+    : `not in the ${RESULT_SUITES.find((x) => x.dir === suite)?.label ?? suite} yet (results/${suite}/${name}/): bash scripts/fidelity-runs.sh, then bash scripts/fidelity-report.sh export and report`;
+}
+
+/** "eight-gaussians, 10000 steps, n = 10 seed(s) per arm; …" from a summary's rows. */
+function suiteScale(r: AblationResults | null): string {
+  return [...new Set((r?.summary?.rows ?? []).map((row) => `${row.data}, ${row.steps} steps, n = ${row.n} seed(s) per arm`))].join('; ');
 }
 
 /**
- * Shows an ablation's committed results: its summary table, notes and plots, or the "not run yet"
- * note ({@link readAblationResults} returns the same data).
+ * Shows an ablation's committed results, one suite after the other (RESULT_SUITES): its summary
+ * table, notes and plots, or the "not run yet" note ({@link readAblationResults} returns the same data).
  */
 export function showAblationResults(name: string, root: string = repoRoot()): void {
-  const r = readAblationResults(name, root);
   const d = notebookDisplay();
-  if (!r) {
-    d.text(notRunYet(name));
-    return;
+  for (const suite of RESULT_SUITES) {
+    const r = readAblationResults(name, root, suite.dir);
+    if (!r) {
+      d.text(notRunYet(name, suite.dir));
+      continue;
+    }
+    showTable(r.rows, { title: `${findAblation(name).title}, the ${suite.label} (${suiteScale(r)}): results/${suite.dir}/${name}/summary.md` });
+    d.markdown(r.notes.join('\n\n'));
+    for (const png of r.pngs) showImage(png);
   }
-  showTable(r.rows, { title: `${findAblation(name).title}: results/ablations/${name}/summary.md` });
-  d.markdown(r.notes.join('\n\n'));
-  for (const png of r.pngs) showImage(png);
 }
 
 /**
- * A "paper vs this kit" paragraph built from the ablation's data (the paper's claim) and its
- * summary (the verdict lines), so no number is written by hand.
+ * A "paper vs this kit" paragraph built from the ablation's data (the paper's claim), the longer
+ * suite's verdicts (results/ablations-long/verdicts.json: one sentence per data set, the other
+ * suites beneath) and, where that suite has none, the 1,000-step suite's verdict lines; no number
+ * is written by hand.
  */
 export function paperVsKit(name: string, root: string = repoRoot()): string {
   const ab = findAblation(name);
-  const r = readAblationResults(name, root);
   const claim = `**Paper:** ${ab.paper}.`;
+  const caveat =
+    '"agrees" = the seed-paired 95% interval of the difference excludes 0 in the paper\'s favour; "undecided" = it straddles 0, and the sentence says what budget would decide it; "same direction" / "opposite direction" = one seed, so only the sign of the difference is known. 2D toy data with a small MLP, and 16×16 Fashion-MNIST with a small U-Net for a few thousand steps, are far from the paper\'s CIFAR-10 scale; SWD is not FID, and FID here uses small Fashion-MNIST classifiers, not Inception.';
+  const long = readVerdictsFile(join(root, 'results', 'ablations-long'));
+  const bullets = long ? techniqueBullets(long.main, long.others, name) : [];
+  if (bullets.length) {
+    const scale = suiteScale(readAblationResults(name, root, 'ablations-long'));
+    return [
+      claim,
+      `**This kit**, the paper's preferred arm \`${ab.paperBest}\` against ${ab.paperWorse.map((w) => `\`${w}\``).join(', ')} in the longer suite (${scale}; results/ablations-long/verdicts.json), the other suites beneath:`,
+      bullets.join('\n'),
+      caveat,
+    ].join('\n\n');
+  }
+  const r = readAblationResults(name, root);
   if (!r) return `${claim}\n\n**This kit:** ${notRunYet(name)}.`;
   const verdicts = r.summary ? r.summary.verdicts.map(verdictNote) : [];
-  const scale = [...new Set((r.summary?.rows ?? []).map((row) => `${row.data}, ${row.steps} steps, n = ${row.n} seed(s) per arm`))];
   const kit = verdicts.length
     ? verdicts.map((v) => `- ${v}`).join('\n')
     : r.summary
@@ -246,9 +281,9 @@ export function paperVsKit(name: string, root: string = repoRoot()): string {
       : `- no summary.json in results/ablations/${name}/ yet: rebuild it with ctlab report`;
   return [
     claim,
-    `**This kit** (${scale.join('; ')}), the paper's preferred arm \`${ab.paperBest}\` against ${ab.paperWorse.map((w) => `\`${w}\``).join(', ')}:`,
+    `**This kit** (${suiteScale(r)}), the paper's preferred arm \`${ab.paperBest}\` against ${ab.paperWorse.map((w) => `\`${w}\``).join(', ')}:`,
     kit,
-    '"agrees" = the seed-paired 95% interval of the difference excludes 0 in the paper\'s favour; "same direction" / "opposite direction" = one seed, so only the sign of the difference is known. 2D toy data with a small MLP, and 16×16 Fashion-MNIST with a small U-Net for 1,000 steps, are far from the paper\'s CIFAR-10 scale; SWD is not FID, and FID here uses small Fashion-MNIST classifiers, not Inception.',
+    caveat,
   ].join('\n\n');
 }
 

@@ -352,6 +352,64 @@ export const ablationSummarySchema = z.object({
 });
 export type AblationSummary = z.infer<typeof ablationSummarySchema>;
 
+/** One row of the power analysis (src/experiments/power.ts): a comparison's spread and the seeds that would decide it. */
+export const powerRowSchema = z.object({
+  ablation: z.string(),
+  data: z.string(),
+  metric: z.string(),
+  steps: z.number().int(),
+  best: z.string(),
+  worse: z.string(),
+  /** Seeds in the committed comparison. */
+  n: z.number().int(),
+  meanDiff: num,
+  /** Sample standard deviation of the paired differences (n − 1 denominator). */
+  sdDiff: num,
+  halfWidth: num,
+  outcome: verdictSchema.shape.outcome,
+  /** Mean of the paper's best arm on this metric (the scale of the minimal effect). */
+  bestMean: num,
+  /** Seeds for a 95% interval narrower than |meanDiff| (null: more than MAX_SEEDS or no spread to go on). */
+  seedsForSeen: z.number().int().nullable(),
+  /** Seeds for a 95% interval narrower than minEffect·|bestMean|. */
+  seedsForMinEffect: z.number().int().nullable(),
+  minEffect: z.number(),
+});
+export type PowerRow = z.infer<typeof powerRowSchema>;
+
+/** One technique on one data set in one suite: its paired differences and what they decide. */
+export const techniqueVerdictSchema = z.object({
+  ablation: z.string(),
+  title: z.string(),
+  data: z.string(),
+  /** The suite's label ("longer suite", "28×28 check"). */
+  suite: z.string(),
+  best: z.string(),
+  worse: z.string(),
+  steps: z.number().int(),
+  /** Paired seeds (the fewer of the two metrics). */
+  seeds: z.number().int(),
+  /** The comparisons at 1 and 2 sampling steps (absent: not in the summary). */
+  oneStep: powerRowSchema.optional(),
+  twoStep: powerRowSchema.optional(),
+  word: z.enum(['agrees', 'agrees in part', 'disagrees', 'disagrees in part', 'mixed', 'undecided', 'not run']),
+  /** Seeds that would decide every undecided comparison at this step count, if difference and spread held (null: > MAX_SEEDS, or nothing to go on). */
+  seedsToDecide: z.number().int().nullable(),
+  /** Seeds that would resolve the minimal effect on every undecided comparison. */
+  seedsForMinEffect: z.number().int().nullable(),
+});
+export type TechniqueVerdict = z.infer<typeof techniqueVerdictSchema>;
+export type TechniqueWord = TechniqueVerdict['word'];
+
+/** <out>/verdicts.json: a suite's technique verdicts and those of the suites it quotes (dirs relative to <out>). */
+export const verdictsFileSchema = z.object({
+  command: z.string(),
+  commit: z.string(),
+  suites: z.array(z.object({ label: z.string(), dir: z.string() })),
+  verdicts: z.array(techniqueVerdictSchema),
+});
+export type VerdictsFile = z.infer<typeof verdictsFileSchema>;
+
 // ---------------------------------------------------------------- errors
 
 /** A run file that does not match its schema: names the file and each bad field. */

@@ -27,7 +27,8 @@ function normalise(text: string): string {
     .replace(
       /Computed by `[^`]*` from the summary\.json files beside this README \(commit [^)]*\)/g,
       'Computed by `ctlab report` from the summary.json files (commit X)',
-    );
+    )
+    .replace(/Written by `[^`]*` from the summary\.json files beside this README(.*?) \(commit [0-9a-f]+\)/g, 'Written by `ctlab report` from the summary.json files$1 (commit X)');
 }
 
 function same(a: string, b: string): void {
@@ -46,40 +47,59 @@ function committedDataSets(): Set<string> {
   return out;
 }
 
+/** The labels scripts/fidelity-report.sh gives the three suites (the summary and the verdicts name them). */
+const LONG = 'longer suite';
+const OLD = '1,000-step suite';
+const CHECK = '28×28 check';
+
 describe('committed records', () => {
   const plans = readPlans(path.join(RUNS, 'ablations'));
   const have = new Set(plans.map((p) => p.data));
   const missing = [...committedDataSets()].filter((d) => !have.has(d));
-  it('rebuild every committed ablation table and plot spec', async () => {
+  // the three suites rebuilt side by side, as scripts/fidelity-report.sh lays them out under results/
+  const out = path.join(tempDir(), 'results');
+  const suiteFiles = (name: string): void => {
+    same(path.join(RESULTS, name, 'README.md'), path.join(out, name, 'README.md'));
+    for (const d of fs.readdirSync(path.join(out, name))) {
+      const dir = path.join(out, name, d);
+      if (!fs.statSync(dir).isDirectory()) {
+        if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, name, d), dir);
+        continue;
+      }
+      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x))) same(path.join(RESULTS, name, d, f), path.join(dir, f));
+    }
+  };
+
+  it('rebuild every committed table and plot spec of the 1,000-step suite (results/ablations)', async () => {
     assert.ok(
       plans.length > 0,
       `no ablation plans under ${path.join(RUNS, 'ablations')} (ctlab records export --runs runs/ablations --out results/runs/ablations)`,
     );
     assert.deepEqual(missing, [], `records missing for the committed tables of: ${missing.join(', ')}`);
-    const out = path.join(tempDir(), 'results');
-    await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { summaryPath: path.join(out, 'README.md') });
-    same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
-    same(path.join(RESULTS, 'ablations', 'README.md'), path.join(out, 'ablations', 'README.md'));
-    for (const d of fs.readdirSync(path.join(out, 'ablations'))) {
-      const dir = path.join(out, 'ablations', d);
-      if (!fs.statSync(dir).isDirectory()) {
-        if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, 'ablations', d), dir);
-        continue;
-      }
-      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
-        same(path.join(RESULTS, 'ablations', d, f), path.join(dir, f));
-    }
+    await buildReports(path.join(RUNS, 'ablations'), path.join(out, 'ablations'), { label: OLD });
+    suiteFiles('ablations');
   });
 
-  it('rebuild the longer suite of #19 (results/ablations-long) from its records', async () => {
-    const plansLong = readPlans(path.join(RUNS, 'ablations-long'));
-    assert.ok(plansLong.length > 0, `no ablation plans under ${path.join(RUNS, 'ablations-long')}`);
-    const out = path.join(tempDir(), 'ablations-long');
-    await buildReports(path.join(RUNS, 'ablations-long'), out, {});
-    same(path.join(RESULTS, 'ablations-long', 'README.md'), path.join(out, 'README.md'));
-    for (const d of fs.readdirSync(out).filter((x) => fs.statSync(path.join(out, x)).isDirectory()))
-      for (const f of fs.readdirSync(path.join(out, d)).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
-        same(path.join(RESULTS, 'ablations-long', d, f), path.join(out, d, f));
+  it('rebuild the 28×28 target check of #19 (results/ablations-28) from its records', async () => {
+    assert.ok(readPlans(path.join(RUNS, 'ablations-28')).length > 0, `no ablation plans under ${path.join(RUNS, 'ablations-28')}`);
+    await buildReports(path.join(RUNS, 'ablations-28'), path.join(out, 'ablations-28'), { label: CHECK });
+    suiteFiles('ablations-28');
+  });
+
+  it('rebuild the longer suite of #19 (results/ablations-long) and the results summary (results/README.md) from the records', async () => {
+    assert.ok(readPlans(path.join(RUNS, 'ablations-long')).length > 0, `no ablation plans under ${path.join(RUNS, 'ablations-long')}`);
+    // the compared suites' tables come from the two tests above
+    assert.ok(fs.existsSync(path.join(out, 'ablations', 'README.md')) && fs.existsSync(path.join(out, 'ablations-28', 'README.md')));
+    await buildReports(path.join(RUNS, 'ablations-long'), path.join(out, 'ablations-long'), {
+      label: LONG,
+      compare: [
+        { label: OLD, dir: path.join(out, 'ablations') },
+        { label: CHECK, dir: path.join(out, 'ablations-28') },
+      ],
+      summaryPath: path.join(out, 'README.md'),
+    });
+    suiteFiles('ablations-long');
+    same(path.join(RESULTS, 'README.md'), path.join(out, 'README.md'));
   });
 
   const qs = path.join(RUNS, 'quickstart');

@@ -8,6 +8,7 @@ import { ABLATIONS } from '../../src/experiments/ablations';
 import type { AblationSummary } from '../../src/run/records';
 import { meanCiRecord, pairedVerdict } from '../../src/experiments/verdicts';
 import { byScale, htmlTable, notebookScale, notRunYet, paperVsKit, readAblationResults, repoRoot } from '../../src/notebook/display';
+import { writeVerdictReport } from '../../src/experiments/verdict-report';
 
 /** The repository root (this file runs from dist/test/notebooks/). */
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -126,8 +127,8 @@ test('ablation results: a clear note before the run, the summary read back after
           data: 'eight-gaussians',
           image: false,
           metricLabel: 'SWD',
-          oneStep: [pairedVerdict({ metric: 'SWD 1-step', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs1)],
-          twoStep: [pairedVerdict({ metric: 'SWD 2-step', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs2)],
+          oneStep: [pairedVerdict({ metric: '1-step SWD', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs1)],
+          twoStep: [pairedVerdict({ metric: '2-step SWD', data: 'eight-gaussians', steps: 2000 }, 'stopgrad', 'ema', diffs2)],
         },
       ],
       skipped: [],
@@ -144,6 +145,26 @@ test('ablation results: a clear note before the run, the summary read back after
     assert.match(text, /eight-gaussians, 1-step SWD: agrees \(ema − stopgrad = 0\.33000 ± 0\.07453, n=3\)/);
     assert.match(text, /2-step SWD: agrees \(ema − stopgrad = 0\.10000 ± 0\.04969, n=3\)/);
     assert.match(text, /eight-gaussians, 2000 steps, n = 3 seed\(s\) per arm/);
+
+    // once the longer suite has verdicts, its sentences lead and the 1,000-step suite's follow beneath
+    const long = join(root, 'results', 'ablations-long');
+    mkdirSync(join(long, 'target'), { recursive: true });
+    writeFileSync(join(long, 'target', 'summary.json'), JSON.stringify({ ...summary, rows: summary.rows.map((x) => ({ ...x, n: 3, steps: 10000 })) }));
+    writeFileSync(join(long, 'target', 'summary.md'), '## t\n\nnote\n');
+    writeFileSync(join(long, 'target', 'summary.csv'), 'data,arm\n');
+    writeVerdictReport(long, {
+      command: 'test',
+      commit: 'abc',
+      label: 'longer suite',
+      compare: [{ label: '1,000-step suite', dir: join(root, 'results', 'ablations') }],
+    });
+    const withLong = paperVsKit('target', root);
+    assert.match(withLong, /in the longer suite \(eight-gaussians, 10000 steps, n = 3 seed\(s\) per arm; results\/ablations-long\/verdicts\.json\)/);
+    assert.match(
+      withLong,
+      /\n- \*\*eight-gaussians\*\*: ema − stopgrad in SWD: \+0\.33 ± 0\.075 at 1 step, \+0\.1 ± 0\.05 at 2 steps \(2,000 steps × 3 seeds\): \*\*agrees\*\*/,
+    );
+    assert.match(withLong, /\n {2}- 1,000-step suite: ema − stopgrad in SWD: \+0\.33 ± 0\.075 at 1 step/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -28,7 +28,10 @@ function normalise(text: string): string {
       /Computed by `[^`]*` from the summary\.json files beside this README \(commit [^)]*\)/g,
       'Computed by `ctlab report` from the summary.json files (commit X)',
     )
-    .replace(/Written by `[^`]*` from the summary\.json files beside this README(.*?) \(commit [0-9a-f]+\)/g, 'Written by `ctlab report` from the summary.json files$1 (commit X)');
+    .replace(
+      /Written by `[^`]*` from the summary\.json files beside this README(.*?) \(commit [0-9a-f]+\)/g,
+      'Written by `ctlab report` from the summary.json files$1 (commit X)',
+    );
 }
 
 function same(a: string, b: string): void {
@@ -66,7 +69,8 @@ describe('committed records', () => {
         if (/^evaluation-bias\.(csv|md|json)$/.test(d)) same(path.join(RESULTS, name, d), dir);
         continue;
       }
-      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x))) same(path.join(RESULTS, name, d, f), path.join(dir, f));
+      for (const f of fs.readdirSync(dir).filter((x) => /^summary\.(csv|md|json)$|-vs-step\.json$/.test(x)))
+        same(path.join(RESULTS, name, d, f), path.join(dir, f));
     }
   };
 

@@ -236,7 +236,7 @@ export interface ReportResult {
   files: string[];
 }
 
-/** Rebuild every ablation table and plot from the run directories under `runsRoot`. */
+/** Options of {@link buildReports}. */
 export interface ReportOptions {
   command?: string;
   /** Also write the results summary here (e.g. results/README.md): the verdicts, this suite's table and each --compare suite's table. */
@@ -258,6 +258,7 @@ function readmeTable(dir: string): string[] {
   return lines.slice(start, end < 0 ? undefined : end);
 }
 
+/** Rebuild every ablation table and plot from the run directories under `runsRoot`, then the power analysis and the verdicts. */
 export async function buildReports(runsRoot: string, outRoot: string, opts: ReportOptions = {}): Promise<ReportResult> {
   const plans = readPlans(runsRoot);
   if (plans.length === 0) throw new Error(`report: no ablation plans under ${runsRoot} (run \`ctlab ablate\` first)`);

@@ -14,9 +14,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ablationSummarySchema, type AblationSummary, type PowerRow, type TechniqueVerdict, type TechniqueWord } from '../run/records';
+import { tQuantile975 } from '../report/table';
 
 export type { PowerRow, TechniqueVerdict, TechniqueWord } from '../run/records';
-import { tQuantile975 } from '../report/table';
 
 /** Seeds beyond this are reported as "> MAX_SEEDS". */
 export const MAX_SEEDS = 200;

@@ -379,7 +379,9 @@ export const ROOT_RECORD_FILES = ['quickstart.json'] as const;
  * Copy the records of every run under `runsRoot` into `outRoot` with the same relative layout:
  * config.json, run.json, metrics.jsonl, eval.json (each validated first), the ablation plans with
  * their run paths made relative (<data>/<arm>-<hash>/seed<k>), and quickstart.json. Never
- * checkpoints, samples or logs.
+ * checkpoints, samples or logs. With `completedOnly` (`ctlab records export --completed`), runs
+ * still in flight or killed (and image runs without their final evaluation) are left out, and
+ * their records from an earlier export are removed from `outRoot`, so no snapshot outlives its run.
  */
 export function exportRecords(
   runsRoot: string,

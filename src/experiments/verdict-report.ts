@@ -53,7 +53,13 @@ export function techniqueBullets(main: readonly TechniqueVerdict[], others: read
 export function readVerdictsFile(dir: string): { main: TechniqueVerdict[]; others: TechniqueVerdict[]; file: VerdictsFile } | null {
   const file = path.join(dir, 'verdicts.json');
   if (!fs.existsSync(file)) return null;
-  const r = verdictsFileSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const r = verdictsFileSchema.safeParse(raw);
   if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const label = r.data.suites[0]?.label;
   return { main: r.data.verdicts.filter((v) => v.suite === label), others: r.data.verdicts.filter((v) => v.suite !== label), file: r.data };

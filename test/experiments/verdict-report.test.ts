@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { POWER_BEGIN, powerAnalysis, readSummaries, techniqueVerdicts, techniqueWord, writePowerReport, type PowerRow } from '../../src/experiments/power';
-import { VERDICTS_BEGIN, VERDICTS_END, parseSuite, writeVerdictReport } from '../../src/experiments/verdict-report';
+import { VERDICTS_BEGIN, VERDICTS_END, parseSuite, readVerdictsFile, writeVerdictReport } from '../../src/experiments/verdict-report';
 import { verdictSentence } from '../../src/experiments/verdicts';
 import { tempDir } from '../helpers';
 
@@ -111,6 +111,12 @@ test('the README section goes above the power analysis, is replaced on a rerun, 
     ['mine', 'the other suite'],
   );
   assert.ok(json.verdicts.length > 4, 'this suite and the other');
+  // read back validated; a broken file is named with what is wrong
+  assert.equal(readVerdictsFile(dir)?.main.length, 4);
+  fs.writeFileSync(path.join(dir, 'verdicts.json'), '{"command": "x", "commit": "y", "suites": [], "verdicts": [{"ablation": 1}]}');
+  assert.throws(() => readVerdictsFile(dir), /verdicts\.json: verdicts\.0\.ablation: /);
+  fs.writeFileSync(path.join(dir, 'verdicts.json'), '{');
+  assert.throws(() => readVerdictsFile(dir), /verdicts\.json: not JSON/);
 });
 
 test('--compare needs <label>=<dir>', () => {

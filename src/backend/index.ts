@@ -115,12 +115,12 @@ function nativeThreadCount(threads: number | undefined): number {
   return threads ?? defaultThreads().threads;
 }
 
-/** CTLAB_THREADS: the default of the `threads` option (e.g. 1 per process when jobs run side by side). */
-function threadsFromEnv(): number | undefined {
-  const env = process.env.CTLAB_THREADS;
-  if (env === undefined || env === '') return undefined;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_THREADS: expected a positive integer, got '${env}'`);
+/** CTLAB_THREADS: the default of the `threads` option (e.g. 1 per process when jobs run side by side); undefined when unset. */
+export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const set = env.CTLAB_THREADS;
+  if (set === undefined || set === '') return undefined;
+  const n = Number(set);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_THREADS: expected a positive integer, got '${set}'`);
   return n;
 }
 

@@ -7,6 +7,7 @@
  * baseline arm) share one directory.
  */
 import { acquireRunLock, type AcquireOptions } from '../run/lock';
+import { threadsFromEnv } from '../backend/index';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -218,13 +219,7 @@ export interface RunAblationsOptions {
  * replaced CTLAB_THREADS, so `CTLAB_THREADS=1 ctlab ablate ... --workers 1` ran on 2 threads.
  */
 export function workerThreads(workers: number, env: NodeJS.ProcessEnv = process.env): number {
-  const set = env.CTLAB_THREADS;
-  if (set !== undefined && set !== '') {
-    const n = Number(set);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`CTLAB_THREADS: expected a positive integer, got '${set}'`);
-    return n;
-  }
-  return workers > 1 ? 1 : 2;
+  return threadsFromEnv(env) ?? (workers > 1 ? 1 : 2);
 }
 
 /** Run every job not yet completed, `workers` at a time. Failures are collected, not fatal. */

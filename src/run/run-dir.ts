@@ -395,12 +395,12 @@ export function exportRecords(
   const runs: string[] = [];
   for (const dir of listRunDirs(runsRoot)) {
     const cfg = readRunConfig(dir);
-    readRunJson(dir);
+    const run = readRunJson(dir);
     readMetrics(runPaths(dir).metrics);
     const ev = readEval(dir);
     const rel = path.relative(runsRoot, dir);
     // completed only: the run finished and, for images, its final evaluation is written (what the report counts)
-    if (opts.completedOnly && (runStatus(dir) !== 'completed' || (isImageData(cfg.data) && !ev))) {
+    if (opts.completedOnly && (run.status !== 'completed' || (isImageData(cfg.data) && !ev))) {
       unfinished.push(rel);
       // a snapshot of this run exported earlier would outlive it: take its records out
       for (const f of RECORD_FILES) {

@@ -183,8 +183,8 @@ export function repoRoot(from: string = process.cwd()): string {
  * from each summary, not written here.
  */
 export const RESULT_SUITES = [
-  { dir: 'ablations-long', label: 'longer suite', command: 'bash scripts/fidelity-runs.sh, then bash scripts/fidelity-report.sh export|report' },
-  { dir: 'ablations', label: '1,000-step suite', command: 'ctlab ablate <name> --data eight-gaussians|fashion-mnist, then ctlab report' },
+  { dir: 'ablations-long', label: 'longer suite' },
+  { dir: 'ablations', label: '1,000-step suite' },
 ] as const;
 export type ResultSuite = (typeof RESULT_SUITES)[number]['dir'];
 

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { POWER_BEGIN, powerAnalysis, readSummaries, techniqueVerdicts, withSection, type TechniqueVerdict } from './power';
 import { verdictsFileSchema, type VerdictsFile } from '../run/records';
+import { readRecordFile } from '../run/run-dir';
 import { ABLATIONS } from './ablations';
 import { verdictSentence } from './verdicts';
 
@@ -53,16 +54,9 @@ export function techniqueBullets(main: readonly TechniqueVerdict[], others: read
 export function readVerdictsFile(dir: string): { main: TechniqueVerdict[]; others: TechniqueVerdict[]; file: VerdictsFile } | null {
   const file = path.join(dir, 'verdicts.json');
   if (!fs.existsSync(file)) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const r = verdictsFileSchema.safeParse(raw);
-  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  const label = r.data.suites[0]?.label;
-  return { main: r.data.verdicts.filter((v) => v.suite === label), others: r.data.verdicts.filter((v) => v.suite !== label), file: r.data };
+  const data = readRecordFile(verdictsFileSchema, file);
+  const label = data.suites[0]?.label;
+  return { main: data.verdicts.filter((v) => v.suite === label), others: data.verdicts.filter((v) => v.suite !== label), file: data };
 }
 
 /** The markdown section: one heading per technique, one bullet per data set, the other suites below it. */

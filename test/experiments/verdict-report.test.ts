@@ -113,10 +113,12 @@ test('the README section goes above the power analysis, is replaced on a rerun, 
   assert.ok(json.verdicts.length > 4, 'this suite and the other');
   // read back validated; a broken file is named with what is wrong
   assert.equal(readVerdictsFile(dir)?.main.length, 4);
-  fs.writeFileSync(path.join(dir, 'verdicts.json'), '{"command": "x", "commit": "y", "suites": [], "verdicts": [{"ablation": 1}]}');
+  const broken = JSON.parse(fs.readFileSync(path.join(dir, 'verdicts.json'), 'utf8')) as { verdicts: Record<string, unknown>[] };
+  (broken.verdicts[0] as Record<string, unknown>).ablation = 1;
+  fs.writeFileSync(path.join(dir, 'verdicts.json'), JSON.stringify(broken));
   assert.throws(() => readVerdictsFile(dir), /verdicts\.json: verdicts\.0\.ablation: /);
   fs.writeFileSync(path.join(dir, 'verdicts.json'), '{');
-  assert.throws(() => readVerdictsFile(dir), /verdicts\.json: not JSON/);
+  assert.throws(() => readVerdictsFile(dir), /verdicts\.json: not valid JSON/);
 });
 
 test('--compare needs <label>=<dir>', () => {

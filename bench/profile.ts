@@ -4,25 +4,29 @@
  * A diagnostic for kernel work (which ops to fuse or move to native code); the numbers it prints are
  * not results and it writes nothing.
  *
- * Options: --threads N (threads of the heavy kernels), --sample (profile sampling at --sample-batch,
+ * Options: --job unet|2d (the U-Net bench step, default, or the 2D job of bench/train-loop.ts),
+ * --reps N (timed calls, default 5), --threads N (threads of the heavy kernels), --sample (profile sampling at --sample-batch,
  * default 256), --calls N (profiled calls, averaged; default 5), --top N (rows, default 25). Native kernels follow CTLAB_NATIVE / CTLAB_NATIVE_THREADS.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index';
-import { benchUNet, benchUNetSampler } from './ct-step';
+import { benchStep, benchUNet, benchUNetSampler } from './ct-step';
+import { jobConfig } from './train-loop';
 import { arg } from './args';
 
 async function main(): Promise<void> {
   const threads = Number(arg('threads', '1'));
   await initBackend({ backend: 'wasm', threads, log: true });
   const sampling = process.argv.includes('--sample');
-  const runner = sampling ? benchUNetSampler({ batch: Number(arg('sample-batch', '256')) }) : benchUNet({});
+  const job = arg('job', 'unet');
+  if (!['unet', '2d'].includes(job)) throw new RangeError(`--job: expected unet or 2d, got '${job}'`);
+  const runner = sampling ? benchUNetSampler({ batch: Number(arg('sample-batch', '256')) }) : job === '2d' ? benchStep(jobConfig('2d', 3000)) : benchUNet({});
   const call = async (): Promise<void> => {
     if ('sample' in runner) runner.sample();
     else await runner.step();
   };
   for (let i = 0; i < 3; i++) await call();
-  const reps = 5;
+  const reps = Number(arg('reps', '5'));
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < reps; i++) await call();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6 / reps;

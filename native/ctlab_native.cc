@@ -1129,6 +1129,46 @@ const double* f64(napi_env env, napi_value v, size_t* length, const char* what) 
 //   g' = g + wd·p; m' = b1·m + (1-b1)·g'; v' = b2·v + (1-b2)·g'^2;
 //   p' = adaptive ? p - lr·m' / (sqrt(v')·vScale + eps) : p - lr·m'
 // scalars = [beta1, beta2, stepSize, vScale, eps, weightDecay, adaptive]
+// One variable's Adam/RAdam update in double precision (the wasm kernel's arithmetic), vectorized:
+// IEEE division and square root round the same in vector lanes, so the results are bit-for-bit those
+// of the scalar loop (with contraction into FMAs off: a fused multiply-add rounds once, the wasm kernel twice)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+VECTOR_FN(adamRow,
+          (const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n, double b1, double b2,
+           double lr, double vScale, double eps, double wd, bool adaptive),
+          (p, g, m, v, po, mo, vo, n, b1, b2, lr, vScale, eps, wd, adaptive)) {
+  const double c1 = 1 - b1, c2 = 1 - b2;
+  if (adaptive) {
+    for (int64_t j = 0; j < n; j++) {
+      const double pj = p[j];
+      const double gj = wd != 0 ? static_cast<double>(g[j]) + wd * pj : static_cast<double>(g[j]);
+      const double mj = b1 * m[j] + c1 * gj;
+      const double vj = b2 * v[j] + c2 * gj * gj;
+      mo[j] = static_cast<float>(mj);
+      vo[j] = static_cast<float>(vj);
+      po[j] = static_cast<float>(pj - (lr * mj) / (std::sqrt(vj) * vScale + eps));
+    }
+  } else {
+    for (int64_t j = 0; j < n; j++) {
+      const double pj = p[j];
+      const double gj = wd != 0 ? static_cast<double>(g[j]) + wd * pj : static_cast<double>(g[j]);
+      const double mj = b1 * m[j] + c1 * gj;
+      const double vj = b2 * v[j] + c2 * gj * gj;
+      mo[j] = static_cast<float>(mj);
+      vo[j] = static_cast<float>(vj);
+      po[j] = static_cast<float>(pj - lr * mj);
+    }
+  }
+}
+
+VECTOR_FN(emaRow, (const float* tt, const float* ss, float* o, int64_t n, double rate), (tt, ss, o, n, rate)) {
+  const double c = 1 - rate;
+  for (int64_t j = 0; j < n; j++) o[j] = static_cast<float>(rate * tt[j] + c * ss[j]);
+}
+#pragma GCC pop_options
+#pragma GCC pop_options
+
 napi_value AdamStep(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 3);
@@ -1139,7 +1179,6 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
     if (tl % 8 != 0 || sl != 7) throw JsError{"adamStep: expected a table of rows of 8 and 7 scalars"};
     const double b1 = sc[0], b2 = sc[1], lr = sc[2], vScale = sc[3], eps = sc[4], wd = sc[5];
     const bool adaptive = sc[6] != 0;
-    const double c1 = 1 - b1, c2 = 1 - b2;
     for (size_t r = 0; r < tl / 8; r++) {
       const double* row = t + r * 8;
       const int64_t n = static_cast<int64_t>(row[7]);
@@ -1150,15 +1189,268 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
       float* po = at(heap, len, static_cast<int64_t>(row[4]), n, "pOut");
       float* mo = at(heap, len, static_cast<int64_t>(row[5]), n, "mOut");
       float* vo = at(heap, len, static_cast<int64_t>(row[6]), n, "vOut");
-      for (int64_t j = 0; j < n; j++) {
-        const double pj = p[j];
-        const double gj = wd != 0 ? g[j] + wd * pj : static_cast<double>(g[j]);
-        const double mj = b1 * m[j] + c1 * gj;
-        const double vj = b2 * v[j] + c2 * gj * gj;
-        mo[j] = static_cast<float>(mj);
-        vo[j] = static_cast<float>(vj);
-        po[j] = static_cast<float>(adaptive ? pj - (lr * mj) / (std::sqrt(vj) * vScale + eps) : pj - lr * mj);
+      adamRow(p, g, m, v, po, mo, vo, n, b1, b2, lr, vScale, eps, wd, adaptive);
+    }
+    return undefinedValue(env);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// The MLP consistency network of src/models/mlp.ts in one call each way. Forward: the noise
+// embedding of σ and the concatenation [x, emb(σ)], then per hidden layer z = h·W + b (GEMM, then
+// the bias in the same pass as the SiLU), h = silu(z)·mask, then the output layer y = h·W + b.
+// Backward, from dy and the forward's pre-activations z (h and the SiLU's derivative are recomputed
+// from z, one exp per element, cheaper than keeping h): per layer dW = hᵀ·g, db = Σ_rows g,
+// g ← (g·Wᵀ)·mask·σ(z)·(1 + z·(1 − σ(z))), and at the input dx and dσ (the chain rule through the
+// embedding). Where TF.js runs ~15 kernels per pass and ~25 for the gradient (MatMul, bias Add,
+// SiLU, their gradients, the embedding's Log/Multiply/Sin/Cos/Concat), this is one call each.
+//
+// Embedding (src/models/embedding.ts): kind 0 Fourier, c = ¼·ln σ, emb = [sin(ω c), cos(ω c)];
+// kind 1 positional, c = 250·ln(σ + 1e-44), emb = [cos(ω c), sin(ω c)]; float32 as TF.js computes it.
+
+struct MlpDims {
+  int64_t B, Dx, E, kind, layers;
+  bool masks;
+  std::vector<int64_t> widths;  // H_0 .. H_{layers-1}
+  int64_t in(int64_t l) const { return l == 0 ? Dx + E : widths[l - 1]; }
+  int64_t maxWidth() const {
+    int64_t w = Dx + E;
+    for (int64_t h : widths) w = std::max(w, h);
+    return w;
+  }
+};
+
+std::vector<float> g_mlpCat, g_mlpA, g_mlpB, g_mlpH, g_mlpS;
+
+float* scratch(std::vector<float>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+
+// rows [0, B) split over the native threads when the work is large enough to pay
+template <typename F>
+void rowsParallel(int64_t B, int64_t cols, F&& f) {
+  const int threads = B * cols >= (int64_t{1} << 16) ? g_threads : 1;
+  const int64_t parts = threads > 1 ? threads : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t p = 0; p < parts; p++) {
+    const int64_t r0 = B * p / parts, r1 = B * (p + 1) / parts;
+    if (r1 > r0) f(r0, r1 - r0);
+  }
+}
+
+// sin(a) and cos(a) for |a| < 8192 (Cephes' sinf/cosf: reduction by π/4 in three parts, then their
+// minimax polynomials on [−π/4, π/4]; error ~1e-7 absolute); branch-free so loops over it vectorize
+inline __attribute__((always_inline)) void sinCosApprox(float a, float* sOut, float* cOut) {
+  const float ax = std::fabs(a);
+  int32_t j = static_cast<int32_t>(ax * 1.27323954473516f);  // 4/π
+  j = (j + 1) & ~1;
+  const float y = static_cast<float>(j);
+  const float x = ((ax - y * 0.78515625f) - y * 2.4187564849853515625e-4f) - y * 3.77489497744594108e-8f;
+  const float z = x * x;
+  const float sp = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * x + x;
+  const float cp = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
+  const int32_t q = (j >> 1) & 3;  // quadrant of |a|
+  const bool swap = (q & 1) != 0;
+  float sv = swap ? cp : sp;
+  float cv = swap ? sp : cp;
+  sv = (q & 2) != 0 ? -sv : sv;
+  cv = ((q + 1) & 2) != 0 ? -cv : cv;
+  *sOut = a < 0 ? -sv : sv;
+  *cOut = cv;
+}
+
+// the embedding's c_noise(σ) (float32, as TF.js computes it)
+inline float mlpCNoise(int64_t kind, float sigma) { return kind == 0 ? 0.25f * std::log(sigma) : 250.0f * std::log(sigma + 1e-44f); }
+
+VECTOR_FN(embedRow, (float c, const float* freqs, float* first, float* second, int64_t half, int64_t kind), (c, freqs, first, second, half, kind)) {
+  for (int64_t j = 0; j < half; j++) {
+    float s, co;
+    sinCosApprox(c * freqs[j], &s, &co);
+    first[j] = kind == 0 ? s : co;
+    second[j] = kind == 0 ? co : s;
+  }
+}
+
+// cat[r] = [x[r], emb(σ_r)]
+void mlpInput(const MlpDims& d, const float* x, const float* sigma, const float* freqs, float* cat) {
+  const int64_t D0 = d.Dx + d.E, half = d.E / 2;
+  for (int64_t r = 0; r < d.B; r++) {
+    float* row = cat + r * D0;
+    for (int64_t i = 0; i < d.Dx; i++) row[i] = x[r * d.Dx + i];
+    embedRow(mlpCNoise(d.kind, sigma[r]), freqs, row + d.Dx, row + d.Dx + half, half, d.kind);
+  }
+}
+
+// z[r, :] += b; h = silu(z)·m (m null: no mask), over rows [r0, r0 + n)
+VECTOR_FN(biasSiluRows, (float* z, const float* b, const float* m, float* h, int64_t n, int64_t cols), (z, b, m, h, n, cols)) {
+  for (int64_t r = 0; r < n; r++) {
+    float* zr = z + r * cols;
+    float* hr = h + r * cols;
+    const float* mr = m != nullptr ? m + r * cols : nullptr;
+    for (int64_t j = 0; j < cols; j++) {
+      const float v = zr[j] + b[j];
+      zr[j] = v;
+      hr[j] = v * sigmoidApprox(v);
+    }
+    if (mr != nullptr)
+      for (int64_t j = 0; j < cols; j++) hr[j] *= mr[j];
+  }
+}
+
+// h = silu(z)·m and s = m·σ(z)·(1 + z·(1 − σ(z))) (the factor that takes dh to dz)
+VECTOR_FN(siluFactorRows, (const float* z, const float* m, float* h, float* s, int64_t n), (z, m, h, s, n)) {
+  for (int64_t i = 0; i < n; i++) {
+    const float sg = sigmoidApprox(z[i]);
+    h[i] = z[i] * sg;
+    s[i] = sg * (1.0f + z[i] * (1.0f - sg));
+  }
+  if (m != nullptr)
+    for (int64_t i = 0; i < n; i++) {
+      h[i] *= m[i];
+      s[i] *= m[i];
+    }
+}
+
+VECTOR_FN(mulRows, (float* a, const float* s, int64_t n), (a, s, n)) {
+  for (int64_t i = 0; i < n; i++) a[i] *= s[i];
+}
+
+VECTOR_FN(addBiasRows, (float* y, const float* b, int64_t n, int64_t cols), (y, b, n, cols)) {
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t j = 0; j < cols; j++) y[r * cols + j] += b[j];
+}
+
+// db[j] = Σ_r g[r, j], rows in order
+VECTOR_FN(columnSums, (const float* g, float* db, int64_t rows, int64_t cols), (g, db, rows, cols)) {
+  for (int64_t j = 0; j < cols; j++) db[j] = 0;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < cols; j++) db[j] += g[r * cols + j];
+}
+
+MlpDims mlpDims(const double* g, size_t gl, size_t fixed) {
+  if (gl < fixed) throw JsError{"mlp geometry: too short"};
+  MlpDims d{static_cast<int64_t>(g[0]), static_cast<int64_t>(g[1]), static_cast<int64_t>(g[2]), static_cast<int64_t>(g[3]),
+            static_cast<int64_t>(g[4]), g[5] != 0, {}};
+  if (d.B < 1 || d.Dx < 1 || d.E < 2 || d.E % 2 != 0 || (d.kind != 0 && d.kind != 1) || d.layers < 1)
+    throw JsError{"mlp geometry: expected B, Dx >= 1, an even E >= 2, kind 0|1 and at least one layer"};
+  return d;
+}
+
+// mlpForward(heap, table, geometry)
+//   geometry [B, Dx, E, kind, layers, masks, save, H_0..H_{layers-1}, engine_0..engine_{layers-1}]
+//   table    [x, σ, ω, y, W_0, b_0, ..., masks m_0..m_{layers-2} (if masks), z_0..z_{layers-2} (if save)]
+napi_value MlpForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 3);
+    size_t len = 0, tl = 0, gl = 0;
+    float* heap = f32(env, a[0], &len);
+    const double* t = f64(env, a[1], &tl, "table");
+    const double* g = f64(env, a[2], &gl, "geometry");
+    MlpDims d = mlpDims(g, gl, 7);
+    const bool save = g[6] != 0;
+    const int64_t L = d.layers;
+    if (gl != static_cast<size_t>(7 + 2 * L)) throw JsError{"mlp geometry: expected 7 + 2·layers numbers"};
+    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[7 + l]));
+    const size_t want = 4 + 2 * L + (d.masks ? L - 1 : 0) + (save ? L - 1 : 0);
+    if (tl != want) throw JsError{"mlp table: expected " + std::to_string(want) + " offsets, got " + std::to_string(tl)};
+    auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
+    const float* x = ptr(0, d.B * d.Dx, "x");
+    const float* sigma = ptr(1, d.B, "sigma");
+    const float* freqs = ptr(2, d.E / 2, "freqs");
+    float* y = ptr(3, d.B * d.widths[L - 1], "y");
+    float* cat = scratch(g_mlpCat, d.B * (d.Dx + d.E));
+    mlpInput(d, x, sigma, freqs, cat);
+    const int64_t maxW = d.maxWidth();
+    float* hb[2] = {scratch(g_mlpA, d.B * maxW), scratch(g_mlpB, d.B * maxW)};
+    float* zTmp = scratch(g_mlpH, d.B * maxW);
+    const float* in = cat;
+    size_t next = 4 + 2 * L;
+    for (int64_t l = 0; l < L; l++) {
+      const int64_t K = d.in(l), N = d.widths[l];
+      const float* W = ptr(4 + 2 * l, K * N, "weight");
+      const float* b = ptr(5 + 2 * l, N, "bias");
+      const int eng = static_cast<int>(g[7 + L + l]);
+      if (l == L - 1) {
+        gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, y, N);
+        rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { addBiasRows(y + r0 * N, b, n, N); });
+        break;
       }
+      const float* m = d.masks ? ptr(next + l, d.B * N, "mask") : nullptr;
+      float* z = save ? ptr(next + (d.masks ? L - 1 : 0) + l, d.B * N, "z") : zTmp;
+      float* h = hb[l % 2];
+      gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, z, N);
+      rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { biasSiluRows(z + r0 * N, b, m ? m + r0 * N : nullptr, h + r0 * N, n, N); });
+      in = h;
+    }
+    return undefinedValue(env);
+  });
+}
+
+// mlpBackward(heap, table, geometry)
+//   geometry [B, Dx, E, kind, layers, masks, H_0..H_{layers-1}, engineW_0.., engineX_0..]
+//   table    [dy, x, σ, ω, dx, dσ, W_0..W_{layers-1}, z_0..z_{layers-2}, m_0..m_{layers-2} (if masks),
+//             dW_0, db_0, ..., dW_{layers-1}, db_{layers-1}]
+napi_value MlpBackward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 3);
+    size_t len = 0, tl = 0, gl = 0;
+    float* heap = f32(env, a[0], &len);
+    const double* t = f64(env, a[1], &tl, "table");
+    const double* g = f64(env, a[2], &gl, "geometry");
+    MlpDims d = mlpDims(g, gl, 6);
+    const int64_t L = d.layers;
+    if (gl != static_cast<size_t>(6 + 3 * L)) throw JsError{"mlp geometry: expected 6 + 3·layers numbers"};
+    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[6 + l]));
+    const size_t zAt = 6 + L, mAt = zAt + (L - 1), gradAt = mAt + (d.masks ? L - 1 : 0);
+    if (tl != gradAt + 2 * L) throw JsError{"mlp grad table: expected " + std::to_string(gradAt + 2 * L) + " offsets, got " + std::to_string(tl)};
+    auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
+    const float* dy = ptr(0, d.B * d.widths[L - 1], "dy");
+    const float* x = ptr(1, d.B * d.Dx, "x");
+    const float* sigma = ptr(2, d.B, "sigma");
+    const float* freqs = ptr(3, d.E / 2, "freqs");
+    float* dx = ptr(4, d.B * d.Dx, "dx");
+    float* dsigma = ptr(5, d.B, "dsigma");
+    const int64_t D0 = d.Dx + d.E, maxW = d.maxWidth();
+    float* cat = scratch(g_mlpCat, d.B * D0);
+    mlpInput(d, x, sigma, freqs, cat);
+    float* gb[2] = {scratch(g_mlpA, d.B * maxW), scratch(g_mlpB, d.B * maxW)};
+    float* h = scratch(g_mlpH, d.B * maxW);
+    float* s = scratch(g_mlpS, d.B * maxW);
+    const float* gcur = dy;
+    for (int64_t l = L - 1; l >= 0; l--) {
+      const int64_t K = d.in(l), N = d.widths[l];
+      const float* W = ptr(6 + l, K * N, "weight");
+      float* dW = ptr(gradAt + 2 * l, K * N, "dW");
+      float* db = ptr(gradAt + 2 * l + 1, N, "db");
+      const float* in = cat;
+      if (l > 0) {
+        const float* z = ptr(zAt + l - 1, d.B * K, "z");
+        const float* m = d.masks ? ptr(mAt + l - 1, d.B * K, "mask") : nullptr;
+        rowsParallel(d.B, K, [&](int64_t r0, int64_t n) { siluFactorRows(z + r0 * K, m ? m + r0 * K : nullptr, h + r0 * K, s + r0 * K, n * K); });
+        in = h;
+      }
+      gemm(static_cast<int>(g[6 + L + l]), true, false, K, N, d.B, in, K, gcur, N, 0.0f, dW, N);
+      columnSums(gcur, db, d.B, N);
+      float* gn = gb[l % 2];
+      gemm(static_cast<int>(g[6 + 2 * L + l]), false, true, d.B, K, N, gcur, N, W, N, 0.0f, gn, K);
+      if (l > 0) rowsParallel(d.B, K, [&](int64_t r0, int64_t n) { mulRows(gn + r0 * K, s + r0 * K, n * K); });
+      gcur = gn;
+    }
+    // gcur = d[x, emb] [B, D0]: dx, and dσ through emb(σ) = [sin(ω c), cos(ω c)] (or swapped), whose
+    // values are in cat: dc = Σ_j ω_j (dsin_j·cos_j − dcos_j·sin_j), dσ = dc·c'(σ)
+    const int64_t half = d.E / 2;
+    const int64_t sinAt = d.kind == 0 ? 0 : half, cosAt = d.kind == 0 ? half : 0;
+    for (int64_t r = 0; r < d.B; r++) {
+      const float* row = gcur + r * D0;
+      const float* emb = cat + r * D0 + d.Dx;
+      const float* dEmb = row + d.Dx;
+      for (int64_t i = 0; i < d.Dx; i++) dx[r * d.Dx + i] = row[i];
+      double dc = 0;
+      for (int64_t j = 0; j < half; j++)
+        dc += static_cast<double>(freqs[j]) * (dEmb[sinAt + j] * emb[cosAt + j] - dEmb[cosAt + j] * emb[sinAt + j]);
+      const float sg = sigma[r];
+      dsigma[r] = static_cast<float>(d.kind == 0 ? dc * 0.25 / sg : dc * 250.0 / (sg + 1e-44f));
     }
     return undefinedValue(env);
   });
@@ -1229,7 +1521,6 @@ napi_value EmaStep(napi_env env, napi_callback_info info) {
     double rate = 0;
     NAPI_OK(napi_get_value_double(env, a[2], &rate));
     if (tl % 4 != 0) throw JsError{"emaStep: expected a table of rows of 4"};
-    const double c = 1 - rate;
     for (size_t r = 0; r < tl / 4; r++) {
       const double* row = t + r * 4;
       const int64_t n = static_cast<int64_t>(row[3]);
@@ -1239,7 +1530,7 @@ napi_value EmaStep(napi_env env, napi_callback_info info) {
       if (rate == 0)
         std::memcpy(o, ss, sizeof(float) * n);
       else
-        for (int64_t j = 0; j < n; j++) o[j] = static_cast<float>(rate * tt[j] + c * ss[j]);
+        emaRow(tt, ss, o, n, rate);
     }
     return undefinedValue(env);
   });
@@ -1326,7 +1617,7 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
                     {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
                     {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}, {"silu", Silu},
-                    {"siluGrad", SiluGrad}};
+                    {"siluGrad", SiluGrad}, {"mlpForward", MlpForward}, {"mlpBackward", MlpBackward}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -43,3 +43,26 @@ export interface FusedAdamAttrs {
   weightDecay: number;
   adaptive: boolean;
 }
+
+/**
+ * The MLP consistency network of src/models/mlp.ts whole, one kernel each way. Forward inputs: x
+ * [B, Dx] (the network input c_in·x), sigma [B], freqs [E/2] (the embedding's ω), w0, b0, …,
+ * w{L−1}, b{L−1} (L = depth + 1 dense layers) and, with dropout, masks m0 … m{L−2} of the hidden
+ * layers' shapes; outputs y [B, Dout] and, with `save`, the hidden pre-activations z0 … z{L−2}.
+ * Gradient inputs: dy, x, sigma, freqs, w0 … w{L−1}, z0 … z{L−2}, the masks; outputs dx, dsigma,
+ * dw0, db0, …, dw{L−1}, db{L−1}.
+ */
+export const MLP_KERNEL = 'CtlabMlp';
+export const MLP_GRAD_KERNEL = 'CtlabMlpGrad';
+
+/** Attributes of both MLP kernels. */
+export interface MlpAttrs {
+  [key: string]: number | boolean | string;
+  /** Dense layers, hidden and output (depth + 1). */
+  layers: number;
+  embedding: 'fourier' | 'positional';
+  /** Whether dropout masks m0 … m{layers−2} are inputs. */
+  masks: boolean;
+  /** Forward only: also output the pre-activations the gradient needs. */
+  save: boolean;
+}

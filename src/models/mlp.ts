@@ -7,6 +7,13 @@ import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, type NoiseEmbeddingSpec } from './embedding';
 import type { DropoutMasks, Network, ParamSpec } from './types';
 import { silu } from './silu';
+import { MLP_GRAD_KERNEL, MLP_KERNEL, type MlpAttrs } from '../kernels';
+
+/** Whether the active backend runs the whole MLP as one kernel each way (the native kernels on wasm). */
+export function hasFusedMlp(): boolean {
+  const b = tf.getBackend();
+  return tf.getKernel(MLP_KERNEL, b) !== undefined && tf.getKernel(MLP_GRAD_KERNEL, b) !== undefined;
+}
 
 export interface MlpSpec {
   dataDim: number; // 2 for points
@@ -64,6 +71,14 @@ export class Mlp implements Network {
     if (weights.length !== this.params.length) {
       throw new RangeError(`mlp: expected ${this.params.length} weight tensors, got ${weights.length}`);
     }
+    if (masks && masks.length > 0 && masks.length !== this.spec.depth)
+      throw new RangeError(`mlp: expected ${this.spec.depth} dropout masks, got ${masks.length}`);
+    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks);
+    return this.applyComposite(weights, xIn, sigma, masks);
+  }
+
+  /** The network as TF.js ops (any backend; TF.js differentiates it). */
+  applyComposite(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor {
     return tf.tidy(() => {
       const emb = embedNoise(sigma, this.spec.embedding, this.freqs); // [B, E]
       let h: tf.Tensor2D = tf.concat([xIn as tf.Tensor2D, emb], 1); // [B, d + E]
@@ -76,6 +91,48 @@ export class Mlp implements Network {
       const k = this.params.length;
       return tf.add(tf.matMul(h, weights[k - 2] as tf.Tensor2D), weights[k - 1] as tf.Tensor1D); // [B, d]
     });
+  }
+
+  /**
+   * The same function as one MLP kernel forward and one backward (src/kernels.ts MLP_KERNEL): the
+   * gradient flows to the weights, x and σ; the masks are constants of the step (zeros stand in).
+   */
+  private applyFused(weights: readonly tf.Tensor[], xIn: tf.Tensor2D, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor {
+    const layers = this.spec.depth + 1;
+    const ms = masks ?? [];
+    const attrs: MlpAttrs = { layers, embedding: this.spec.embedding.kind, masks: ms.length > 0, save: true };
+    const freqs = this.freqs;
+    const named = (x: tf.Tensor, s: tf.Tensor, ws: readonly tf.Tensor[], mk: readonly tf.Tensor[]): tf.NamedTensorMap => {
+      const m: tf.NamedTensorMap = { x, sigma: s, freqs };
+      ws.forEach((w, i) => (m[`${i % 2 === 0 ? 'w' : 'b'}${i >> 1}`] = w));
+      mk.forEach((t, i) => (m[`m${i}`] = t));
+      return m;
+    };
+    const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      const ts = args.slice(0, -1) as tf.Tensor[];
+      const [x, s] = ts as [tf.Tensor, tf.Tensor];
+      const ws = ts.slice(2, 2 + 2 * layers);
+      const mk = ts.slice(2 + 2 * layers);
+      const [y, ...zs] = tf.engine().runKernel(MLP_KERNEL, named(x, s, ws, mk), attrs) as unknown as tf.Tensor[];
+      save([x, s, ...ws.filter((_, i) => i % 2 === 0), ...zs, ...mk]);
+      return {
+        value: y as tf.Tensor,
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const [sx, ss] = saved as [tf.Tensor, tf.Tensor];
+          const sw = saved.slice(2, 2 + layers);
+          const sz = saved.slice(2 + layers, 2 + 2 * layers - 1);
+          const sm = saved.slice(2 + 2 * layers - 1);
+          const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor, x: sx, sigma: ss, freqs };
+          sw.forEach((w, l) => (inputs[`w${l}`] = w));
+          sz.forEach((z, l) => (inputs[`z${l}`] = z));
+          sm.forEach((m, l) => (inputs[`m${l}`] = m));
+          const grads = tf.engine().runKernel(MLP_GRAD_KERNEL, inputs, attrs) as unknown as tf.Tensor[];
+          return [...grads, ...sm.map((m) => tf.zerosLike(m))];
+        },
+      };
+    });
+    return run(xIn, sigma, ...weights, ...ms);
   }
 
   dispose(): void {

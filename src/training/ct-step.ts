@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config/schema';
-import { consistencyFunction } from '../consistency/model';
+import { consistencyFunction, scalingTensorsOf } from '../consistency/model';
 import { lossWeight } from '../consistency/weighting';
 import { distance } from '../losses/distance';
 import type { PerceptualDistance } from '../losses/lpips';
@@ -88,6 +88,19 @@ export function drawStep(cfg: TrainConfig, k: number, train: Float32Array, dim: 
   return { x, z, sigma, sigmaNext, weight, masks };
 }
 
+/** x + σ_b·z per example b (x, z [B, d] row-major, σ [B]), in float64 rounded once to float32. */
+export function noisyInput(x: Float32Array, z: Float32Array, sigma: Float32Array): Float32Array {
+  const b = sigma.length;
+  const d = x.length / b;
+  if (!Number.isInteger(d) || z.length !== x.length) throw new RangeError(`noisyInput: x and z must both be [${b}, d], got ${x.length} and ${z.length} values`);
+  const out = new Float32Array(x.length);
+  for (let j = 0; j < b; j++) {
+    const s = sigma[j] as number;
+    for (let i = j * d; i < (j + 1) * d; i++) out[i] = (x[i] as number) + s * (z[i] as number);
+  }
+  return out;
+}
+
 /**
  * Loss and gradients of one step. `targetWeights` are θ⁻'s weights (the student's own variables when
  * the target is stopgrad(θ)). Returns the scalar loss and the gradients in `student` order. With a
@@ -117,19 +130,21 @@ export function ctLossAndGrads(
   const b = cfg.batchSize;
   const noise = { sigmaMin: cfg.noise.sigmaMin, sigmaData: cfg.noise.sigmaData };
   return tf.tidy(() => {
-    const x = tf.tensor(draw.x, [b, ...dataShape]);
-    const z = tf.tensor(draw.z, [b, ...dataShape]);
+    const shape = [b, ...dataShape];
     const sigma = tf.tensor1d(draw.sigma);
     const sigmaNext = tf.tensor1d(draw.sigmaNext);
     const weight = tf.tensor1d(draw.weight);
     const masks = draw.masks.map((m) => tf.tensor(m.data, m.shape));
-    const bshape = [b, ...dataShape.map(() => 1)];
-    const xT = tf.add(x, tf.mul(z, tf.reshape(sigmaNext, bshape))); // x + σ_{i+1} z (student input)
-    const xS = distill ? cdTeacherStep(distill, xT, sigmaNext, sigma) : tf.add(x, tf.mul(z, tf.reshape(sigma, bshape))); // CD: x̂_n; CT: x + σ_i z
-    const target = consistencyFunction(net, targetWeights, xS, sigma, masks, noise); // outside the tape: stop-gradient
+    // the noisy inputs and the scalings of σ_i, σ_{i+1} in JS, from the draws (a handful of uploads
+    // instead of ~30 small kernels and their tape records)
+    const xT = tf.tensor(noisyInput(draw.x, draw.z, draw.sigmaNext), shape); // x + σ_{i+1} z (student input)
+    const xS = distill ? cdTeacherStep(distill, xT, sigmaNext, sigma) : tf.tensor(noisyInput(draw.x, draw.z, draw.sigma), shape); // CD: x̂_n; CT: x + σ_i z
+    const targetScalings = scalingTensorsOf(draw.sigma, shape.length, noise);
+    const target = consistencyFunction(net, targetWeights, xS, sigma, masks, noise, targetScalings); // outside the tape: stop-gradient
+    const studentScalings = scalingTensorsOf(draw.sigmaNext, shape.length, noise);
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {
-      const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise);
+      const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise, studentScalings);
       const d = perceptual
         ? perceptual.distance(pred as tf.Tensor4D, target as tf.Tensor4D) // LPIPS-style, through the frozen feature net
         : distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]

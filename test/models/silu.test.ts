@@ -12,6 +12,7 @@ import { initBackend } from '../../src/backend/index';
 import { nativeRequestFromEnv, setNativeThreads } from '../../src/backend/native/index';
 import { SILU_GRAD_KERNEL, SILU_KERNEL, hasFusedSilu, silu, siluComposite } from '../../src/models/silu';
 import { Mlp } from '../../src/models/mlp';
+import { MLP_GRAD_KERNEL, MLP_KERNEL } from '../../src/kernels';
 import { Rng } from '../../src/util/rng';
 
 const OFF = nativeRequestFromEnv() === 'off';
@@ -99,6 +100,10 @@ test('fused SiLU·mask (native kernels) at 1 and 2 threads equals the float64 re
 
 test('the MLP with the fused SiLU gives the composite form’s output and weight gradients', async () => {
   const info = await initBackend({ backend: 'wasm', log: false });
+  // the per-layer path (TF.js MatMul, bias Add, the SiLU kernels): the whole-MLP kernels, tested in
+  // mlp-fused.test.ts, are set aside for this test
+  const whole = [MLP_KERNEL, MLP_GRAD_KERNEL].map((k) => tf.getKernel(k, 'wasm'));
+  for (const k of whole) if (k) tf.unregisterKernel(k.kernelName, 'wasm');
   const net = new Mlp({ dataDim: 2, hidden: 64, depth: 3, dropout: 0.3, embedding: { kind: 'fourier', scale: 0.02, dim: 16 }, embeddingSeed: 0 });
   const weights = net.init(0).map((v, i) => tf.variable(tf.tensor(v, net.params[i]?.shape), true, `w${i}`));
   const B = 33;
@@ -127,7 +132,7 @@ test('the MLP with the fused SiLU gives the composite form’s output and weight
       assert.ok(d / scale < 1e-4, `${net.params[i]?.name}: gradient off by ${d} (scale ${scale})`);
     });
   } finally {
-    for (const k of saved) if (k) tf.registerKernel(k);
+    for (const k of [...saved, ...whole]) if (k) tf.registerKernel(k);
   }
   tf.dispose([...weights, x, sigma, ...masks]);
   net.dispose();

@@ -18,7 +18,10 @@
  *   same xoshiro128** draws in C;
  * - GroupNorm (+ SiLU) forward and backward (`CtlabGroupNorm`, `CtlabGroupNormGrad`, see
  *   src/models/groupnorm.ts): kernels of ctlab's own that TF.js lacks, so they have no fallback;
- *   the model uses them only where they are registered.
+ *   the model uses them only where they are registered;
+ * - the whole MLP consistency network, forward and backward (`CtlabMlp`, `CtlabMlpGrad`, see
+ *   src/models/mlp.ts): the noise embedding, the GEMMs with the bias and SiLU·mask in one pass after
+ *   each, and the gradient for the weights, x and σ, one call each way (also no fallback).
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
  * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
@@ -43,7 +46,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL } from '../../models/groupnorm';
-import { SILU_GRAD_KERNEL, SILU_KERNEL } from '../../kernels';
+import { MLP_GRAD_KERNEL, MLP_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, type MlpAttrs } from '../../kernels';
 import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
 import { setDropoutMaskFiller } from '../../util/rng';
 
@@ -91,6 +94,10 @@ export interface NativeAddon {
   silu(heap: Float32Array, xOff: number, maskOff: number, yOff: number, n: number): void;
   /** dx = dy·mask·σ(x)·(1 + x·(1 − σ(x))) over n elements (maskOff −1: no mask). */
   siluGrad(heap: Float32Array, dyOff: number, xOff: number, maskOff: number, dxOff: number, n: number): void;
+  /** The whole MLP forward (src/kernels.ts MLP_KERNEL); table and geometry as mlpTables() builds them. */
+  mlpForward(heap: Float32Array, table: Float64Array, geometry: Float64Array): void;
+  /** Its gradient (MLP_GRAD_KERNEL). */
+  mlpBackward(heap: Float32Array, table: Float64Array, geometry: Float64Array): void;
   /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   groupNormGrad(
     heap: Float32Array,
@@ -220,6 +227,8 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
       'dropoutMask',
       'silu',
       'siluGrad',
+      'mlpForward',
+      'mlpBackward',
     ] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
@@ -275,7 +284,7 @@ const REPLACED_KERNELS = [
   EMA_KERNEL,
 ] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
-const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL, SILU_KERNEL, SILU_GRAD_KERNEL] as const;
+const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL, SILU_KERNEL, SILU_GRAD_KERNEL, MLP_KERNEL, MLP_GRAD_KERNEL] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
@@ -711,6 +720,104 @@ function groupNormGradKernel(args: KArgs): TI[] {
   return outs;
 }
 
+/** The layer widths and input shapes of an MLP kernel call, checked (these kernels have no fallback). */
+function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
+  const L = attrs.layers;
+  if (!Number.isInteger(L) || L < 1) throw new Error(`${name}: layers must be an integer >= 1, got ${L}`);
+  if (attrs.embedding !== 'fourier' && attrs.embedding !== 'positional')
+    throw new Error(`${name}: embedding must be 'fourier' or 'positional', got '${attrs.embedding}'`);
+  const get = (k: string): TI => {
+    const t = ins[k];
+    if (!t) throw new Error(`${name}: missing input ${k}`);
+    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
+    return t;
+  };
+  const x = get('x');
+  const sigma = get('sigma');
+  const freqs = get('freqs');
+  if (x.shape.length !== 2) throw new Error(`${name}: x must be [B, D], got [${x.shape}]`);
+  const [B, Dx] = x.shape as [number, number];
+  if (B * Dx === 0) throw new Error(`${name}: empty input [${x.shape}]`);
+  if (sigma.shape.join() !== String(B)) throw new Error(`${name}: sigma must be [${B}], got [${sigma.shape}]`);
+  if (freqs.shape.length !== 1 || freqs.shape[0] === 0) throw new Error(`${name}: freqs must be [E/2], got [${freqs.shape}]`);
+  const E = 2 * (freqs.shape[0] as number);
+  const widths: number[] = [];
+  const fanIn: number[] = [];
+  let k = Dx + E;
+  for (let l = 0; l < L; l++) {
+    const w = get(`w${l}`);
+    if (w.shape.length !== 2 || w.shape[0] !== k) throw new Error(`${name}: w${l} must be [${k}, H], got [${w.shape}]`);
+    fanIn.push(k);
+    k = w.shape[1] as number;
+    widths.push(k);
+    const bias = ins[`b${l}`];
+    if (bias && size(bias.shape) !== k) throw new Error(`${name}: b${l} must have ${k} elements, got [${bias.shape}]`);
+  }
+  if (attrs.masks)
+    for (let l = 0; l < L - 1; l++) {
+      const m = get(`m${l}`);
+      if (m.shape.join() !== `${B},${widths[l]}`) throw new Error(`${name}: m${l} must be [${B}, ${widths[l]}], got [${m.shape}]`);
+    }
+  return { B, Dx, E, widths, fanIn };
+}
+
+function engineCode(ta: boolean, m: number, n: number, k: number): number {
+  return GEMM_ENGINE_CODE[gemmEngine === 'auto' ? gemmEngineFor(ta, m, n, k) : gemmEngine];
+}
+
+const EMBEDDING_CODE = { fourier: 0, positional: 1 } as const;
+
+/** The MLP forward: outputs y and, with attrs.save, z0 … z{L−2}. */
+function mlpKernel(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs as unknown as MlpAttrs;
+  const ins = args.inputs;
+  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_KERNEL, ins, attrs);
+  const L = widths.length;
+  for (let l = 0; l < L; l++) if (!ins[`b${l}`]) throw new Error(`${MLP_KERNEL}: missing input b${l}`);
+  const y = b.makeOutput([B, widths[L - 1] as number], 'float32');
+  const zs = attrs.save ? widths.slice(0, -1).map((w) => b.makeOutput([B, w], 'float32')) : [];
+  const o = (k: string): number => off(b, ins[k] as TI);
+  const table: number[] = [o('x'), o('sigma'), o('freqs'), off(b, y)];
+  for (let l = 0; l < L; l++) table.push(o(`w${l}`), o(`b${l}`));
+  if (attrs.masks) for (let l = 0; l < L - 1; l++) table.push(o(`m${l}`));
+  for (const z of zs) table.push(off(b, z));
+  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, attrs.save ? 1 : 0, ...widths];
+  for (let l = 0; l < L; l++) geometry.push(engineCode(false, B, widths[l] as number, fanIn[l] as number));
+  lib().mlpForward(heap(b), Float64Array.from(table), Float64Array.from(geometry));
+  return [y, ...zs];
+}
+
+/** The MLP gradient: outputs dx, dsigma, dw0, db0, …. */
+function mlpGradKernel(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs as unknown as MlpAttrs;
+  const ins = args.inputs;
+  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_GRAD_KERNEL, ins, attrs);
+  const L = widths.length;
+  const dy = ins.dy;
+  if (dy?.dtype !== 'float32' || dy.shape.join() !== `${B},${widths[L - 1]}`)
+    throw new Error(`${MLP_GRAD_KERNEL}: dy must be float32 [${B}, ${widths[L - 1]}], got ${dy ? `${dy.dtype} [${dy.shape}]` : 'nothing'}`);
+  for (let l = 0; l < L - 1; l++) {
+    const z = ins[`z${l}`];
+    if (z?.shape.join() !== `${B},${widths[l]}`)
+      throw new Error(`${MLP_GRAD_KERNEL}: z${l} must be [${B}, ${widths[l]}], got ${z ? `[${z.shape}]` : 'nothing'}`);
+  }
+  const outs: TI[] = [b.makeOutput([B, Dx], 'float32'), b.makeOutput([B], 'float32')];
+  for (let l = 0; l < L; l++) outs.push(b.makeOutput([fanIn[l] as number, widths[l] as number], 'float32'), b.makeOutput([widths[l] as number], 'float32'));
+  const o = (k: string): number => off(b, ins[k] as TI);
+  const table: number[] = [o('dy'), o('x'), o('sigma'), o('freqs'), off(b, outs[0] as TI), off(b, outs[1] as TI)];
+  for (let l = 0; l < L; l++) table.push(o(`w${l}`));
+  for (let l = 0; l < L - 1; l++) table.push(o(`z${l}`));
+  if (attrs.masks) for (let l = 0; l < L - 1; l++) table.push(o(`m${l}`));
+  for (const t of outs.slice(2)) table.push(off(b, t));
+  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, ...widths];
+  for (let l = 0; l < L; l++) geometry.push(engineCode(true, fanIn[l] as number, widths[l] as number, B));
+  for (let l = 0; l < L; l++) geometry.push(engineCode(false, B, fanIn[l] as number, widths[l] as number));
+  lib().mlpBackward(heap(b), Float64Array.from(table), Float64Array.from(geometry));
+  return outs;
+}
+
 /** The operands of a SiLU kernel: float32 tensors of one shape (the mask optional). */
 function siluOperands(name: string, named: [string, TI | undefined][]): number {
   const first = named[0]?.[1];
@@ -771,6 +878,8 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   [GROUP_NORM_GRAD_KERNEL]: groupNormGradKernel,
   [SILU_KERNEL]: siluKernel,
   [SILU_GRAD_KERNEL]: siluGradKernel,
+  [MLP_KERNEL]: mlpKernel,
+  [MLP_GRAD_KERNEL]: mlpGradKernel,
 };
 
 let registered = false;

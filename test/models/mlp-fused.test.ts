@@ -1,0 +1,164 @@
+/**
+ * The whole-MLP kernels (CtlabMlp / CtlabMlpGrad, src/models/mlp.ts `hasFusedMlp`): the fused
+ * network's output and its gradients with respect to every weight, the input x and the noise level σ
+ * (through the embedding), at 1 and 2 native threads, against the composite form that TF.js
+ * differentiates on the cpu backend. Both embeddings, with and without dropout masks, at the 2D
+ * job's shape (batch 512, width 256: above the threading threshold) and at a ragged small one.
+ * Then: no tensors left behind, and the kernels' refusals name the input. With CTLAB_NATIVE=0 the
+ * kernels must be absent and the MLP runs its composite form.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/index';
+import { nativeRequestFromEnv, setNativeThreads } from '../../src/backend/native/index';
+import { MLP_GRAD_KERNEL, MLP_KERNEL } from '../../src/kernels';
+import { Mlp, hasFusedMlp, type MlpSpec } from '../../src/models/mlp';
+import { Rng } from '../../src/util/rng';
+
+const OFF = nativeRequestFromEnv() === 'off';
+
+interface Case {
+  what: string;
+  spec: MlpSpec;
+  batch: number;
+}
+
+const CASES: Case[] = [
+  {
+    what: '2D job: fourier s=0.02, 3x256, batch 512',
+    spec: { dataDim: 2, hidden: 256, depth: 3, dropout: 0, embedding: { kind: 'fourier', scale: 0.02, dim: 32 }, embeddingSeed: 1 },
+    batch: 512,
+  },
+  {
+    what: 'fourier s=16 (large arguments), dropout 0.3, ragged',
+    spec: { dataDim: 3, hidden: 24, depth: 2, dropout: 0.3, embedding: { kind: 'fourier', scale: 16, dim: 10 }, embeddingSeed: 2 },
+    batch: 37,
+  },
+  {
+    what: 'positional, dropout 0.1, one hidden layer',
+    spec: { dataDim: 2, hidden: 40, depth: 1, dropout: 0.1, embedding: { kind: 'positional', dim: 16 }, embeddingSeed: 3 },
+    batch: 65,
+  },
+];
+
+interface Result {
+  y: Float32Array;
+  dx: Float32Array;
+  dsigma: Float32Array;
+  dw: Float32Array[];
+}
+
+/** Output and gradients of Σ w·net(x, σ) (w a fixed cotangent), computed on the active backend. */
+function evaluate(c: Case, seed: number, fused: boolean | null): Result {
+  const net = new Mlp(c.spec);
+  const r = new Rng(seed, 11);
+  const B = c.batch;
+  // non-zero biases so their gradients and the bias path are exercised
+  const init = net.init(seed).map((w) => (w.every((v) => v === 0) ? r.fillNormal(new Float32Array(w.length)).map((v) => 0.1 * v) : w));
+  const weights = init.map((w, i) => tf.tidy(() => tf.variable(tf.tensor(w, net.params[i]?.shape), true, `mlp${seed}_${fused}_${i}`)));
+  const x = tf.tensor2d(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
+  // σ over the EDM range, both ends included
+  const s = r.fillUniform(new Float32Array(B)).map((u) => Math.exp(Math.log(0.002) + u * (Math.log(80) - Math.log(0.002))));
+  s[0] = 0.002;
+  s[1] = 80;
+  const sigma = tf.tensor1d(s);
+  const masks = net
+    .dropoutShapes(B)
+    .map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh.reduce((a, b) => a * b, 1)), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
+  const w = tf.tensor(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
+  const apply = (xs: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
+    fused === false ? net.applyComposite(weights, xs, ss as tf.Tensor1D, masks) : net.apply(weights, xs, ss as tf.Tensor1D, masks);
+  const loss = (xs: tf.Tensor, ss: tf.Tensor): tf.Scalar => tf.sum<tf.Scalar>(tf.mul(apply(xs, ss), w));
+  const y = tf.tidy(() => apply(x, sigma).dataSync() as Float32Array);
+  const [dx, dsigma] = tf.tidy(() =>
+    tf
+      .grads((a: tf.Tensor, b: tf.Tensor) => loss(a, b))([x, sigma])
+      .map((g) => g.dataSync() as Float32Array),
+  );
+  const { value, grads } = tf.variableGrads(() => loss(x, sigma), weights);
+  const dw = weights.map((v) => grads[v.name]?.dataSync() as Float32Array);
+  tf.dispose([value, ...Object.values(grads), ...weights, x, sigma, w, ...masks]);
+  net.dispose();
+  return { y, dx: dx as Float32Array, dsigma: dsigma as Float32Array, dw };
+}
+
+/** max |a − b| over max(1, max |b|). */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let s = 1;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs((a[i] as number) - (b[i] as number)));
+    s = Math.max(s, Math.abs(b[i] as number));
+  }
+  return d / s;
+}
+
+function compare(got: Result, want: Result, what: string): void {
+  // float32 GEMMs in another order and the kernel's polynomial exp/sin/cos against TF.js's: ~1e-6
+  assert.ok(relErr(got.y, want.y) < 2e-5, `${what}: output off by ${relErr(got.y, want.y)}`);
+  assert.ok(relErr(got.dx, want.dx) < 2e-5, `${what}: dx off by ${relErr(got.dx, want.dx)}`);
+  assert.ok(relErr(got.dsigma, want.dsigma) < 1e-4, `${what}: dσ off by ${relErr(got.dsigma, want.dsigma)}`);
+  got.dw.forEach((g, i) =>
+    assert.ok(relErr(g, want.dw[i] as Float32Array) < 2e-5, `${what}: weight ${i} gradient off by ${relErr(g, want.dw[i] as Float32Array)}`),
+  );
+}
+
+test('the fused MLP (native kernels, 1 and 2 threads) gives the cpu composite form’s output and gradients for weights, x and σ', async () => {
+  const wants: Result[] = [];
+  await initBackend({ backend: 'cpu', log: false, native: false });
+  assert.equal(hasFusedMlp(), false, 'cpu has no fused MLP');
+  CASES.forEach((c, i) => wants.push(evaluate(c, i + 1, null)));
+  const info = await initBackend({ backend: 'wasm', log: false });
+  if (OFF) {
+    assert.equal(info.native.active, false);
+    assert.equal(hasFusedMlp(), false, 'CTLAB_NATIVE=0: the fused MLP kernels must be absent');
+    CASES.forEach((c, i) => compare(evaluate(c, i + 1, null), wants[i] as Result, `wasm composite, ${c.what}`));
+    return;
+  }
+  assert.ok(info.native.active, `native kernels not active: ${info.native.reason}`);
+  assert.ok(hasFusedMlp(), `${MLP_KERNEL}/${MLP_GRAD_KERNEL} not registered on wasm`);
+  for (const threads of [1, 2]) {
+    setNativeThreads(threads);
+    CASES.forEach((c, i) => compare(evaluate(c, i + 1, true), wants[i] as Result, `fused, ${threads} thread(s), ${c.what}`));
+  }
+  setNativeThreads(1);
+  // and the composite form on the same backend agrees too (so the comparison above is of two paths)
+  compare(evaluate(CASES[1] as Case, 2, false), wants[1] as Result, 'wasm composite');
+});
+
+test('the fused MLP leaves no tensors behind, with and without a gradient tape', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const c = CASES[1] as Case;
+  evaluate(c, 5, true);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) evaluate(c, 5, true);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('MLP kernel refusals name the input', async () => {
+  const info = await initBackend({ backend: 'wasm', log: false });
+  const net = new Mlp({ dataDim: 2, hidden: 8, depth: 2, dropout: 0.5, embedding: { kind: 'fourier', scale: 1, dim: 4 }, embeddingSeed: 0 });
+  const ws = net.init(0).map((w, i) => tf.tensor(w, net.params[i]?.shape));
+  const x = tf.ones([3, 2]);
+  const sigma = tf.ones([3]);
+  assert.throws(() => net.apply(ws, x, sigma as tf.Tensor1D, [tf.ones([3, 8])]), /mlp: expected 2 dropout masks, got 1/);
+  if (info.native.active) {
+    const inputs = (over: Record<string, tf.Tensor>): tf.NamedTensorMap => {
+      const m: tf.NamedTensorMap = { x, sigma, freqs: tf.ones([2]) };
+      ws.forEach((w, i) => (m[`${i % 2 === 0 ? 'w' : 'b'}${i >> 1}`] = w));
+      return { ...m, ...over };
+    };
+    const attrs = { layers: 3, embedding: 'fourier', masks: false, save: false };
+    assert.throws(() => tf.engine().runKernel(MLP_KERNEL, inputs({ w1: tf.ones([7, 8]) }), attrs), /CtlabMlp: w1 must be \[8, H\], got \[7,8\]/);
+    assert.throws(() => tf.engine().runKernel(MLP_KERNEL, inputs({ sigma: tf.ones([4]) }), attrs), /CtlabMlp: sigma must be \[3\], got \[4\]/);
+    assert.throws(() => tf.engine().runKernel(MLP_KERNEL, inputs({}), { ...attrs, masks: true }), /CtlabMlp: missing input m0/);
+    assert.throws(
+      () => tf.engine().runKernel(MLP_KERNEL, inputs({}), { ...attrs, embedding: 'sinusoid' }),
+      /CtlabMlp: embedding must be 'fourier' or 'positional', got 'sinusoid'/,
+    );
+    assert.throws(() => tf.engine().runKernel(MLP_GRAD_KERNEL, inputs({ dy: tf.ones([3, 2]) }), attrs), /CtlabMlpGrad: z0 must be \[3, 8\], got nothing/);
+  }
+  tf.dispose([...ws, x, sigma]);
+  net.dispose();
+});

@@ -1135,7 +1135,8 @@ const double* f64(napi_env env, napi_value v, size_t* length, const char* what) 
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
 VECTOR_FN(adamRow,
-          (const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n, double b1, double b2,
+          (const float* __restrict p, const float* __restrict g, const float* __restrict m, const float* __restrict v, float* __restrict po,
+           float* __restrict mo, float* __restrict vo, int64_t n, double b1, double b2,
            double lr, double vScale, double eps, double wd, bool adaptive),
           (p, g, m, v, po, mo, vo, n, b1, b2, lr, vScale, eps, wd, adaptive)) {
   const double c1 = 1 - b1, c2 = 1 - b2;
@@ -1162,7 +1163,7 @@ VECTOR_FN(adamRow,
   }
 }
 
-VECTOR_FN(emaRow, (const float* tt, const float* ss, float* o, int64_t n, double rate), (tt, ss, o, n, rate)) {
+VECTOR_FN(emaRow, (const float* __restrict tt, const float* __restrict ss, float* __restrict o, int64_t n, double rate), (tt, ss, o, n, rate)) {
   const double c = 1 - rate;
   for (int64_t j = 0; j < n; j++) o[j] = static_cast<float>(rate * tt[j] + c * ss[j]);
 }
@@ -1283,7 +1284,7 @@ void mlpInput(const MlpDims& d, const float* x, const float* sigma, const float*
 }
 
 // z[r, :] += b; h = silu(z)·m (m null: no mask), over rows [r0, r0 + n)
-VECTOR_FN(biasSiluRows, (float* z, const float* b, const float* m, float* h, int64_t n, int64_t cols), (z, b, m, h, n, cols)) {
+VECTOR_FN(biasSiluRows, (float* __restrict z, const float* __restrict b, const float* __restrict m, float* __restrict h, int64_t n, int64_t cols), (z, b, m, h, n, cols)) {
   for (int64_t r = 0; r < n; r++) {
     float* zr = z + r * cols;
     float* hr = h + r * cols;
@@ -1299,7 +1300,7 @@ VECTOR_FN(biasSiluRows, (float* z, const float* b, const float* m, float* h, int
 }
 
 // h = silu(z)·m and s = m·σ(z)·(1 + z·(1 − σ(z))) (the factor that takes dh to dz)
-VECTOR_FN(siluFactorRows, (const float* z, const float* m, float* h, float* s, int64_t n), (z, m, h, s, n)) {
+VECTOR_FN(siluFactorRows, (const float* __restrict z, const float* __restrict m, float* __restrict h, float* __restrict s, int64_t n), (z, m, h, s, n)) {
   for (int64_t i = 0; i < n; i++) {
     const float sg = sigmoidApprox(z[i]);
     h[i] = z[i] * sg;
@@ -1312,17 +1313,17 @@ VECTOR_FN(siluFactorRows, (const float* z, const float* m, float* h, float* s, i
     }
 }
 
-VECTOR_FN(mulRows, (float* a, const float* s, int64_t n), (a, s, n)) {
+VECTOR_FN(mulRows, (float* __restrict a, const float* __restrict s, int64_t n), (a, s, n)) {
   for (int64_t i = 0; i < n; i++) a[i] *= s[i];
 }
 
-VECTOR_FN(addBiasRows, (float* y, const float* b, int64_t n, int64_t cols), (y, b, n, cols)) {
+VECTOR_FN(addBiasRows, (float* __restrict y, const float* __restrict b, int64_t n, int64_t cols), (y, b, n, cols)) {
   for (int64_t r = 0; r < n; r++)
     for (int64_t j = 0; j < cols; j++) y[r * cols + j] += b[j];
 }
 
 // db[j] = Σ_r g[r, j], rows in order
-VECTOR_FN(columnSums, (const float* g, float* db, int64_t rows, int64_t cols), (g, db, rows, cols)) {
+VECTOR_FN(columnSums, (const float* __restrict g, float* __restrict db, int64_t rows, int64_t cols), (g, db, rows, cols)) {
   for (int64_t j = 0; j < cols; j++) db[j] = 0;
   for (int64_t r = 0; r < rows; r++)
     for (int64_t j = 0; j < cols; j++) db[j] += g[r * cols + j];
@@ -1451,6 +1452,84 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
         dc += static_cast<double>(freqs[j]) * (dEmb[sinAt + j] * emb[cosAt + j] - dEmb[cosAt + j] * emb[sinAt + j]);
       const float sg = sigma[r];
       dsigma[r] = static_cast<float>(d.kind == 0 ? dc * 0.25 / sg : dc * 250.0 / (sg + 1e-44f));
+    }
+    return undefinedValue(env);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// The CT loss's last stage, L = mean_b w_b·d(x_b, y_b) (src/losses/distance.ts `weightedDistance`),
+// and its gradient, one call each instead of ~10 small TF.js kernels and their gradients. Per row of
+// D values: kind 0 squared ℓ2 mean_i (x − y)², kind 1 ℓ1 mean_i |x − y|, kind 2 pseudo-Huber
+// √(Σ_i (x − y)² + c²) − c. Sums in double.
+//   backward, for the upstream scalar g: dx_bi = (g/B)·w_b·∂d/∂x_bi, dy = −dx, dw_b = (g/B)·d_b
+//   (∂d/∂x: 2(x − y)/D; ±1/D, −1 at a tie as TF.js's Abs gradient (step(x, −1)); (x − y)/√(Σ (x − y)² + c²)).
+
+double rowDistance(int64_t kind, const float* x, const float* y, int64_t D, double c) {
+  double acc = 0;
+  for (int64_t i = 0; i < D; i++) {
+    const double v = static_cast<double>(x[i]) - static_cast<double>(y[i]);
+    acc += kind == 1 ? std::fabs(v) : v * v;
+  }
+  if (kind == 2) return std::sqrt(acc + c * c) - c;
+  return acc / static_cast<double>(D);
+}
+
+// weightedDistance(heap, [x, y, w, out], [B, D, kind], c)
+napi_value WeightedDistance(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 4);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    auto o = dims(env, a[1], 4, "weightedDistance offsets");
+    auto g = dims(env, a[2], 3, "weightedDistance geometry");
+    double c = 0;
+    NAPI_OK(napi_get_value_double(env, a[3], &c));
+    const int64_t B = g[0], D = g[1], kind = g[2];
+    if (B < 1 || D < 1 || kind < 0 || kind > 2) throw JsError{"weightedDistance geometry: expected B, D >= 1 and kind 0|1|2"};
+    const float* x = at(heap, len, o[0], B * D, "x");
+    const float* y = at(heap, len, o[1], B * D, "y");
+    const float* w = at(heap, len, o[2], B, "weight");
+    float* out = at(heap, len, o[3], 1, "out");
+    double acc = 0;
+    for (int64_t b = 0; b < B; b++) acc += static_cast<double>(w[b]) * rowDistance(kind, x + b * D, y + b * D, D, c);
+    out[0] = static_cast<float>(acc / static_cast<double>(B));
+    return undefinedValue(env);
+  });
+}
+
+// weightedDistanceGrad(heap, [g, x, y, w, dx, dy, dw], [B, D, kind], c)
+napi_value WeightedDistanceGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 4);
+    size_t len = 0;
+    float* heap = f32(env, a[0], &len);
+    auto o = dims(env, a[1], 7, "weightedDistanceGrad offsets");
+    auto g = dims(env, a[2], 3, "weightedDistanceGrad geometry");
+    double c = 0;
+    NAPI_OK(napi_get_value_double(env, a[3], &c));
+    const int64_t B = g[0], D = g[1], kind = g[2];
+    if (B < 1 || D < 1 || kind < 0 || kind > 2) throw JsError{"weightedDistanceGrad geometry: expected B, D >= 1 and kind 0|1|2"};
+    const double up = static_cast<double>(*at(heap, len, o[0], 1, "g")) / static_cast<double>(B);
+    const float* x = at(heap, len, o[1], B * D, "x");
+    const float* y = at(heap, len, o[2], B * D, "y");
+    const float* w = at(heap, len, o[3], B, "weight");
+    float* dx = at(heap, len, o[4], B * D, "dx");
+    float* dy = at(heap, len, o[5], B * D, "dy");
+    float* dw = at(heap, len, o[6], B, "dweight");
+    for (int64_t b = 0; b < B; b++) {
+      const float* xr = x + b * D;
+      const float* yr = y + b * D;
+      const double d = rowDistance(kind, xr, yr, D, c);
+      dw[b] = static_cast<float>(up * d);
+      const double s = up * static_cast<double>(w[b]);
+      const double scale = kind == 0 ? 2 * s / static_cast<double>(D) : kind == 1 ? s / static_cast<double>(D) : s / (d + c);  // √(Σ + c²) = d + c
+      for (int64_t i = 0; i < D; i++) {
+        const double v = static_cast<double>(xr[i]) - static_cast<double>(yr[i]);
+        const double gi = kind == 1 ? (v > 0 ? scale : -scale) : scale * v;
+        dx[b * D + i] = static_cast<float>(gi);
+        dy[b * D + i] = static_cast<float>(-gi);
+      }
     }
     return undefinedValue(env);
   });
@@ -1617,7 +1696,7 @@ napi_value Init(napi_env env, napi_value exports) {
                     {"copyRows", CopyRows},     {"adamStep", AdamStep}, {"emaStep", EmaStep},
                     {"groupNorm", GroupNorm},   {"groupNormGrad", GroupNormGrad}, {"binary", Binary},
                     {"resizeNearest", ResizeNearest}, {"dropoutMask", DropoutMask}, {"silu", Silu},
-                    {"siluGrad", SiluGrad}, {"mlpForward", MlpForward}, {"mlpBackward", MlpBackward}};
+                    {"siluGrad", SiluGrad}, {"mlpForward", MlpForward}, {"mlpBackward", MlpBackward}, {"weightedDistance", WeightedDistance}, {"weightedDistanceGrad", WeightedDistanceGrad}};
   for (const Fn& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v) != napi_ok) return nullptr;

@@ -66,3 +66,19 @@ export interface MlpAttrs {
   /** Forward only: also output the pre-activations the gradient needs. */
   save: boolean;
 }
+
+/**
+ * The weighted mean distance L = mean_b w_b·d(x_b, y_b) of the CT loss (src/losses/distance.ts
+ * `weightedDistance`): inputs x, y [B, ...], weight [B]; output the scalar L. Its gradient: inputs
+ * g (the upstream scalar), x, y, weight; outputs dx, dy, dweight.
+ */
+export const WEIGHTED_DISTANCE_KERNEL = 'CtlabWeightedDistance';
+export const WEIGHTED_DISTANCE_GRAD_KERNEL = 'CtlabWeightedDistanceGrad';
+
+/** Attributes of both weighted-distance kernels. */
+export interface WeightedDistanceAttrs {
+  [key: string]: number | string;
+  kind: 'l2' | 'l1' | 'pseudo-huber';
+  /** The pseudo-Huber constant (ignored by the others). */
+  c: number;
+}

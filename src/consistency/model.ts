@@ -32,6 +32,44 @@ export function scalingTensorsOf(sigmas: ArrayLike<number>, rank: number, opts: 
   return { cSkip: tf.tensor(cSkip, shape), cOut: tf.tensor(cOut, shape), cIn: tf.tensor(cIn, shape) };
 }
 
+/** The parts of f_θ(x, σ) that do not depend on θ, for an x known in JS: c_in·x, c_skip·x and c_out. */
+export interface PreparedInput {
+  xIn: tf.Tensor;
+  skipX: tf.Tensor;
+  cOut: tf.Tensor;
+}
+
+/** PreparedInput of x [B, ...shape] (row-major) at noise levels σ [B], in float64 rounded once. */
+export function preparedInputOf(x: Float32Array, sigmas: ArrayLike<number>, shape: readonly number[], opts: ScalingOptions = {}): PreparedInput {
+  const b = sigmas.length;
+  const d = x.length / b;
+  if (shape[0] !== b || shape.reduce((p, q) => p * q, 1) !== x.length)
+    throw new RangeError(`preparedInputOf: x has ${x.length} values, not [${shape}] with B = ${b}`);
+  const xIn = new Float32Array(x.length);
+  const skipX = new Float32Array(x.length);
+  const cOut = new Float32Array(b);
+  for (let j = 0; j < b; j++) {
+    const s = consistencyScalings(sigmas[j] as number, opts);
+    cOut[j] = s.cOut;
+    for (let i = j * d; i < (j + 1) * d; i++) {
+      xIn[i] = s.cIn * (x[i] as number);
+      skipX[i] = s.cSkip * (x[i] as number);
+    }
+  }
+  return { xIn: tf.tensor(xIn, [...shape]), skipX: tf.tensor(skipX, [...shape]), cOut: tf.tensor(cOut, [b, ...new Array<number>(shape.length - 1).fill(1)]) };
+}
+
+/** f_θ(x, σ) = c_skip·x + c_out·F_θ(c_in·x, σ) from a PreparedInput: the network and two ops. */
+export function consistencyOfPrepared(
+  net: Network,
+  weights: readonly tf.Tensor[],
+  p: PreparedInput,
+  sigma: tf.Tensor1D,
+  masks: DropoutMasks | null,
+): tf.Tensor {
+  return tf.tidy(() => tf.add(p.skipX, tf.mul(net.apply(weights, p.xIn, sigma, masks), p.cOut)));
+}
+
 /**
  * x [B, ...], sigma [B] -> f_θ(x, σ) [B, ...]. `scalings`: the same σ's scalings already as tensors
  * (scalingTensorsOf), else they are computed from `sigma` here.

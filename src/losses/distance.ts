@@ -4,6 +4,7 @@
  */
 import { PSEUDO_HUBER_C_PER_SQRT_DIM } from '../constants';
 import * as tf from '@tensorflow/tfjs-core';
+import { WEIGHTED_DISTANCE_GRAD_KERNEL, WEIGHTED_DISTANCE_KERNEL, type WeightedDistanceAttrs } from '../kernels';
 
 export type DistanceKind = 'l2' | 'l1' | 'pseudo-huber' | 'lpips';
 
@@ -35,4 +36,35 @@ export function distance(kind: DistanceKind, x: tf.Tensor, y: tf.Tensor, opts: {
     case 'lpips':
       throw new Error("distance 'lpips' needs a feature network; it comes with the image models (not available for 2D data)");
   }
+}
+
+/** Whether the active backend runs `weightedDistance` as one kernel each way (the native kernels on wasm). */
+export function hasFusedDistance(): boolean {
+  const b = tf.getBackend();
+  return tf.getKernel(WEIGHTED_DISTANCE_KERNEL, b) !== undefined && tf.getKernel(WEIGHTED_DISTANCE_GRAD_KERNEL, b) !== undefined;
+}
+
+/**
+ * The CT loss's last stage, mean_b w_b·d(x_b, y_b) (a scalar), for the distances defined above. One
+ * kernel each way where the backend has them, else `distance` and two TF.js ops; the gradient flows
+ * to x, y and w either way.
+ */
+export function weightedDistance(kind: Exclude<DistanceKind, 'lpips'>, x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor1D, opts: { c?: number } = {}): tf.Scalar {
+  const b = x.shape[0];
+  if (b === undefined || x.shape.length < 2) throw new RangeError(`weightedDistance: inputs need a batch dimension, got [${x.shape}]`);
+  if (!hasFusedDistance()) return tf.tidy(() => tf.mean<tf.Scalar>(tf.mul(distance(kind, x, y, opts), weight)));
+  const attrs: WeightedDistanceAttrs = { kind, c: kind === 'pseudo-huber' ? (opts.c ?? pseudoHuberC(x.size / b)) : 0 };
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, ys, ws] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    save([xs, ys, ws]);
+    return {
+      value: tf.engine().runKernel<tf.Scalar>(WEIGHTED_DISTANCE_KERNEL, { x: xs, y: ys, weight: ws }, attrs),
+      gradFunc: (g: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sy, sw] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(WEIGHTED_DISTANCE_GRAD_KERNEL, { g: g as tf.Tensor, x: sx, y: sy, weight: sw }, attrs);
+      },
+    };
+  });
+  return run(x, y, weight);
 }

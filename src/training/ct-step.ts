@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config/schema';
-import { consistencyFunction, scalingTensorsOf } from '../consistency/model';
+import { consistencyFunction, consistencyOfPrepared, preparedInputOf, scalingTensorsOf } from '../consistency/model';
 import { lossWeight } from '../consistency/weighting';
-import { distance } from '../losses/distance';
+import { weightedDistance } from '../losses/distance';
 import type { PerceptualDistance } from '../losses/lpips';
 import type { Network } from '../models/types';
 import type { ModelState } from './model-state';
@@ -135,20 +135,29 @@ export function ctLossAndGrads(
     const sigmaNext = tf.tensor1d(draw.sigmaNext);
     const weight = tf.tensor1d(draw.weight);
     const masks = draw.masks.map((m) => tf.tensor(m.data, m.shape));
-    // the noisy inputs and the scalings of σ_i, σ_{i+1} in JS, from the draws (a handful of uploads
-    // instead of ~30 small kernels and their tape records)
-    const xT = tf.tensor(noisyInput(draw.x, draw.z, draw.sigmaNext), shape); // x + σ_{i+1} z (student input)
-    const xS = distill ? cdTeacherStep(distill, xT, sigmaNext, sigma) : tf.tensor(noisyInput(draw.x, draw.z, draw.sigma), shape); // CD: x̂_n; CT: x + σ_i z
-    const targetScalings = scalingTensorsOf(draw.sigma, shape.length, noise);
-    const target = consistencyFunction(net, targetWeights, xS, sigma, masks, noise, targetScalings); // outside the tape: stop-gradient
-    const studentScalings = scalingTensorsOf(draw.sigmaNext, shape.length, noise);
+    // the noisy inputs, their scalings c_in·x, c_skip·x and c_out in JS from the draws (a handful of
+    // uploads instead of ~30 small kernels and their tape records)
+    const xT = noisyInput(draw.x, draw.z, draw.sigmaNext); // x + σ_{i+1} z (student input)
+    const target = distill
+      ? consistencyFunction(
+          net,
+          targetWeights,
+          cdTeacherStep(distill, tf.tensor(xT, shape), sigmaNext, sigma), // CD: the teacher's x̂_n
+          sigma,
+          masks,
+          noise,
+          scalingTensorsOf(draw.sigma, shape.length, noise),
+        )
+      : consistencyOfPrepared(net, targetWeights, preparedInputOf(noisyInput(draw.x, draw.z, draw.sigma), draw.sigma, shape, noise), sigma, masks);
+    // (the target, CT's from x + σ_i z, outside the tape: stop-gradient)
+    const studentInput = preparedInputOf(xT, draw.sigmaNext, shape, noise);
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {
-      const pred = consistencyFunction(net, student, xT, sigmaNext, masks, noise, studentScalings);
-      const d = perceptual
-        ? perceptual.distance(pred as tf.Tensor4D, target as tf.Tensor4D) // LPIPS-style, through the frozen feature net
-        : distance(cfg.distance.kind, pred, target, c === undefined ? {} : { c }); // [B]
-      return tf.mean<tf.Scalar>(tf.mul(d, weight));
+      const pred = consistencyOfPrepared(net, student, studentInput, sigmaNext, masks);
+      // LPIPS-style, through the frozen feature net
+      if (perceptual) return tf.mean<tf.Scalar>(tf.mul(perceptual.distance(pred as tf.Tensor4D, target as tf.Tensor4D), weight));
+      if (cfg.distance.kind === 'lpips') throw new Error("distance 'lpips' needs its feature network");
+      return weightedDistance(cfg.distance.kind, pred, target, weight, c === undefined ? {} : { c }); // mean_b λ_b·d_b
     }, student as tf.Variable[]);
     return { loss: value, grads: student.map((v) => grads[v.name] as tf.Tensor) };
   });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { distance, pseudoHuberC } from '../../src/losses/distance';
+import { distance, hasFusedDistance, pseudoHuberC, weightedDistance } from '../../src/losses/distance';
+import { initBackend } from '../../src/backend/index';
+import { Rng } from '../../src/util/rng';
 import type { DistanceKind } from '../../src/losses/distance';
 
 function close(actual: number, expected: number, relTol: number, what = ''): void {
@@ -144,4 +146,62 @@ test('works on 4-D [B, H, W, C] inputs, reducing over H, W, C', async () => {
 test("'lpips' throws with a message about the feature network", async () => {
   await tf.setBackend('cpu');
   assert.throws(() => tf.tidy(() => distance('lpips', tf.zeros([2, 4]), tf.zeros([2, 4]))), /feature network/);
+});
+
+/** mean_b w_b·d_b and its gradients for x, y, w on the active backend. */
+function weighted(kind: 'l2' | 'l1' | 'pseudo-huber', shape: number[], seed: number): { value: number; grads: Float32Array[] } {
+  const r = new Rng(seed, 3);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor(r.fillNormal(new Float32Array(n)), shape);
+  const yv = r.fillNormal(new Float32Array(n));
+  yv[0] = x.dataSync()[0] as number; // one exact tie: TF.js's |·| has gradient −1 there, the kernel too
+  const y = tf.tensor(yv, shape);
+  const w = tf.tensor1d(r.fillUniform(new Float32Array(shape[0] as number)).map((u) => 0.1 + u));
+  const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar => weightedDistance(kind, a, b, c as tf.Tensor1D, kind === 'pseudo-huber' ? { c: 0.03 } : {});
+  const value = tf.tidy(() => f(x, y, w).dataSync()[0] as number);
+  const grads = tf.tidy(() =>
+    tf
+      .grads(f)([x, y, w])
+      .map((g) => g.dataSync() as Float32Array),
+  );
+  tf.dispose([x, y, w]);
+  return { value, grads };
+}
+
+test('weightedDistance: the native kernels give the cpu composite form’s value and gradients for x, y and the weights', async () => {
+  const shapes = [
+    [512, 2],
+    [7, 4, 4, 3],
+  ];
+  const want: { value: number; grads: Float32Array[] }[] = [];
+  await initBackend({ backend: 'cpu', log: false, native: false });
+  assert.equal(hasFusedDistance(), false);
+  for (const kind of ['l2', 'l1', 'pseudo-huber'] as const) for (const s of shapes) want.push(weighted(kind, s, s.length));
+  const info = await initBackend({ backend: 'wasm', log: false });
+  assert.equal(hasFusedDistance(), info.native.active, 'the fused kernels are there exactly when the native ones are');
+  let i = 0;
+  for (const kind of ['l2', 'l1', 'pseudo-huber'] as const)
+    for (const s of shapes) {
+      const got = weighted(kind, s, s.length);
+      const ref = want[i++] as { value: number; grads: Float32Array[] };
+      assert.ok(Math.abs(got.value - ref.value) <= 1e-6 * Math.abs(ref.value), `${kind} [${s}]: value ${got.value} vs ${ref.value}`);
+      got.grads.forEach((g, k) => {
+        const r = ref.grads[k] as Float32Array;
+        let d = 0;
+        let m = 0;
+        for (let j = 0; j < g.length; j++) {
+          d = Math.max(d, Math.abs((g[j] as number) - (r[j] as number)));
+          m = Math.max(m, Math.abs(r[j] as number));
+        }
+        assert.ok(d <= 1e-5 * m, `${kind} [${s}]: gradient ${['x', 'y', 'w'][k]} off by ${d} (scale ${m})`);
+      });
+    }
+  if (info.native.active) {
+    const x = tf.ones([3, 2]);
+    assert.throws(
+      () => weightedDistance('l2', x, tf.ones([3, 3]), tf.ones<tf.Rank.R1>([3])),
+      /CtlabWeightedDistance: y must have x's shape \[3,2\], got \[3,3\]/,
+    );
+    assert.throws(() => weightedDistance('l2', x, x, tf.ones<tf.Rank.R1>([4])), /CtlabWeightedDistance: weight must be \[3\], got \[4\]/);
+  }
 });

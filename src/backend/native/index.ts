@@ -21,7 +21,8 @@
  *   the model uses them only where they are registered;
  * - the whole MLP consistency network, forward and backward (`CtlabMlp`, `CtlabMlpGrad`, see
  *   src/models/mlp.ts): the noise embedding, the GEMMs with the bias and SiLU·mask in one pass after
- *   each, and the gradient for the weights, x and σ, one call each way (also no fallback).
+ *   each, and the gradient for the weights, x and σ, one call each way (also no fallback);
+ * - the CT loss's weighted mean distance and its gradient (`CtlabWeightedDistance`, src/losses/distance.ts).
  *
  * The addon reads and writes the wasm heap through a Float32Array view (a SharedArrayBuffer with
  * the threaded build) at the tensors' offsets (`dataIdMap`), and outputs are allocated with
@@ -46,7 +47,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, EMA_KERNEL } from '../../optim/index';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL } from '../../models/groupnorm';
-import { MLP_GRAD_KERNEL, MLP_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, type MlpAttrs } from '../../kernels';
+import {
+  MLP_GRAD_KERNEL,
+  MLP_KERNEL,
+  SILU_GRAD_KERNEL,
+  SILU_KERNEL,
+  WEIGHTED_DISTANCE_GRAD_KERNEL,
+  WEIGHTED_DISTANCE_KERNEL,
+  type MlpAttrs,
+  type WeightedDistanceAttrs,
+} from '../../kernels';
 import { concatLayout, orderedInputs, size, splitVLayout } from '../wasm/kernels';
 import { setDropoutMaskFiller } from '../../util/rng';
 
@@ -98,6 +108,10 @@ export interface NativeAddon {
   mlpForward(heap: Float32Array, table: Float64Array, geometry: Float64Array): void;
   /** Its gradient (MLP_GRAD_KERNEL). */
   mlpBackward(heap: Float32Array, table: Float64Array, geometry: Float64Array): void;
+  /** out = mean_b w_b·d(x_b, y_b); offsets [x, y, w, out], geometry [B, D, kind 0 l2 | 1 l1 | 2 pseudo-Huber]. */
+  weightedDistance(heap: Float32Array, offsets: number[], geometry: number[], c: number): void;
+  /** Its gradient; offsets [g, x, y, w, dx, dy, dw]. */
+  weightedDistanceGrad(heap: Float32Array, offsets: number[], geometry: number[], c: number): void;
   /** GroupNorm's gradient from dy and the forward's x, γ, β, mean, rstd; writes dx, dγ, dβ. */
   groupNormGrad(
     heap: Float32Array,
@@ -229,6 +243,8 @@ export function loadNativeAddon(opts: { spin?: boolean } = {}): NativeAddon | nu
       'siluGrad',
       'mlpForward',
       'mlpBackward',
+      'weightedDistance',
+      'weightedDistanceGrad',
     ] as const) {
       if (typeof m[fn] !== 'function') throw new Error(`addon lacks ${fn}(): rebuild it with npm run build:native`);
     }
@@ -284,7 +300,16 @@ const REPLACED_KERNELS = [
   EMA_KERNEL,
 ] as const;
 /** Kernels only the native path has (no fallback: callers check that they are registered). */
-const ADDED_KERNELS = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL, SILU_KERNEL, SILU_GRAD_KERNEL, MLP_KERNEL, MLP_GRAD_KERNEL] as const;
+const ADDED_KERNELS = [
+  GROUP_NORM_KERNEL,
+  GROUP_NORM_GRAD_KERNEL,
+  SILU_KERNEL,
+  SILU_GRAD_KERNEL,
+  MLP_KERNEL,
+  MLP_GRAD_KERNEL,
+  WEIGHTED_DISTANCE_KERNEL,
+  WEIGHTED_DISTANCE_GRAD_KERNEL,
+] as const;
 export const NATIVE_KERNELS = [...REPLACED_KERNELS, ...ADDED_KERNELS] as const;
 export type NativeKernel = (typeof NATIVE_KERNELS)[number];
 
@@ -818,6 +843,53 @@ function mlpGradKernel(args: KArgs): TI[] {
   return outs;
 }
 
+const DISTANCE_CODE = { l2: 0, l1: 1, 'pseudo-huber': 2 } as const;
+
+/** [B, D, kind] of a weighted-distance call, checking its operands (these kernels have no fallback). */
+function distanceGeometry(name: string, ins: Record<string, TI>, attrs: WeightedDistanceAttrs): number[] {
+  const get = (k: string): TI => {
+    const t = ins[k];
+    if (!t) throw new Error(`${name}: missing input ${k}`);
+    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
+    return t;
+  };
+  const x = get('x');
+  const y = get('y');
+  const w = get('weight');
+  if (!(attrs.kind in DISTANCE_CODE)) throw new Error(`${name}: kind must be l2, l1 or pseudo-huber, got '${attrs.kind}'`);
+  if (x.shape.length < 2 || size(x.shape) === 0) throw new Error(`${name}: x must be [B, ...] and not empty, got [${x.shape}]`);
+  if (y.shape.join() !== x.shape.join()) throw new Error(`${name}: y must have x's shape [${x.shape}], got [${y.shape}]`);
+  const B = x.shape[0] as number;
+  if (w.shape.join() !== String(B)) throw new Error(`${name}: weight must be [${B}], got [${w.shape}]`);
+  return [B, size(x.shape) / B, DISTANCE_CODE[attrs.kind]];
+}
+
+/** mean_b w_b·d(x_b, y_b), a scalar. */
+function weightedDistanceKernel(args: KArgs): TI {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs as unknown as WeightedDistanceAttrs;
+  const g = distanceGeometry(WEIGHTED_DISTANCE_KERNEL, args.inputs, attrs);
+  const out = b.makeOutput([], 'float32');
+  const o = (k: string): number => off(b, args.inputs[k] as TI);
+  lib().weightedDistance(heap(b), [o('x'), o('y'), o('weight'), off(b, out)], g, attrs.c);
+  return out;
+}
+
+/** Its gradient: dx, dy, dweight. */
+function weightedDistanceGradKernel(args: KArgs): TI[] {
+  const b = args.backend as BackendWasm;
+  const attrs = args.attrs as unknown as WeightedDistanceAttrs;
+  const g = distanceGeometry(WEIGHTED_DISTANCE_GRAD_KERNEL, args.inputs, attrs);
+  const up = args.inputs.g;
+  if (up?.dtype !== 'float32' || size(up.shape) !== 1) throw new Error(`${WEIGHTED_DISTANCE_GRAD_KERNEL}: g must be a float32 scalar`);
+  const ins = args.inputs;
+  const x = ins.x as TI;
+  const outs = [b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput(x.shape.slice(), 'float32'), b.makeOutput([g[0] as number], 'float32')] as [TI, TI, TI];
+  const o = (k: string): number => off(b, ins[k] as TI);
+  lib().weightedDistanceGrad(heap(b), [off(b, up), o('x'), o('y'), o('weight'), ...outs.map((t) => off(b, t))], g, attrs.c);
+  return outs;
+}
+
 /** The operands of a SiLU kernel: float32 tensors of one shape (the mask optional). */
 function siluOperands(name: string, named: [string, TI | undefined][]): number {
   const first = named[0]?.[1];
@@ -880,6 +952,8 @@ const IMPLS: Record<NativeKernel, (args: KArgs) => TI | TI[]> = {
   [SILU_GRAD_KERNEL]: siluGradKernel,
   [MLP_KERNEL]: mlpKernel,
   [MLP_GRAD_KERNEL]: mlpGradKernel,
+  [WEIGHTED_DISTANCE_KERNEL]: weightedDistanceKernel,
+  [WEIGHTED_DISTANCE_GRAD_KERNEL]: weightedDistanceGradKernel,
 };
 
 let registered = false;

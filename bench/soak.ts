@@ -3,7 +3,9 @@
  * count and the process RSS every 1,000 steps, to show both stay flat (no tensor leak, no memory
  * growth over the run). Writes results/bench/soak.json and results/bench/soak.md.
  *
- *   node dist/bench/soak.js [--steps 20000] [--every 1000] [--batch 256] [--seed 0] [--out results/bench]
+ *   node dist/bench/soak.js [--job ict|2d] [--steps 20000] [--every 1000] [--batch 256] [--seed 0] [--out results/bench]
+ *
+ * --job 2d soaks the loop bench's 2D job (bench/train-loop.ts: MLP 3×256, batch 512, Adam; --batch ignored).
  *
  * The run directory goes to a temp folder (removed afterwards); checkpoints every 5,000 steps, so the
  * checkpoint writes are part of what is soaked.
@@ -13,6 +15,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildConfig } from '../src/config/presets';
+import { validateConfig } from '../src/config/schema';
+import { jobConfig } from './train-loop';
 import { gitInfo } from '../src/run/run-dir';
 import { train } from '../src/training/trainer';
 import { arg } from './args';
@@ -31,7 +35,12 @@ async function main(): Promise<void> {
   const batch = Number(arg('batch', '256'));
   const seed = Number(arg('seed', '0'));
   const outDir = arg('out', path.join('results', 'bench'));
-  const cfg = buildConfig('ict', { steps, batchSize: batch, seed, logEvery: every, checkpointEvery: 5000, evalEvery: 0 });
+  const job = arg('job', 'ict');
+  if (job !== 'ict' && job !== '2d') throw new RangeError(`--job: expected ict or 2d, got '${job}'`);
+  const cadence = { logEvery: every, checkpointEvery: 5000, evalEvery: 0 };
+  // 'ict': the preset's toy run at --batch; '2d': the loop bench's 2D job (MLP 3×256, batch 512, Adam)
+  const cfg =
+    job === '2d' ? validateConfig({ ...jobConfig('2d', steps), seed, ...cadence }) : buildConfig('ict', { steps, batchSize: batch, seed, ...cadence });
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctlab-soak-'));
   const samples: Sample[] = [];
   const t0 = Date.now();
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
     threads: r.backend.threads,
     seed,
     steps: r.steps,
-    batch,
+    batch: cfg.batchSize,
     data: cfg.data,
     model: cfg.model,
     every,
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
   const md = [
     '# Soak: tensor count and RSS over a long 2D run',
     '',
-    `${r.steps} iCT steps on ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind} (MLP ${cfg.model.kind === 'mlp' ? `${cfg.model.depth}x${cfg.model.hidden}` : cfg.model.kind}, batch ${batch}, seed ${seed}) through \`train()\`, checkpoints every 5,000 steps; backend ${r.backend.name}${r.backend.native.active ? ' + native kernels' : ''}, ${r.backend.threads} thread(s); ${wallSec.toFixed(0)} s wall (load average ${os.loadavg()[0]?.toFixed(1)} at the end on ${os.cpus().length} CPUs).`,
+    `${r.steps} iCT steps on ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind} (MLP ${cfg.model.kind === 'mlp' ? `${cfg.model.depth}x${cfg.model.hidden}` : cfg.model.kind}, batch ${cfg.batchSize}, seed ${seed}) through \`train()\`, checkpoints every 5,000 steps; backend ${r.backend.name}${r.backend.native.active ? ' + native kernels' : ''}, ${r.backend.threads} thread(s); ${wallSec.toFixed(0)} s wall (load average ${os.loadavg()[0]?.toFixed(1)} at the end on ${os.cpus().length} CPUs).`,
     '',
     `Tensors: ${tensorsFlat ? `flat at ${tensors[0]}` : `NOT flat: ${Math.min(...tensors)} to ${Math.max(...tensors)}`}. ` +
       `RSS after warm-up: ${rssFirst} MiB to ${rssLast} MiB (max ${rssMax}; ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB): ${rssFlat ? 'flat' : 'NOT flat'} (within 16 MiB or 5%).`,

@@ -67,7 +67,13 @@ async function main(): Promise<void> {
   const rssMax = Math.max(...settled.map((s) => s.rssMiB));
   const tensorsFlat = Math.max(...tensors) === Math.min(...tensors);
   const rssGrowth = rssLast - rssFirst;
-  const rssFlat = Math.abs(rssGrowth) <= Math.max(16, 0.05 * rssFirst); // within 16 MiB or 5% after warm-up
+  // RSS follows V8's garbage collections (a saw-tooth of tens of MiB), so single readings say little:
+  // a leak is a rising trend, i.e. the second half's peak above the first half's (after warm-up)
+  const half = Math.floor(settled.length / 2);
+  const peakFirst = Math.max(...settled.slice(0, half).map((s) => s.rssMiB));
+  const peakSecond = Math.max(...settled.slice(half).map((s) => s.rssMiB));
+  const peakGrowth = peakSecond - peakFirst;
+  const rssFlat = peakGrowth <= Math.max(16, 0.05 * peakFirst); // the peak grew by at most 16 MiB or 5%
   const git = gitInfo();
   const record = {
     command: `node dist/bench/soak.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -96,6 +102,8 @@ async function main(): Promise<void> {
       rssLastMiB: rssLast,
       rssMaxMiB: rssMax,
       rssGrowthMiB: rssGrowth,
+      rssPeakFirstHalfMiB: peakFirst,
+      rssPeakSecondHalfMiB: peakSecond,
       rssFlat,
     },
   };
@@ -107,7 +115,7 @@ async function main(): Promise<void> {
     `${r.steps} iCT steps on ${cfg.data.kind === 'toy2d' ? cfg.data.name : cfg.data.kind} (MLP ${cfg.model.kind === 'mlp' ? `${cfg.model.depth}x${cfg.model.hidden}` : cfg.model.kind}, batch ${cfg.batchSize}, seed ${seed}) through \`train()\`, checkpoints every 5,000 steps; backend ${r.backend.name}${r.backend.native.active ? ' + native kernels' : ''}, ${r.backend.threads} thread(s); ${wallSec.toFixed(0)} s wall (load average ${os.loadavg()[0]?.toFixed(1)} at the end on ${os.cpus().length} CPUs).`,
     '',
     `Tensors: ${tensorsFlat ? `flat at ${tensors[0]}` : `NOT flat: ${Math.min(...tensors)} to ${Math.max(...tensors)}`}. ` +
-      `RSS after warm-up: ${rssFirst} MiB to ${rssLast} MiB (max ${rssMax}; ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB): ${rssFlat ? 'flat' : 'NOT flat'} (within 16 MiB or 5%).`,
+      `RSS after warm-up: ${rssFirst} MiB to ${rssLast} MiB (max ${rssMax}; ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB); peak ${peakFirst} MiB in the first half, ${peakSecond} MiB in the second: ${rssFlat ? 'flat' : 'NOT flat'} (the peak grew by at most 16 MiB or 5%).`,
     '',
     '| step | tensors | RSS MiB | heap used MiB | steps/s |',
     '|---:|---:|---:|---:|---:|',

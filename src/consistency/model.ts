@@ -18,18 +18,22 @@ export interface ScalingTensors {
  * and uploaded once: three tensors instead of the ~10 element-wise kernels of the tensor form.
  */
 export function scalingTensorsOf(sigmas: ArrayLike<number>, rank: number, opts: ScalingOptions = {}): ScalingTensors {
+  const { cSkip, cOut, cIn } = scalingArrays(sigmas, opts);
+  const shape = [sigmas.length, ...new Array<number>(rank - 1).fill(1)];
+  return { cSkip: tf.tensor(cSkip, shape), cOut: tf.tensor(cOut, shape), cIn: tf.tensor(cIn, shape) };
+}
+
+/** c_skip, c_out, c_in of each σ, in float64 rounded to float32. */
+function scalingArrays(sigmas: ArrayLike<number>, opts: ScalingOptions): { cSkip: Float32Array; cOut: Float32Array; cIn: Float32Array } {
   const b = sigmas.length;
-  const cSkip = new Float32Array(b);
-  const cOut = new Float32Array(b);
-  const cIn = new Float32Array(b);
+  const out = { cSkip: new Float32Array(b), cOut: new Float32Array(b), cIn: new Float32Array(b) };
   for (let i = 0; i < b; i++) {
     const s = consistencyScalings(sigmas[i] as number, opts);
-    cSkip[i] = s.cSkip;
-    cOut[i] = s.cOut;
-    cIn[i] = s.cIn;
+    out.cSkip[i] = s.cSkip;
+    out.cOut[i] = s.cOut;
+    out.cIn[i] = s.cIn;
   }
-  const shape = [b, ...new Array<number>(rank - 1).fill(1)];
-  return { cSkip: tf.tensor(cSkip, shape), cOut: tf.tensor(cOut, shape), cIn: tf.tensor(cIn, shape) };
+  return out;
 }
 
 /** The parts of f_θ(x, σ) that do not depend on θ, for an x known in JS: c_in·x, c_skip·x and c_out. */
@@ -45,15 +49,13 @@ export function preparedInputOf(x: Float32Array, sigmas: ArrayLike<number>, shap
   const d = x.length / b;
   if (shape[0] !== b || shape.reduce((p, q) => p * q, 1) !== x.length)
     throw new RangeError(`preparedInputOf: x has ${x.length} values, not [${shape}] with B = ${b}`);
+  const { cSkip, cOut, cIn } = scalingArrays(sigmas, opts);
   const xIn = new Float32Array(x.length);
   const skipX = new Float32Array(x.length);
-  const cOut = new Float32Array(b);
   for (let j = 0; j < b; j++) {
-    const s = consistencyScalings(sigmas[j] as number, opts);
-    cOut[j] = s.cOut;
     for (let i = j * d; i < (j + 1) * d; i++) {
-      xIn[i] = s.cIn * (x[i] as number);
-      skipX[i] = s.cSkip * (x[i] as number);
+      xIn[i] = (cIn[j] as number) * (x[i] as number);
+      skipX[i] = (cSkip[j] as number) * (x[i] as number);
     }
   }
   return { xIn: tf.tensor(xIn, [...shape]), skipX: tf.tensor(skipX, [...shape]), cOut: tf.tensor(cOut, [b, ...new Array<number>(shape.length - 1).fill(1)]) };

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { consistencyScalings, consistencyScalingsTensor } from '../../src/consistency/scalings';
 import { RHO, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN } from '../../src/constants';
+import { consistencyFunction, consistencyOfPrepared, preparedInputOf } from '../../src/consistency/model';
+import { Mlp } from '../../src/models/mlp';
+import { Rng } from '../../src/util/rng';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);
@@ -123,4 +126,24 @@ test('errors: sigma < sigma_min, NaN, infinite; bad sigmaData / sigmaMin', () =>
   assert.throws(() => consistencyScalings(1, { sigmaMin: -0.1 }), /sigmaMin must be >= 0/);
   assert.throws(() => consistencyScalings(1, { sigmaMin: Number.NaN }), /sigmaMin must be >= 0/);
   assert.throws(() => tf.tidy(() => consistencyScalingsTensor(tf.tensor1d([1]), { sigmaData: 0 }).cIn), /sigmaData must be > 0/);
+});
+
+test('a CT pass from inputs prepared in JS (c_in·x, c_skip·x, c_out) equals consistencyFunction on the same x and σ', async () => {
+  await tf.setBackend('cpu');
+  const net = new Mlp({ dataDim: 2, hidden: 16, depth: 2, dropout: 0, embedding: { kind: 'fourier', scale: 16, dim: 8 }, embeddingSeed: 0 });
+  const weights = net.init(3).map((w, i) => tf.tensor(w, net.params[i]?.shape));
+  const r = new Rng(4, 1);
+  const B = 9;
+  const x = r.fillNormal(new Float32Array(B * 2));
+  const s = Float32Array.from({ length: B }, (_, i) => 0.002 + i * 9.5);
+  const opts = { sigmaMin: 0.002, sigmaData: 0.5 };
+  const sigma = tf.tensor1d(s);
+  const want = tf.tidy(() => consistencyFunction(net, weights, tf.tensor2d(x, [B, 2]), sigma, null, opts).dataSync());
+  const got = tf.tidy(() => consistencyOfPrepared(net, weights, preparedInputOf(x, s, [B, 2], opts), sigma, null).dataSync());
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs((got[i] as number) - (want[i] as number)) < 1e-5, `element ${i}: ${got[i]} vs ${want[i]}`);
+  // σ_min is the boundary: f = x there
+  assert.ok(Math.abs((got[0] as number) - (x[0] as number)) < 1e-6);
+  assert.throws(() => preparedInputOf(x, s, [B, 3], opts), /preparedInputOf: x has 18 values, not \[9,3\] with B = 9/);
+  tf.dispose([...weights, sigma]);
+  net.dispose();
 });

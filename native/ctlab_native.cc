@@ -1228,7 +1228,8 @@ float* scratch(std::vector<float>& v, int64_t n) {
   return v.data();
 }
 
-// rows [0, B) split over the native threads when the work is large enough to pay
+// rows [0, B) split over the native threads when the work is large enough to pay (the row-wise
+// passes with a per-column bias; element-wise ones use chunked())
 template <typename F>
 void rowsParallel(int64_t B, int64_t cols, F&& f) {
   const int threads = B * cols >= (int64_t{1} << 16) ? g_threads : 1;
@@ -1428,14 +1429,14 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
       if (l > 0) {
         const float* z = ptr(zAt + l - 1, d.B * K, "z");
         const float* m = d.masks ? ptr(mAt + l - 1, d.B * K, "mask") : nullptr;
-        rowsParallel(d.B, K, [&](int64_t r0, int64_t n) { siluFactorRows(z + r0 * K, m ? m + r0 * K : nullptr, h + r0 * K, s + r0 * K, n * K); });
+        chunked(d.B * K, [&](int64_t e0, int64_t n) { siluFactorRows(z + e0, m ? m + e0 : nullptr, h + e0, s + e0, n); });
         in = h;
       }
       gemm(static_cast<int>(g[6 + L + l]), true, false, K, N, d.B, in, K, gcur, N, 0.0f, dW, N);
       columnSums(gcur, db, d.B, N);
       float* gn = gb[l % 2];
       gemm(static_cast<int>(g[6 + 2 * L + l]), false, true, d.B, K, N, gcur, N, W, N, 0.0f, gn, K);
-      if (l > 0) rowsParallel(d.B, K, [&](int64_t r0, int64_t n) { mulRows(gn + r0 * K, s + r0 * K, n * K); });
+      if (l > 0) chunked(d.B * K, [&](int64_t e0, int64_t n) { mulRows(gn + e0, s + e0, n); });
       gcur = gn;
     }
     // gcur = d[x, emb] [B, D0]: dx, and dσ through emb(σ) = [sin(ω c), cos(ω c)] (or swapped), whose
@@ -1475,24 +1476,40 @@ double rowDistance(int64_t kind, const float* x, const float* y, int64_t D, doub
   return acc / static_cast<double>(D);
 }
 
+// The arguments of both distance calls: (heap, offsets, [B, D, kind], c), offsets checked by the caller
+struct DistanceCall {
+  float* heap;
+  size_t len;
+  std::vector<int64_t> o;
+  int64_t B, D, kind;
+  double c;
+};
+
+DistanceCall distanceCall(napi_env env, napi_callback_info info, size_t offsets, const char* name) {
+  auto a = args(env, info, 4);
+  DistanceCall k{};
+  k.heap = f32(env, a[0], &k.len);
+  k.o = dims(env, a[1], offsets, (std::string(name) + " offsets").c_str());
+  auto g = dims(env, a[2], 3, (std::string(name) + " geometry").c_str());
+  NAPI_OK(napi_get_value_double(env, a[3], &k.c));
+  k.B = g[0];
+  k.D = g[1];
+  k.kind = g[2];
+  if (k.B < 1 || k.D < 1 || k.kind < 0 || k.kind > 2) throw JsError{std::string(name) + " geometry: expected B, D >= 1 and kind 0|1|2"};
+  return k;
+}
+
 // weightedDistance(heap, [x, y, w, out], [B, D, kind], c)
 napi_value WeightedDistance(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 4);
-    size_t len = 0;
-    float* heap = f32(env, a[0], &len);
-    auto o = dims(env, a[1], 4, "weightedDistance offsets");
-    auto g = dims(env, a[2], 3, "weightedDistance geometry");
-    double c = 0;
-    NAPI_OK(napi_get_value_double(env, a[3], &c));
-    const int64_t B = g[0], D = g[1], kind = g[2];
-    if (B < 1 || D < 1 || kind < 0 || kind > 2) throw JsError{"weightedDistance geometry: expected B, D >= 1 and kind 0|1|2"};
-    const float* x = at(heap, len, o[0], B * D, "x");
-    const float* y = at(heap, len, o[1], B * D, "y");
-    const float* w = at(heap, len, o[2], B, "weight");
-    float* out = at(heap, len, o[3], 1, "out");
+    const DistanceCall k = distanceCall(env, info, 4, "weightedDistance");
+    const int64_t B = k.B, D = k.D;
+    const float* x = at(k.heap, k.len, k.o[0], B * D, "x");
+    const float* y = at(k.heap, k.len, k.o[1], B * D, "y");
+    const float* w = at(k.heap, k.len, k.o[2], B, "weight");
+    float* out = at(k.heap, k.len, k.o[3], 1, "out");
     double acc = 0;
-    for (int64_t b = 0; b < B; b++) acc += static_cast<double>(w[b]) * rowDistance(kind, x + b * D, y + b * D, D, c);
+    for (int64_t b = 0; b < B; b++) acc += static_cast<double>(w[b]) * rowDistance(k.kind, x + b * D, y + b * D, D, k.c);
     out[0] = static_cast<float>(acc / static_cast<double>(B));
     return undefinedValue(env);
   });
@@ -1501,22 +1518,16 @@ napi_value WeightedDistance(napi_env env, napi_callback_info info) {
 // weightedDistanceGrad(heap, [g, x, y, w, dx, dy, dw], [B, D, kind], c)
 napi_value WeightedDistanceGrad(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto a = args(env, info, 4);
-    size_t len = 0;
-    float* heap = f32(env, a[0], &len);
-    auto o = dims(env, a[1], 7, "weightedDistanceGrad offsets");
-    auto g = dims(env, a[2], 3, "weightedDistanceGrad geometry");
-    double c = 0;
-    NAPI_OK(napi_get_value_double(env, a[3], &c));
-    const int64_t B = g[0], D = g[1], kind = g[2];
-    if (B < 1 || D < 1 || kind < 0 || kind > 2) throw JsError{"weightedDistanceGrad geometry: expected B, D >= 1 and kind 0|1|2"};
-    const double up = static_cast<double>(*at(heap, len, o[0], 1, "g")) / static_cast<double>(B);
-    const float* x = at(heap, len, o[1], B * D, "x");
-    const float* y = at(heap, len, o[2], B * D, "y");
-    const float* w = at(heap, len, o[3], B, "weight");
-    float* dx = at(heap, len, o[4], B * D, "dx");
-    float* dy = at(heap, len, o[5], B * D, "dy");
-    float* dw = at(heap, len, o[6], B, "dweight");
+    const DistanceCall k = distanceCall(env, info, 7, "weightedDistanceGrad");
+    const int64_t B = k.B, D = k.D, kind = k.kind;
+    const double c = k.c;
+    const double up = static_cast<double>(*at(k.heap, k.len, k.o[0], 1, "g")) / static_cast<double>(B);
+    const float* x = at(k.heap, k.len, k.o[1], B * D, "x");
+    const float* y = at(k.heap, k.len, k.o[2], B * D, "y");
+    const float* w = at(k.heap, k.len, k.o[3], B, "weight");
+    float* dx = at(k.heap, k.len, k.o[4], B * D, "dx");
+    float* dy = at(k.heap, k.len, k.o[5], B * D, "dy");
+    float* dw = at(k.heap, k.len, k.o[6], B, "dweight");
     for (int64_t b = 0; b < B; b++) {
       const float* xr = x + b * D;
       const float* yr = y + b * D;

@@ -745,18 +745,21 @@ function groupNormGradKernel(args: KArgs): TI[] {
   return outs;
 }
 
+/** Input `key` of a kernel without fallback: present and float32, or an error naming both. */
+function float32Input(name: string, ins: Record<string, TI>, key: string): TI {
+  const t = ins[key];
+  if (!t) throw new Error(`${name}: missing input ${key}`);
+  if (t.dtype !== 'float32') throw new Error(`${name}: ${key} must be float32, got ${t.dtype}`);
+  return t;
+}
+
 /** The layer widths and input shapes of an MLP kernel call, checked (these kernels have no fallback). */
 function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
   const L = attrs.layers;
   if (!Number.isInteger(L) || L < 1) throw new Error(`${name}: layers must be an integer >= 1, got ${L}`);
   if (attrs.embedding !== 'fourier' && attrs.embedding !== 'positional')
     throw new Error(`${name}: embedding must be 'fourier' or 'positional', got '${attrs.embedding}'`);
-  const get = (k: string): TI => {
-    const t = ins[k];
-    if (!t) throw new Error(`${name}: missing input ${k}`);
-    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
-    return t;
-  };
+  const get = (k: string): TI => float32Input(name, ins, k);
   const x = get('x');
   const sigma = get('sigma');
   const freqs = get('freqs');
@@ -847,12 +850,7 @@ const DISTANCE_CODE = { l2: 0, l1: 1, 'pseudo-huber': 2 } as const;
 
 /** [B, D, kind] of a weighted-distance call, checking its operands (these kernels have no fallback). */
 function distanceGeometry(name: string, ins: Record<string, TI>, attrs: WeightedDistanceAttrs): number[] {
-  const get = (k: string): TI => {
-    const t = ins[k];
-    if (!t) throw new Error(`${name}: missing input ${k}`);
-    if (t.dtype !== 'float32') throw new Error(`${name}: ${k} must be float32, got ${t.dtype}`);
-    return t;
-  };
+  const get = (k: string): TI => float32Input(name, ins, k);
   const x = get('x');
   const y = get('y');
   const w = get('weight');

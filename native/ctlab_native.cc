@@ -1200,9 +1200,10 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
 // The MLP consistency network of src/models/mlp.ts in one call each way. Forward: the noise
 // embedding of σ and the concatenation [x, emb(σ)], then per hidden layer z = h·W + b (GEMM, then
 // the bias in the same pass as the SiLU), h = silu(z)·mask, then the output layer y = h·W + b.
-// Backward, from dy and the forward's pre-activations z (h and the SiLU's derivative are recomputed
-// from z, one exp per element, cheaper than keeping h): per layer dW = hᵀ·g, db = Σ_rows g,
-// g ← (g·Wᵀ)·mask·σ(z)·(1 + z·(1 − σ(z))), and at the input dx and dσ (the chain rule through the
+// With `save` (a pass a gradient will go through) the same pass also keeps each hidden layer's h and
+// its SiLU factor f = mask·σ(z)·(1 + z·(1 − σ(z))), which takes dh to dz; z itself is not kept.
+// Backward, from dy and the saved h and f (no exp, no element-wise pass but one multiply): per layer
+// dW = hᵀ·g, db = Σ_rows g, g ← (g·Wᵀ)·f, and at the input dx and dσ (the chain rule through the
 // embedding). Where TF.js runs ~15 kernels per pass and ~25 for the gradient (MatMul, bias Add,
 // SiLU, their gradients, the embedding's Log/Multiply/Sin/Cos/Concat), this is one call each.
 //
@@ -1221,7 +1222,7 @@ struct MlpDims {
   }
 };
 
-std::vector<float> g_mlpCat, g_mlpA, g_mlpB, g_mlpH, g_mlpS;
+std::vector<float> g_mlpCat, g_mlpA, g_mlpB, g_mlpH;
 
 float* scratch(std::vector<float>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(n);
@@ -1284,15 +1285,14 @@ void mlpInput(const MlpDims& d, const float* x, const float* sigma, const float*
   }
 }
 
-// z[r, :] += b; h = silu(z)·m (m null: no mask), over rows [r0, r0 + n)
-VECTOR_FN(biasSiluRows, (float* __restrict z, const float* __restrict b, const float* __restrict m, float* __restrict h, int64_t n, int64_t cols), (z, b, m, h, n, cols)) {
+// h = silu(z + b)·m (m null: no mask), over n rows
+VECTOR_FN(biasSiluRows, (const float* __restrict z, const float* __restrict b, const float* __restrict m, float* __restrict h, int64_t n, int64_t cols), (z, b, m, h, n, cols)) {
   for (int64_t r = 0; r < n; r++) {
-    float* zr = z + r * cols;
+    const float* zr = z + r * cols;
     float* hr = h + r * cols;
     const float* mr = m != nullptr ? m + r * cols : nullptr;
     for (int64_t j = 0; j < cols; j++) {
       const float v = zr[j] + b[j];
-      zr[j] = v;
       hr[j] = v * sigmoidApprox(v);
     }
     if (mr != nullptr)
@@ -1300,18 +1300,27 @@ VECTOR_FN(biasSiluRows, (float* __restrict z, const float* __restrict b, const f
   }
 }
 
-// h = silu(z)·m and s = m·σ(z)·(1 + z·(1 − σ(z))) (the factor that takes dh to dz)
-VECTOR_FN(siluFactorRows, (const float* __restrict z, const float* __restrict m, float* __restrict h, float* __restrict s, int64_t n), (z, m, h, s, n)) {
-  for (int64_t i = 0; i < n; i++) {
-    const float sg = sigmoidApprox(z[i]);
-    h[i] = z[i] * sg;
-    s[i] = sg * (1.0f + z[i] * (1.0f - sg));
-  }
-  if (m != nullptr)
-    for (int64_t i = 0; i < n; i++) {
-      h[i] *= m[i];
-      s[i] *= m[i];
+// the same pass keeping what the gradient needs: h = silu(z + b)·m and f = m·σ(z + b)·(1 + (z + b)·(1 − σ(z + b)))
+VECTOR_FN(biasSiluSaveRows, (const float* __restrict z, const float* __restrict b, const float* __restrict m, float* __restrict h, float* __restrict f, int64_t n, int64_t cols),
+          (z, b, m, h, f, n, cols)) {
+  for (int64_t r = 0; r < n; r++) {
+    const float* zr = z + r * cols;
+    float* hr = h + r * cols;
+    float* fr = f + r * cols;
+    for (int64_t j = 0; j < cols; j++) {
+      const float v = zr[j] + b[j];
+      const float sg = sigmoidApprox(v);
+      hr[j] = v * sg;
+      fr[j] = sg * (1.0f + v * (1.0f - sg));
     }
+    if (m != nullptr) {
+      const float* mr = m + r * cols;
+      for (int64_t j = 0; j < cols; j++) {
+        hr[j] *= mr[j];
+        fr[j] *= mr[j];
+      }
+    }
+  }
 }
 
 VECTOR_FN(mulRows, (float* __restrict a, const float* __restrict s, int64_t n), (a, s, n)) {
@@ -1341,7 +1350,8 @@ MlpDims mlpDims(const double* g, size_t gl, size_t fixed) {
 
 // mlpForward(heap, table, geometry)
 //   geometry [B, Dx, E, kind, layers, masks, save, H_0..H_{layers-1}, engine_0..engine_{layers-1}]
-//   table    [x, σ, ω, y, W_0, b_0, ..., masks m_0..m_{layers-2} (if masks), z_0..z_{layers-2} (if save)]
+//   table    [x, σ, ω, y, W_0, b_0, ..., masks m_0..m_{layers-2} (if masks),
+//             h_0..h_{layers-2}, f_0..f_{layers-2} (if save)]
 napi_value MlpForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 3);
@@ -1354,7 +1364,7 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
     const int64_t L = d.layers;
     if (gl != static_cast<size_t>(7 + 2 * L)) throw JsError{"mlp geometry: expected 7 + 2·layers numbers"};
     for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[7 + l]));
-    const size_t want = 4 + 2 * L + (d.masks ? L - 1 : 0) + (save ? L - 1 : 0);
+    const size_t want = 4 + 2 * L + (d.masks ? L - 1 : 0) + (save ? 2 * (L - 1) : 0);
     if (tl != want) throw JsError{"mlp table: expected " + std::to_string(want) + " offsets, got " + std::to_string(tl)};
     auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
     const float* x = ptr(0, d.B * d.Dx, "x");
@@ -1379,11 +1389,20 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
         break;
       }
       const float* m = d.masks ? ptr(next + l, d.B * N, "mask") : nullptr;
-      float* z = save ? ptr(next + (d.masks ? L - 1 : 0) + l, d.B * N, "z") : zTmp;
-      float* h = hb[l % 2];
-      gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, z, N);
-      rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { biasSiluRows(z + r0 * N, b, m ? m + r0 * N : nullptr, h + r0 * N, n, N); });
-      in = h;
+      gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, zTmp, N);
+      if (save) {
+        const size_t savedAt = next + (d.masks ? L - 1 : 0);
+        float* h = ptr(savedAt + l, d.B * N, "h");
+        float* f = ptr(savedAt + (L - 1) + l, d.B * N, "f");
+        rowsParallel(d.B, N, [&](int64_t r0, int64_t n) {
+          biasSiluSaveRows(zTmp + r0 * N, b, m ? m + r0 * N : nullptr, h + r0 * N, f + r0 * N, n, N);
+        });
+        in = h;
+      } else {
+        float* h = hb[l % 2];
+        rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { biasSiluRows(zTmp + r0 * N, b, m ? m + r0 * N : nullptr, h + r0 * N, n, N); });
+        in = h;
+      }
     }
     return undefinedValue(env);
   });
@@ -1391,8 +1410,8 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
 
 // mlpBackward(heap, table, geometry)
 //   geometry [B, Dx, E, kind, layers, masks, H_0..H_{layers-1}, engineW_0.., engineX_0..]
-//   table    [dy, x, σ, ω, dx, dσ, W_0..W_{layers-1}, z_0..z_{layers-2}, m_0..m_{layers-2} (if masks),
-//             dW_0, db_0, ..., dW_{layers-1}, db_{layers-1}]
+//   table    [dy, x, σ, ω, dx, dσ, W_0..W_{layers-1}, h_0..h_{layers-2}, f_0..f_{layers-2} (the forward's
+//             saved outputs; the masks are in them), dW_0, db_0, ..., dW_{layers-1}, db_{layers-1}]
 napi_value MlpBackward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 3);
@@ -1404,7 +1423,7 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
     const int64_t L = d.layers;
     if (gl != static_cast<size_t>(6 + 3 * L)) throw JsError{"mlp geometry: expected 6 + 3·layers numbers"};
     for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[6 + l]));
-    const size_t zAt = 6 + L, mAt = zAt + (L - 1), gradAt = mAt + (d.masks ? L - 1 : 0);
+    const size_t hAt = 6 + L, fAt = hAt + (L - 1), gradAt = fAt + (L - 1);
     if (tl != gradAt + 2 * L) throw JsError{"mlp grad table: expected " + std::to_string(gradAt + 2 * L) + " offsets, got " + std::to_string(tl)};
     auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
     const float* dy = ptr(0, d.B * d.widths[L - 1], "dy");
@@ -1417,26 +1436,21 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
     float* cat = scratch(g_mlpCat, d.B * D0);
     mlpInput(d, x, sigma, freqs, cat);
     float* gb[2] = {scratch(g_mlpA, d.B * maxW), scratch(g_mlpB, d.B * maxW)};
-    float* h = scratch(g_mlpH, d.B * maxW);
-    float* s = scratch(g_mlpS, d.B * maxW);
     const float* gcur = dy;
     for (int64_t l = L - 1; l >= 0; l--) {
       const int64_t K = d.in(l), N = d.widths[l];
       const float* W = ptr(6 + l, K * N, "weight");
       float* dW = ptr(gradAt + 2 * l, K * N, "dW");
       float* db = ptr(gradAt + 2 * l + 1, N, "db");
-      const float* in = cat;
-      if (l > 0) {
-        const float* z = ptr(zAt + l - 1, d.B * K, "z");
-        const float* m = d.masks ? ptr(mAt + l - 1, d.B * K, "mask") : nullptr;
-        chunked(d.B * K, [&](int64_t e0, int64_t n) { siluFactorRows(z + e0, m ? m + e0 : nullptr, h + e0, s + e0, n); });
-        in = h;
-      }
+      const float* in = l > 0 ? ptr(hAt + l - 1, d.B * K, "h") : cat;
       gemm(static_cast<int>(g[6 + L + l]), true, false, K, N, d.B, in, K, gcur, N, 0.0f, dW, N);
       columnSums(gcur, db, d.B, N);
       float* gn = gb[l % 2];
       gemm(static_cast<int>(g[6 + 2 * L + l]), false, true, d.B, K, N, gcur, N, W, N, 0.0f, gn, K);
-      if (l > 0) chunked(d.B * K, [&](int64_t e0, int64_t n) { mulRows(gn + e0, s + e0, n); });
+      if (l > 0) {
+        const float* f = ptr(fAt + l - 1, d.B * K, "f");
+        chunked(d.B * K, [&](int64_t e0, int64_t n) { mulRows(gn + e0, f + e0, n); });
+      }
       gcur = gn;
     }
     // gcur = d[x, emb] [B, D0]: dx, and dσ through emb(σ) = [sin(ω c), cos(ω c)] (or swapped), whose

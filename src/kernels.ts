@@ -48,9 +48,10 @@ export interface FusedAdamAttrs {
  * The MLP consistency network of src/models/mlp.ts whole, one kernel each way. Forward inputs: x
  * [B, Dx] (the network input c_in·x), sigma [B], freqs [E/2] (the embedding's ω), w0, b0, …,
  * w{L−1}, b{L−1} (L = depth + 1 dense layers) and, with dropout, masks m0 … m{L−2} of the hidden
- * layers' shapes; outputs y [B, Dout] and, with `save`, the hidden pre-activations z0 … z{L−2}.
- * Gradient inputs: dy, x, sigma, freqs, w0 … w{L−1}, z0 … z{L−2}, the masks; outputs dx, dsigma,
- * dw0, db0, …, dw{L−1}, db{L−1}.
+ * layers' shapes; outputs y [B, Dout] and, with `save`, what the gradient needs of each hidden
+ * layer: its output h0 … h{L−2} (silu(z)·mask) and then its SiLU factor f0 … f{L−2}
+ * (mask·silu'(z)), all [B, H_l]. Gradient inputs: dy, x, sigma, freqs, w0 … w{L−1}, h0 … h{L−2},
+ * f0 … f{L−2} (the masks are inside h and f); outputs dx, dsigma, dw0, db0, …, dw{L−1}, db{L−1}.
  */
 export const MLP_KERNEL = 'CtlabMlp';
 export const MLP_GRAD_KERNEL = 'CtlabMlpGrad';
@@ -63,7 +64,7 @@ export interface MlpAttrs {
   embedding: 'fourier' | 'positional';
   /** Whether dropout masks m0 … m{layers−2} are inputs. */
   masks: boolean;
-  /** Forward only: also output the pre-activations the gradient needs. */
+  /** Forward only: also output the hidden layers' h and f that the gradient needs. */
   save: boolean;
 }
 

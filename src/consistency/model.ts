@@ -3,7 +3,7 @@
  * (CM Eq. 3 with the boundary-shifted scalings, so f_θ(x, σ_min) = x).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DropoutMasks, Network } from '../models/types';
+import type { ApplyOptions, DropoutMasks, Network } from '../models/types';
 import { consistencyScalings, consistencyScalingsTensor, type ScalingOptions } from './scalings';
 
 /** c_skip, c_out, c_in per example, shaped [B, 1, ...] to broadcast over x. */
@@ -61,20 +61,24 @@ export function preparedInputOf(x: Float32Array, sigmas: ArrayLike<number>, shap
   return { xIn: tf.tensor(xIn, [...shape]), skipX: tf.tensor(skipX, [...shape]), cOut: tf.tensor(cOut, [b, ...new Array<number>(shape.length - 1).fill(1)]) };
 }
 
-/** f_θ(x, σ) = c_skip·x + c_out·F_θ(c_in·x, σ) from a PreparedInput: the network and two ops. */
+/**
+ * f_θ(x, σ) = c_skip·x + c_out·F_θ(c_in·x, σ) from a PreparedInput: the network and two ops.
+ * `apply`: passed to the network (`constant` where no gradient goes through the call).
+ */
 export function consistencyOfPrepared(
   net: Network,
   weights: readonly tf.Tensor[],
   p: PreparedInput,
   sigma: tf.Tensor1D,
   masks: DropoutMasks | null,
+  apply: ApplyOptions = {},
 ): tf.Tensor {
-  return tf.tidy(() => tf.add(p.skipX, tf.mul(net.apply(weights, p.xIn, sigma, masks), p.cOut)));
+  return tf.tidy(() => tf.add(p.skipX, tf.mul(net.apply(weights, p.xIn, sigma, masks, apply), p.cOut)));
 }
 
 /**
  * x [B, ...], sigma [B] -> f_θ(x, σ) [B, ...]. `scalings`: the same σ's scalings already as tensors
- * (scalingTensorsOf), else they are computed from `sigma` here.
+ * (scalingTensorsOf), else they are computed from `sigma` here. `apply`: passed to the network.
  */
 export function consistencyFunction(
   net: Network,
@@ -84,13 +88,14 @@ export function consistencyFunction(
   masks: DropoutMasks | null,
   opts: ScalingOptions = {},
   scalings: ScalingTensors | null = null,
+  apply: ApplyOptions = {},
 ): tf.Tensor {
   return tf.tidy(() => {
     const bshape = [x.shape[0], ...x.shape.slice(1).map(() => 1)]; // [B, 1, ...] for broadcasting
     const shaped = (t: tf.Tensor): tf.Tensor => (t.shape.length === bshape.length ? t : tf.reshape(t, bshape));
     const sc = scalings ?? consistencyScalingsTensor(sigma, opts);
     const [cSkip, cOut, cIn] = [shaped(sc.cSkip), shaped(sc.cOut), shaped(sc.cIn)];
-    const out = net.apply(weights, tf.mul(x, cIn), sigma, masks);
+    const out = net.apply(weights, tf.mul(x, cIn), sigma, masks, apply);
     return tf.add(tf.mul(x, cSkip), tf.mul(out, cOut));
   });
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng';
 import { embedNoise, embeddingFrequencies, type NoiseEmbeddingSpec } from './embedding';
-import type { DropoutMasks, Network, ParamSpec } from './types';
+import type { ApplyOptions, DropoutMasks, Network, ParamSpec } from './types';
 import { silu } from './silu';
 import { MLP_GRAD_KERNEL, MLP_KERNEL, type MlpAttrs } from '../kernels';
 
@@ -67,13 +67,13 @@ export class Mlp implements Network {
     return Array.from({ length: this.spec.depth }, () => [batch, this.spec.hidden]);
   }
 
-  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor {
+  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null, opts: ApplyOptions = {}): tf.Tensor {
     if (weights.length !== this.params.length) {
       throw new RangeError(`mlp: expected ${this.params.length} weight tensors, got ${weights.length}`);
     }
     if (masks && masks.length > 0 && masks.length !== this.spec.depth)
       throw new RangeError(`mlp: expected ${this.spec.depth} dropout masks, got ${masks.length}`);
-    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks);
+    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks, opts.constant === true);
     return this.applyComposite(weights, xIn, sigma, masks);
   }
 
@@ -96,11 +96,12 @@ export class Mlp implements Network {
   /**
    * The same function as one MLP kernel forward and one backward (src/kernels.ts MLP_KERNEL): the
    * gradient flows to the weights, x and σ; the masks are constants of the step (zeros stand in).
+   * `constant`: the forward alone, keeping nothing for a gradient (see ApplyOptions).
    */
-  private applyFused(weights: readonly tf.Tensor[], xIn: tf.Tensor2D, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor {
+  private applyFused(weights: readonly tf.Tensor[], xIn: tf.Tensor2D, sigma: tf.Tensor1D, masks: DropoutMasks | null, constant: boolean): tf.Tensor {
     const layers = this.spec.depth + 1;
     const ms = masks ?? [];
-    const attrs: MlpAttrs = { layers, embedding: this.spec.embedding.kind, masks: ms.length > 0, save: true };
+    const attrs: MlpAttrs = { layers, embedding: this.spec.embedding.kind, masks: ms.length > 0, save: !constant };
     const freqs = this.freqs;
     const named = (x: tf.Tensor, s: tf.Tensor, ws: readonly tf.Tensor[], mk: readonly tf.Tensor[]): tf.NamedTensorMap => {
       const m: tf.NamedTensorMap = { x, sigma: s, freqs };
@@ -108,27 +109,27 @@ export class Mlp implements Network {
       mk.forEach((t, i) => (m[`m${i}`] = t));
       return m;
     };
+    if (constant) return (tf.engine().runKernel(MLP_KERNEL, named(xIn, sigma, weights, ms), attrs) as unknown as tf.Tensor[])[0] as tf.Tensor;
+    const hidden = layers - 1;
+    const maskShapes = ms.map((m) => m.shape);
     const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
       const ts = args.slice(0, -1) as tf.Tensor[];
       const [x, s] = ts as [tf.Tensor, tf.Tensor];
       const ws = ts.slice(2, 2 + 2 * layers);
       const mk = ts.slice(2 + 2 * layers);
-      const [y, ...zs] = tf.engine().runKernel(MLP_KERNEL, named(x, s, ws, mk), attrs) as unknown as tf.Tensor[];
-      save([x, s, ...ws.filter((_, i) => i % 2 === 0), ...zs, ...mk]);
+      // y, then each hidden layer's h and its SiLU factor f (the masks are inside them)
+      const [y, ...hf] = tf.engine().runKernel(MLP_KERNEL, named(x, s, ws, mk), attrs) as unknown as tf.Tensor[];
+      save([x, s, ...ws.filter((_, i) => i % 2 === 0), ...hf]);
       return {
         value: y as tf.Tensor,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
           const [sx, ss] = saved as [tf.Tensor, tf.Tensor];
-          const sw = saved.slice(2, 2 + layers);
-          const sz = saved.slice(2 + layers, 2 + 2 * layers - 1);
-          const sm = saved.slice(2 + 2 * layers - 1);
           const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor, x: sx, sigma: ss, freqs };
-          sw.forEach((w, l) => (inputs[`w${l}`] = w));
-          sz.forEach((z, l) => (inputs[`z${l}`] = z));
-          sm.forEach((m, l) => (inputs[`m${l}`] = m));
+          saved.slice(2, 2 + layers).forEach((w, l) => (inputs[`w${l}`] = w));
+          saved.slice(2 + layers).forEach((t, i) => (inputs[`${i < hidden ? 'h' : 'f'}${i % hidden}`] = t));
           const grads = tf.engine().runKernel(MLP_GRAD_KERNEL, inputs, attrs) as unknown as tf.Tensor[];
-          return [...grads, ...sm.map((m) => tf.zerosLike(m))];
+          return [...grads, ...maskShapes.map((shape) => tf.zeros(shape))];
         },
       };
     });

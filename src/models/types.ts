@@ -12,6 +12,17 @@ export interface ParamSpec {
 /** Dropout masks for one forward pass (already scaled by 1/(1 − p)); shared by student and teacher. */
 export type DropoutMasks = readonly tf.Tensor[];
 
+/** Options of one `Network.apply` call. */
+export interface ApplyOptions {
+  /**
+   * The caller takes no gradient through this call (a stop-gradient target pass or sampling, outside
+   * any gradient tape), so the network may skip what only a gradient needs (the whole-MLP kernel
+   * then keeps no activations). A gradient through such a call is an error where a network uses
+   * the promise (TF.js: "gradient function not found for CtlabMlp") and unaffected elsewhere.
+   */
+  constant?: boolean;
+}
+
 export interface Network {
   /** Names and shapes of the weights, in the order `apply` expects them. */
   readonly params: readonly ParamSpec[];
@@ -23,7 +34,7 @@ export interface Network {
    * The raw network F_θ(c_in·x, σ): input already scaled by c_in; `sigma` [B] is the noise level
    * (the embedding computes c_noise from it). Returns a tensor shaped like x.
    */
-  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null): tf.Tensor;
+  apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null, opts?: ApplyOptions): tf.Tensor;
   /** Per-example data dimension d (e.g. 2 for points, C·H·W for images). */
   readonly dataDim: number;
 }

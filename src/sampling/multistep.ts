@@ -97,7 +97,7 @@ function samplePlan(net: Network, weights: readonly tf.Tensor[], opts: SampleOpt
           else if (init?.kind === 'image') start0 = part(init.y).map((v, i) => v + (noise0[i] as number));
           else if (init?.kind === 'noisy') start0 = part(init.x);
           const f = (xIn: tf.Tensor, sigma: number): tf.Tensor => {
-            const out = consistencyFunction(net, weights, xIn, tf.fill<tf.Rank.R1>([b], sigma), null, opts);
+            const out = consistencyFunction(net, weights, xIn, tf.fill<tf.Rank.R1>([b], sigma), null, opts, null, { constant: true }); // no gradient goes through sampling
             return opts.project ? opts.project(out, first, b) : out;
           };
           let x = f(tf.tensor(start0, [b, ...shape]), s0);

@@ -10,7 +10,7 @@ import { consistencyFunction, consistencyOfPrepared, preparedInputOf, scalingTen
 import { lossWeight } from '../consistency/weighting';
 import { weightedDistance } from '../losses/distance';
 import type { PerceptualDistance } from '../losses/lpips';
-import type { Network } from '../models/types';
+import type { ApplyOptions, Network } from '../models/types';
 import type { ModelState } from './model-state';
 import { karrasSigmas } from '../schedules/karras';
 import { curriculumSize } from '../schedules/curriculum';
@@ -20,6 +20,8 @@ import { Rng } from '../util/rng';
 import { cdTeacherStep, drawBatch, edmTrainStep, type DistillTeacher } from './edm-step';
 
 const STEP_STREAM = 0x57e9;
+/** The target pass's network call: no gradient goes through it (ApplyOptions). */
+const CONSTANT: ApplyOptions = { constant: true };
 
 /** N(k) of the configured curriculum; CD's fixed N (CM Alg. 2). */
 export function gridSize(cfg: TrainConfig, k: number): number {
@@ -147,9 +149,10 @@ export function ctLossAndGrads(
           masks,
           noise,
           scalingTensorsOf(draw.sigma, shape.length, noise),
+          CONSTANT,
         )
-      : consistencyOfPrepared(net, targetWeights, preparedInputOf(noisyInput(draw.x, draw.z, draw.sigma), draw.sigma, shape, noise), sigma, masks);
-    // (the target, CT's from x + σ_i z, outside the tape: stop-gradient)
+      : consistencyOfPrepared(net, targetWeights, preparedInputOf(noisyInput(draw.x, draw.z, draw.sigma), draw.sigma, shape, noise), sigma, masks, CONSTANT);
+    // (the target, CT's from x + σ_i z, outside the tape: stop-gradient, so the network keeps nothing for a gradient)
     const studentInput = preparedInputOf(xT, draw.sigmaNext, shape, noise);
     const c = cfg.distance.c;
     const { value, grads } = tf.variableGrads(() => {

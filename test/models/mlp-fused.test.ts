@@ -157,8 +157,35 @@ test('MLP kernel refusals name the input', async () => {
       () => tf.engine().runKernel(MLP_KERNEL, inputs({}), { ...attrs, embedding: 'sinusoid' }),
       /CtlabMlp: embedding must be 'fourier' or 'positional', got 'sinusoid'/,
     );
-    assert.throws(() => tf.engine().runKernel(MLP_GRAD_KERNEL, inputs({ dy: tf.ones([3, 2]) }), attrs), /CtlabMlpGrad: z0 must be \[3, 8\], got nothing/);
+    assert.throws(() => tf.engine().runKernel(MLP_GRAD_KERNEL, inputs({ dy: tf.ones([3, 2]) }), attrs), /CtlabMlpGrad: h0 must be float32 \[3, 8\], got nothing/);
   }
   tf.dispose([...ws, x, sigma]);
   net.dispose();
+});
+
+test('a constant call (ApplyOptions: no gradient through it) gives the same output, keeps only y, and refuses a gradient', async () => {
+  const info = await initBackend({ backend: 'wasm', log: false });
+  for (const [i, c] of CASES.entries()) {
+    const net = new Mlp(c.spec);
+    const r = new Rng(i + 7, 3);
+    const ws = net.init(i + 7).map((w, k) => tf.variable(tf.tensor(w, net.params[k]?.shape), true, `const${i}_${k}`));
+    const x = tf.tensor2d(r.fillNormal(new Float32Array(c.batch * c.spec.dataDim)), [c.batch, c.spec.dataDim]);
+    const sigma = tf.tensor1d(r.fillUniform(new Float32Array(c.batch)).map((u) => 0.002 + 80 * u));
+    const masks = net.dropoutShapes(c.batch).map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh[0]! * sh[1]!), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
+    const y = tf.tidy(() => net.apply(ws, x, sigma, masks).dataSync() as Float32Array);
+    tf.tidy(() => {
+      const before = tf.memory().numTensors;
+      const yc = net.apply(ws, x, sigma, masks, { constant: true });
+      assert.equal(tf.memory().numTensors, before + 1, `${c.what}: a constant call allocates its output only`);
+      assert.deepEqual(yc.dataSync(), y, `${c.what}: the constant call's output differs`);
+    });
+    if (info.native.active)
+      assert.throws(
+        () => tf.variableGrads(() => tf.sum<tf.Scalar>(net.apply(ws, x, sigma, masks, { constant: true })), ws),
+        /gradient function not found for CtlabMlp/,
+        `${c.what}: a gradient through a constant call must fail, not come back as zeros`,
+      );
+    tf.dispose([...ws, x, sigma, ...masks]);
+    net.dispose();
+  }
 });

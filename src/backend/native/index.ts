@@ -753,8 +753,11 @@ function float32Input(name: string, ins: Record<string, TI>, key: string): TI {
   return t;
 }
 
-/** The layer widths and input shapes of an MLP kernel call, checked (these kernels have no fallback). */
-function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
+/**
+ * The layer widths and input shapes of an MLP kernel call, checked (these kernels have no fallback);
+ * the forward's dropout masks too (the gradient takes them inside the saved h and f).
+ */
+function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs, masks: boolean): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
   const L = attrs.layers;
   if (!Number.isInteger(L) || L < 1) throw new Error(`${name}: layers must be an integer >= 1, got ${L}`);
   if (attrs.embedding !== 'fourier' && attrs.embedding !== 'positional')
@@ -781,7 +784,7 @@ function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs): { B:
     const bias = ins[`b${l}`];
     if (bias && size(bias.shape) !== k) throw new Error(`${name}: b${l} must have ${k} elements, got [${bias.shape}]`);
   }
-  if (attrs.masks)
+  if (masks)
     for (let l = 0; l < L - 1; l++) {
       const m = get(`m${l}`);
       if (m.shape.join() !== `${B},${widths[l]}`) throw new Error(`${name}: m${l} must be [${B}, ${widths[l]}], got [${m.shape}]`);
@@ -795,25 +798,26 @@ function engineCode(ta: boolean, m: number, n: number, k: number): number {
 
 const EMBEDDING_CODE = { fourier: 0, positional: 1 } as const;
 
-/** The MLP forward: outputs y and, with attrs.save, z0 … z{L−2}. */
+/** The MLP forward: outputs y and, with attrs.save, h0 … h{L−2} then f0 … f{L−2}. */
 function mlpKernel(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as MlpAttrs;
   const ins = args.inputs;
-  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_KERNEL, ins, attrs);
+  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_KERNEL, ins, attrs, attrs.masks);
   const L = widths.length;
   for (let l = 0; l < L; l++) if (!ins[`b${l}`]) throw new Error(`${MLP_KERNEL}: missing input b${l}`);
   const y = b.makeOutput([B, widths[L - 1] as number], 'float32');
-  const zs = attrs.save ? widths.slice(0, -1).map((w) => b.makeOutput([B, w], 'float32')) : [];
+  const hidden = attrs.save ? widths.slice(0, -1) : [];
+  const saved = [...hidden, ...hidden].map((w) => b.makeOutput([B, w], 'float32'));
   const o = (k: string): number => off(b, ins[k] as TI);
   const table: number[] = [o('x'), o('sigma'), o('freqs'), off(b, y)];
   for (let l = 0; l < L; l++) table.push(o(`w${l}`), o(`b${l}`));
   if (attrs.masks) for (let l = 0; l < L - 1; l++) table.push(o(`m${l}`));
-  for (const z of zs) table.push(off(b, z));
+  for (const t of saved) table.push(off(b, t));
   const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, attrs.save ? 1 : 0, ...widths];
   for (let l = 0; l < L; l++) geometry.push(engineCode(false, B, widths[l] as number, fanIn[l] as number));
   lib().mlpForward(heap(b), Float64Array.from(table), Float64Array.from(geometry));
-  return [y, ...zs];
+  return [y, ...saved];
 }
 
 /** The MLP gradient: outputs dx, dsigma, dw0, db0, …. */
@@ -821,23 +825,23 @@ function mlpGradKernel(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as MlpAttrs;
   const ins = args.inputs;
-  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_GRAD_KERNEL, ins, attrs);
+  const { B, Dx, E, widths, fanIn } = mlpShapes(MLP_GRAD_KERNEL, ins, attrs, false);
   const L = widths.length;
   const dy = ins.dy;
   if (dy?.dtype !== 'float32' || dy.shape.join() !== `${B},${widths[L - 1]}`)
     throw new Error(`${MLP_GRAD_KERNEL}: dy must be float32 [${B}, ${widths[L - 1]}], got ${dy ? `${dy.dtype} [${dy.shape}]` : 'nothing'}`);
-  for (let l = 0; l < L - 1; l++) {
-    const z = ins[`z${l}`];
-    if (z?.shape.join() !== `${B},${widths[l]}`)
-      throw new Error(`${MLP_GRAD_KERNEL}: z${l} must be [${B}, ${widths[l]}], got ${z ? `[${z.shape}]` : 'nothing'}`);
-  }
+  for (const k of ['h', 'f'])
+    for (let l = 0; l < L - 1; l++) {
+      const t = ins[`${k}${l}`];
+      if (t?.dtype !== 'float32' || t.shape.join() !== `${B},${widths[l]}`)
+        throw new Error(`${MLP_GRAD_KERNEL}: ${k}${l} must be float32 [${B}, ${widths[l]}], got ${t ? `${t.dtype} [${t.shape}]` : 'nothing'}`);
+    }
   const outs: TI[] = [b.makeOutput([B, Dx], 'float32'), b.makeOutput([B], 'float32')];
   for (let l = 0; l < L; l++) outs.push(b.makeOutput([fanIn[l] as number, widths[l] as number], 'float32'), b.makeOutput([widths[l] as number], 'float32'));
   const o = (k: string): number => off(b, ins[k] as TI);
   const table: number[] = [o('dy'), o('x'), o('sigma'), o('freqs'), off(b, outs[0] as TI), off(b, outs[1] as TI)];
   for (let l = 0; l < L; l++) table.push(o(`w${l}`));
-  for (let l = 0; l < L - 1; l++) table.push(o(`z${l}`));
-  if (attrs.masks) for (let l = 0; l < L - 1; l++) table.push(o(`m${l}`));
+  for (const k of ['h', 'f']) for (let l = 0; l < L - 1; l++) table.push(o(`${k}${l}`));
   for (const t of outs.slice(2)) table.push(off(b, t));
   const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, ...widths];
   for (let l = 0; l < L; l++) geometry.push(engineCode(true, fanIn[l] as number, widths[l] as number, B));

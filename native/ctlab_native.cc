@@ -1332,6 +1332,29 @@ VECTOR_FN(addBiasRows, (float* __restrict y, const float* __restrict b, int64_t 
     for (int64_t j = 0; j < cols; j++) y[r * cols + j] += b[j];
 }
 
+// The consistency function's last step folded into the MLP call (f_θ = c_skip·x + c_out·F_θ):
+// y = skip + c·F per row with c = c_out of the row, rounded as TF.js rounds tf.add(skip, tf.mul(F, c))
+// (no contraction into an FMA); backward dF = dy·c and dc = Σ_j dy·F (sums in double).
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+VECTOR_FN(affineRows, (const float* __restrict F, const float* __restrict skip, const float* __restrict c, float* __restrict y, int64_t rows, int64_t cols),
+          (F, skip, c, y, rows, cols)) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < cols; j++) y[r * cols + j] = skip[r * cols + j] + F[r * cols + j] * c[r];
+}
+VECTOR_FN(affineGradRows, (const float* __restrict dy, const float* __restrict F, const float* __restrict c, float* __restrict dF, float* __restrict dc, int64_t rows, int64_t cols),
+          (dy, F, c, dF, dc, rows, cols)) {
+  for (int64_t r = 0; r < rows; r++) {
+    double acc = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      dF[r * cols + j] = dy[r * cols + j] * c[r];
+      acc += static_cast<double>(dy[r * cols + j]) * F[r * cols + j];
+    }
+    dc[r] = static_cast<float>(acc);
+  }
+}
+#pragma GCC pop_options
+
 // db[j] = Σ_r g[r, j], rows in order
 VECTOR_FN(columnSums, (const float* __restrict g, float* __restrict db, int64_t rows, int64_t cols), (g, db, rows, cols)) {
   for (int64_t j = 0; j < cols; j++) db[j] = 0;
@@ -1349,9 +1372,10 @@ MlpDims mlpDims(const double* g, size_t gl, size_t fixed) {
 }
 
 // mlpForward(heap, table, geometry)
-//   geometry [B, Dx, E, kind, layers, masks, save, H_0..H_{layers-1}, engine_0..engine_{layers-1}]
-//   table    [x, σ, ω, y, W_0, b_0, ..., masks m_0..m_{layers-2} (if masks),
-//             h_0..h_{layers-2}, f_0..f_{layers-2} (if save)]
+//   geometry [B, Dx, E, kind, layers, masks, save, affine, H_0..H_{layers-1}, engine_0..engine_{layers-1}]
+//   table    [x, σ, ω, y, W_0, b_0, ..., masks m_0..m_{layers-2} (if masks), skip, c (if affine),
+//             h_0..h_{layers-2}, f_0..f_{layers-2} (if save), F (if save and affine)]
+//   (affine: y = skip + c·F with F the network's output, c one number per row)
 napi_value MlpForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 3);
@@ -1359,12 +1383,12 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
     float* heap = f32(env, a[0], &len);
     const double* t = f64(env, a[1], &tl, "table");
     const double* g = f64(env, a[2], &gl, "geometry");
-    MlpDims d = mlpDims(g, gl, 7);
-    const bool save = g[6] != 0;
+    MlpDims d = mlpDims(g, gl, 8);
+    const bool save = g[6] != 0, affine = g[7] != 0;
     const int64_t L = d.layers;
-    if (gl != static_cast<size_t>(7 + 2 * L)) throw JsError{"mlp geometry: expected 7 + 2·layers numbers"};
-    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[7 + l]));
-    const size_t want = 4 + 2 * L + (d.masks ? L - 1 : 0) + (save ? 2 * (L - 1) : 0);
+    if (gl != static_cast<size_t>(8 + 2 * L)) throw JsError{"mlp geometry: expected 8 + 2·layers numbers"};
+    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[8 + l]));
+    const size_t want = 4 + 2 * L + (d.masks ? L - 1 : 0) + (affine ? 2 : 0) + (save ? 2 * (L - 1) + (affine ? 1 : 0) : 0);
     if (tl != want) throw JsError{"mlp table: expected " + std::to_string(want) + " offsets, got " + std::to_string(tl)};
     auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
     const float* x = ptr(0, d.B * d.Dx, "x");
@@ -1377,21 +1401,25 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
     float* hb[2] = {scratch(g_mlpA, d.B * maxW), scratch(g_mlpB, d.B * maxW)};
     float* zTmp = scratch(g_mlpH, d.B * maxW);
     const float* in = cat;
-    size_t next = 4 + 2 * L;
+    const size_t next = 4 + 2 * L;
+    const size_t affineAt = next + (d.masks ? L - 1 : 0), savedAt = affineAt + (affine ? 2 : 0);
+    const int64_t Dout = d.widths[L - 1];
     for (int64_t l = 0; l < L; l++) {
       const int64_t K = d.in(l), N = d.widths[l];
       const float* W = ptr(4 + 2 * l, K * N, "weight");
       const float* b = ptr(5 + 2 * l, N, "bias");
-      const int eng = static_cast<int>(g[7 + L + l]);
+      const int eng = static_cast<int>(g[8 + L + l]);
       if (l == L - 1) {
-        gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, y, N);
-        rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { addBiasRows(y + r0 * N, b, n, N); });
+        // F: the network's output (kept when a gradient needs it; else scratch)
+        float* F = !affine ? y : save ? ptr(savedAt + 2 * (L - 1), d.B * N, "F") : zTmp;
+        gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, F, N);
+        rowsParallel(d.B, N, [&](int64_t r0, int64_t n) { addBiasRows(F + r0 * N, b, n, N); });
+        if (affine) affineRows(F, ptr(affineAt, d.B * Dout, "skip"), ptr(affineAt + 1, d.B, "c"), y, d.B, N);
         break;
       }
       const float* m = d.masks ? ptr(next + l, d.B * N, "mask") : nullptr;
       gemm(eng, false, false, d.B, N, K, in, K, W, N, 0.0f, zTmp, N);
       if (save) {
-        const size_t savedAt = next + (d.masks ? L - 1 : 0);
         float* h = ptr(savedAt + l, d.B * N, "h");
         float* f = ptr(savedAt + (L - 1) + l, d.B * N, "f");
         rowsParallel(d.B, N, [&](int64_t r0, int64_t n) {
@@ -1409,9 +1437,10 @@ napi_value MlpForward(napi_env env, napi_callback_info info) {
 }
 
 // mlpBackward(heap, table, geometry)
-//   geometry [B, Dx, E, kind, layers, masks, H_0..H_{layers-1}, engineW_0.., engineX_0..]
+//   geometry [B, Dx, E, kind, layers, masks, affine, H_0..H_{layers-1}, engineW_0.., engineX_0..]
 //   table    [dy, x, σ, ω, dx, dσ, W_0..W_{layers-1}, h_0..h_{layers-2}, f_0..f_{layers-2} (the forward's
-//             saved outputs; the masks are in them), dW_0, db_0, ..., dW_{layers-1}, db_{layers-1}]
+//             saved outputs; the masks are in them), c, F (if affine), dW_0, db_0, ..., dW_{layers-1},
+//             db_{layers-1}, dskip, dc (if affine)]
 napi_value MlpBackward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, info, 3);
@@ -1419,12 +1448,14 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
     float* heap = f32(env, a[0], &len);
     const double* t = f64(env, a[1], &tl, "table");
     const double* g = f64(env, a[2], &gl, "geometry");
-    MlpDims d = mlpDims(g, gl, 6);
+    MlpDims d = mlpDims(g, gl, 7);
+    const bool affine = g[6] != 0;
     const int64_t L = d.layers;
-    if (gl != static_cast<size_t>(6 + 3 * L)) throw JsError{"mlp geometry: expected 6 + 3·layers numbers"};
-    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[6 + l]));
-    const size_t hAt = 6 + L, fAt = hAt + (L - 1), gradAt = fAt + (L - 1);
-    if (tl != gradAt + 2 * L) throw JsError{"mlp grad table: expected " + std::to_string(gradAt + 2 * L) + " offsets, got " + std::to_string(tl)};
+    if (gl != static_cast<size_t>(7 + 3 * L)) throw JsError{"mlp geometry: expected 7 + 3·layers numbers"};
+    for (int64_t l = 0; l < L; l++) d.widths.push_back(static_cast<int64_t>(g[7 + l]));
+    const size_t hAt = 6 + L, fAt = hAt + (L - 1), affineAt = fAt + (L - 1), gradAt = affineAt + (affine ? 2 : 0);
+    const size_t want = gradAt + 2 * L + (affine ? 2 : 0);
+    if (tl != want) throw JsError{"mlp grad table: expected " + std::to_string(want) + " offsets, got " + std::to_string(tl)};
     auto ptr = [&](size_t i, int64_t count, const char* what) { return at(heap, len, static_cast<int64_t>(t[i]), count, what); };
     const float* dy = ptr(0, d.B * d.widths[L - 1], "dy");
     const float* x = ptr(1, d.B * d.Dx, "x");
@@ -1437,16 +1468,24 @@ napi_value MlpBackward(napi_env env, napi_callback_info info) {
     mlpInput(d, x, sigma, freqs, cat);
     float* gb[2] = {scratch(g_mlpA, d.B * maxW), scratch(g_mlpB, d.B * maxW)};
     const float* gcur = dy;
+    if (affine) {
+      // y = skip + c·F: dskip = dy, dF = dy·c, dc = Σ_j dy·F
+      const int64_t Dout = d.widths[L - 1];
+      float* dF = scratch(g_mlpH, d.B * Dout);
+      affineGradRows(dy, ptr(affineAt + 1, d.B * Dout, "F"), ptr(affineAt, d.B, "c"), dF, ptr(gradAt + 2 * L + 1, d.B, "dc"), d.B, Dout);
+      std::memcpy(ptr(gradAt + 2 * L, d.B * Dout, "dskip"), dy, sizeof(float) * d.B * Dout);
+      gcur = dF;
+    }
     for (int64_t l = L - 1; l >= 0; l--) {
       const int64_t K = d.in(l), N = d.widths[l];
       const float* W = ptr(6 + l, K * N, "weight");
       float* dW = ptr(gradAt + 2 * l, K * N, "dW");
       float* db = ptr(gradAt + 2 * l + 1, N, "db");
       const float* in = l > 0 ? ptr(hAt + l - 1, d.B * K, "h") : cat;
-      gemm(static_cast<int>(g[6 + L + l]), true, false, K, N, d.B, in, K, gcur, N, 0.0f, dW, N);
+      gemm(static_cast<int>(g[7 + L + l]), true, false, K, N, d.B, in, K, gcur, N, 0.0f, dW, N);
       columnSums(gcur, db, d.B, N);
       float* gn = gb[l % 2];
-      gemm(static_cast<int>(g[6 + 2 * L + l]), false, true, d.B, K, N, gcur, N, W, N, 0.0f, gn, K);
+      gemm(static_cast<int>(g[7 + 2 * L + l]), false, true, d.B, K, N, gcur, N, W, N, 0.0f, gn, K);
       if (l > 0) {
         const float* f = ptr(fAt + l - 1, d.B * K, "f");
         chunked(d.B * K, [&](int64_t e0, int64_t n) { mulRows(gn + e0, f + e0, n); });

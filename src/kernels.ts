@@ -52,6 +52,10 @@ export interface FusedAdamAttrs {
  * layer: its output h0 … h{L−2} (silu(z)·mask) and then its SiLU factor f0 … f{L−2}
  * (mask·silu'(z)), all [B, H_l]. Gradient inputs: dy, x, sigma, freqs, w0 … w{L−1}, h0 … h{L−2},
  * f0 … f{L−2} (the masks are inside h and f); outputs dx, dsigma, dw0, db0, …, dw{L−1}, db{L−1}.
+ * With `affine` the call is the whole consistency function f_θ = c_skip·x + c_out·F_θ: two more
+ * inputs, skip [B, Dout] and cOut (B numbers, any shape), and the output is skip + cOut·F; with
+ * `save` the network's own output F [B, Dout] is the last saved output. Its gradient then also takes
+ * cOut and F (after the f's) and also outputs dskip and dcOut (cOut's shape) last.
  */
 export const MLP_KERNEL = 'CtlabMlp';
 export const MLP_GRAD_KERNEL = 'CtlabMlpGrad';
@@ -66,6 +70,8 @@ export interface MlpAttrs {
   masks: boolean;
   /** Forward only: also output the hidden layers' h and f that the gradient needs. */
   save: boolean;
+  /** Inputs skip and cOut; the output is skip + cOut·F (see above). */
+  affine: boolean;
 }
 
 /**

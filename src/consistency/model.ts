@@ -63,7 +63,8 @@ export function preparedInputOf(x: Float32Array, sigmas: ArrayLike<number>, shap
 
 /**
  * f_θ(x, σ) = c_skip·x + c_out·F_θ(c_in·x, σ) from a PreparedInput: the network and two ops.
- * `apply`: passed to the network (`constant` where no gradient goes through the call).
+ * `apply`: passed to the network (`constant` where no gradient goes through the call). A network
+ * with `applyAffine` (the MLP) runs the whole of it as one call.
  */
 export function consistencyOfPrepared(
   net: Network,
@@ -73,6 +74,7 @@ export function consistencyOfPrepared(
   masks: DropoutMasks | null,
   apply: ApplyOptions = {},
 ): tf.Tensor {
+  if (net.applyAffine) return net.applyAffine(weights, p.xIn, sigma, masks, p.skipX, p.cOut, apply);
   return tf.tidy(() => tf.add(p.skipX, tf.mul(net.apply(weights, p.xIn, sigma, masks, apply), p.cOut)));
 }
 

@@ -68,13 +68,35 @@ export class Mlp implements Network {
   }
 
   apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null, opts: ApplyOptions = {}): tf.Tensor {
+    this.checkCall(weights, masks);
+    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks, opts.constant === true, null);
+    return this.applyComposite(weights, xIn, sigma, masks);
+  }
+
+  /**
+   * skip + cOut·F_θ(xIn, σ), the consistency function from its prepared input (Network.applyAffine):
+   * one kernel call each way where the fused MLP runs, else `apply` and two ops.
+   */
+  applyAffine(
+    weights: readonly tf.Tensor[],
+    xIn: tf.Tensor,
+    sigma: tf.Tensor1D,
+    masks: DropoutMasks | null,
+    skip: tf.Tensor,
+    cOut: tf.Tensor,
+    opts: ApplyOptions = {},
+  ): tf.Tensor {
+    this.checkCall(weights, masks);
+    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks, opts.constant === true, { skip, cOut });
+    return tf.tidy(() => tf.add(skip, tf.mul(this.applyComposite(weights, xIn, sigma, masks), cOut)));
+  }
+
+  private checkCall(weights: readonly tf.Tensor[], masks: DropoutMasks | null): void {
     if (weights.length !== this.params.length) {
       throw new RangeError(`mlp: expected ${this.params.length} weight tensors, got ${weights.length}`);
     }
     if (masks && masks.length > 0 && masks.length !== this.spec.depth)
       throw new RangeError(`mlp: expected ${this.spec.depth} dropout masks, got ${masks.length}`);
-    if (hasFusedMlp() && xIn.rank === 2) return this.applyFused(weights, xIn as tf.Tensor2D, sigma, masks, opts.constant === true);
-    return this.applyComposite(weights, xIn, sigma, masks);
   }
 
   /** The network as TF.js ops (any backend; TF.js differentiates it). */
@@ -96,44 +118,55 @@ export class Mlp implements Network {
   /**
    * The same function as one MLP kernel forward and one backward (src/kernels.ts MLP_KERNEL): the
    * gradient flows to the weights, x and σ; the masks are constants of the step (zeros stand in).
-   * `constant`: the forward alone, keeping nothing for a gradient (see ApplyOptions).
+   * `constant`: the forward alone, keeping nothing for a gradient (see ApplyOptions). `affine`: the
+   * output is skip + cOut·F (applyAffine), and the gradient also flows to skip and cOut.
    */
-  private applyFused(weights: readonly tf.Tensor[], xIn: tf.Tensor2D, sigma: tf.Tensor1D, masks: DropoutMasks | null, constant: boolean): tf.Tensor {
+  private applyFused(
+    weights: readonly tf.Tensor[],
+    xIn: tf.Tensor2D,
+    sigma: tf.Tensor1D,
+    masks: DropoutMasks | null,
+    constant: boolean,
+    affine: { skip: tf.Tensor; cOut: tf.Tensor } | null,
+  ): tf.Tensor {
     const layers = this.spec.depth + 1;
     const ms = masks ?? [];
-    const attrs: MlpAttrs = { layers, embedding: this.spec.embedding.kind, masks: ms.length > 0, save: !constant };
+    const attrs: MlpAttrs = { layers, embedding: this.spec.embedding.kind, masks: ms.length > 0, save: !constant, affine: affine !== null };
     const freqs = this.freqs;
-    const named = (x: tf.Tensor, s: tf.Tensor, ws: readonly tf.Tensor[], mk: readonly tf.Tensor[]): tf.NamedTensorMap => {
-      const m: tf.NamedTensorMap = { x, sigma: s, freqs };
-      ws.forEach((w, i) => (m[`${i % 2 === 0 ? 'w' : 'b'}${i >> 1}`] = w));
-      mk.forEach((t, i) => (m[`m${i}`] = t));
+    const ends = affine ? [affine.skip, affine.cOut] : [];
+    // inputs in the kernels' order: x, σ, w0, b0, …, [skip, cOut], masks
+    const named = (ts: readonly tf.Tensor[]): tf.NamedTensorMap => {
+      const m: tf.NamedTensorMap = { x: ts[0] as tf.Tensor, sigma: ts[1] as tf.Tensor, freqs };
+      for (let i = 0; i < 2 * layers; i++) m[`${i % 2 === 0 ? 'w' : 'b'}${i >> 1}`] = ts[2 + i] as tf.Tensor;
+      if (affine) [m.skip, m.cOut] = ts.slice(2 + 2 * layers, 4 + 2 * layers) as [tf.Tensor, tf.Tensor];
+      ts.slice(2 + 2 * layers + ends.length).forEach((t, i) => (m[`m${i}`] = t));
       return m;
     };
-    if (constant) return (tf.engine().runKernel(MLP_KERNEL, named(xIn, sigma, weights, ms), attrs) as unknown as tf.Tensor[])[0] as tf.Tensor;
+    const inputs = [xIn, sigma, ...weights, ...ends, ...ms];
+    if (constant) return (tf.engine().runKernel(MLP_KERNEL, named(inputs), attrs) as unknown as tf.Tensor[])[0] as tf.Tensor;
     const hidden = layers - 1;
     const maskShapes = ms.map((m) => m.shape);
     const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const save = args[args.length - 1] as tf.GradSaveFunc;
       const ts = args.slice(0, -1) as tf.Tensor[];
-      const [x, s] = ts as [tf.Tensor, tf.Tensor];
-      const ws = ts.slice(2, 2 + 2 * layers);
-      const mk = ts.slice(2 + 2 * layers);
-      // y, then each hidden layer's h and its SiLU factor f (the masks are inside them)
-      const [y, ...hf] = tf.engine().runKernel(MLP_KERNEL, named(x, s, ws, mk), attrs) as unknown as tf.Tensor[];
-      save([x, s, ...ws.filter((_, i) => i % 2 === 0), ...hf]);
+      // y, then each hidden layer's h and its SiLU factor f (the masks are inside them), then F (affine)
+      const [y, ...kept] = tf.engine().runKernel(MLP_KERNEL, named(ts), attrs) as unknown as tf.Tensor[];
+      const ws = ts.slice(2, 2 + 2 * layers).filter((_, i) => i % 2 === 0);
+      save([ts[0] as tf.Tensor, ts[1] as tf.Tensor, ...ws, ...kept, ...(affine ? [ts[3 + 2 * layers] as tf.Tensor] : [])]);
       return {
         value: y as tf.Tensor,
         gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const [sx, ss] = saved as [tf.Tensor, tf.Tensor];
-          const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor, x: sx, sigma: ss, freqs };
-          saved.slice(2, 2 + layers).forEach((w, l) => (inputs[`w${l}`] = w));
-          saved.slice(2 + layers).forEach((t, i) => (inputs[`${i < hidden ? 'h' : 'f'}${i % hidden}`] = t));
-          const grads = tf.engine().runKernel(MLP_GRAD_KERNEL, inputs, attrs) as unknown as tf.Tensor[];
+          const g: tf.NamedTensorMap = { dy: dy as tf.Tensor, x: saved[0] as tf.Tensor, sigma: saved[1] as tf.Tensor, freqs };
+          saved.slice(2, 2 + layers).forEach((w, l) => (g[`w${l}`] = w));
+          saved.slice(2 + layers, 2 + layers + 2 * hidden).forEach((t, i) => (g[`${i < hidden ? 'h' : 'f'}${i % hidden}`] = t));
+          if (affine) [g.F, g.cOut] = saved.slice(2 + layers + 2 * hidden) as [tf.Tensor, tf.Tensor];
+          // dx, dσ, dw0, db0, …, [dskip, dcOut]: the inputs' order
+          const grads = tf.engine().runKernel(MLP_GRAD_KERNEL, g, attrs) as unknown as tf.Tensor[];
           return [...grads, ...maskShapes.map((shape) => tf.zeros(shape))];
         },
       };
     });
-    return run(xIn, sigma, ...weights, ...ms);
+    return run(...inputs);
   }
 
   dispose(): void {

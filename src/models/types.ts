@@ -35,6 +35,20 @@ export interface Network {
    * (the embedding computes c_noise from it). Returns a tensor shaped like x.
    */
   apply(weights: readonly tf.Tensor[], xIn: tf.Tensor, sigma: tf.Tensor1D, masks: DropoutMasks | null, opts?: ApplyOptions): tf.Tensor;
+  /**
+   * Optional: skip + cOut·apply(weights, xIn, σ, masks), the consistency function from its prepared
+   * input (src/consistency/model.ts `consistencyOfPrepared` calls it where a network has it), for a
+   * network that runs it as one call (the whole-MLP kernel). cOut broadcasts against the output.
+   */
+  applyAffine?(
+    weights: readonly tf.Tensor[],
+    xIn: tf.Tensor,
+    sigma: tf.Tensor1D,
+    masks: DropoutMasks | null,
+    skip: tf.Tensor,
+    cOut: tf.Tensor,
+    opts?: ApplyOptions,
+  ): tf.Tensor;
   /** Per-example data dimension d (e.g. 2 for points, C·H·W for images). */
   readonly dataDim: number;
 }

@@ -47,10 +47,16 @@ interface Result {
   dx: Float32Array;
   dsigma: Float32Array;
   dw: Float32Array[];
+  /** With `affine`: the gradients for skip and cOut. */
+  dskip?: Float32Array;
+  dcOut?: Float32Array;
 }
 
-/** Output and gradients of Σ w·net(x, σ) (w a fixed cotangent), computed on the active backend. */
-function evaluate(c: Case, seed: number, fused: boolean | null): Result {
+/**
+ * Output and gradients of Σ w·net(x, σ) (w a fixed cotangent), computed on the active backend.
+ * `affine`: of Σ w·(skip + cOut·net(x, σ)) through `applyAffine` (cOut [B, 1] with a zero, as at σ_min).
+ */
+function evaluate(c: Case, seed: number, fused: boolean | null, affine = false): Result {
   const net = new Mlp(c.spec);
   const r = new Rng(seed, 11);
   const B = c.batch;
@@ -67,20 +73,29 @@ function evaluate(c: Case, seed: number, fused: boolean | null): Result {
     .dropoutShapes(B)
     .map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh.reduce((a, b) => a * b, 1)), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
   const w = tf.tensor(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
-  const apply = (xs: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
+  const skip0 = tf.tensor(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
+  const cOut0 = tf.tensor(r.fillUniform(new Float32Array(B)).map((u, i) => (i === 2 ? 0 : u)), [B, 1]);
+  const plain = (xs: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
     fused === false ? net.applyComposite(weights, xs, ss as tf.Tensor1D, masks) : net.apply(weights, xs, ss as tf.Tensor1D, masks);
-  const loss = (xs: tf.Tensor, ss: tf.Tensor): tf.Scalar => tf.sum<tf.Scalar>(tf.mul(apply(xs, ss), w));
-  const y = tf.tidy(() => apply(x, sigma).dataSync() as Float32Array);
-  const [dx, dsigma] = tf.tidy(() =>
+  const apply = (xs: tf.Tensor, ss: tf.Tensor, skip: tf.Tensor, cOut: tf.Tensor): tf.Tensor => {
+    if (!affine) return plain(xs, ss);
+    if (fused === false) return tf.add(skip, tf.mul(plain(xs, ss), cOut));
+    return net.applyAffine(weights, xs, ss as tf.Tensor1D, masks, skip, cOut);
+  };
+  const loss = (xs: tf.Tensor, ss: tf.Tensor, skip: tf.Tensor, cOut: tf.Tensor): tf.Scalar => tf.sum<tf.Scalar>(tf.mul(apply(xs, ss, skip, cOut), w));
+  const y = tf.tidy(() => apply(x, sigma, skip0, cOut0).dataSync() as Float32Array);
+  const [dx, dsigma, dskip, dcOut] = tf.tidy(() =>
     tf
-      .grads((a: tf.Tensor, b: tf.Tensor) => loss(a, b))([x, sigma])
+      .grads((a: tf.Tensor, b: tf.Tensor, k?: tf.Tensor, o?: tf.Tensor) => loss(a, b, k ?? skip0, o ?? cOut0))(affine ? [x, sigma, skip0, cOut0] : [x, sigma])
       .map((g) => g.dataSync() as Float32Array),
   );
-  const { value, grads } = tf.variableGrads(() => loss(x, sigma), weights);
+  const { value, grads } = tf.variableGrads(() => loss(x, sigma, skip0, cOut0), weights);
   const dw = weights.map((v) => grads[v.name]?.dataSync() as Float32Array);
-  tf.dispose([value, ...Object.values(grads), ...weights, x, sigma, w, ...masks]);
+  tf.dispose([value, ...Object.values(grads), ...weights, x, sigma, w, skip0, cOut0, ...masks]);
   net.dispose();
-  return { y, dx: dx as Float32Array, dsigma: dsigma as Float32Array, dw };
+  const out: Result = { y, dx: dx as Float32Array, dsigma: dsigma as Float32Array, dw };
+  if (affine) Object.assign(out, { dskip, dcOut });
+  return out;
 }
 
 /** max |a − b| over max(1, max |b|). */
@@ -102,37 +117,46 @@ function compare(got: Result, want: Result, what: string): void {
   got.dw.forEach((g, i) =>
     assert.ok(relErr(g, want.dw[i] as Float32Array) < 2e-5, `${what}: weight ${i} gradient off by ${relErr(g, want.dw[i] as Float32Array)}`),
   );
+  assert.equal(got.dskip === undefined, want.dskip === undefined, `${what}: affine on one side only`);
+  if (got.dskip && want.dskip) assert.ok(relErr(got.dskip, want.dskip) < 1e-7, `${what}: dskip off by ${relErr(got.dskip, want.dskip)}`);
+  if (got.dcOut && want.dcOut) assert.ok(relErr(got.dcOut, want.dcOut) < 2e-5, `${what}: dcOut off by ${relErr(got.dcOut, want.dcOut)}`);
 }
 
 test('the fused MLP (native kernels, 1 and 2 threads) gives the cpu composite form’s output and gradients for weights, x and σ', async () => {
   const wants: Result[] = [];
   await initBackend({ backend: 'cpu', log: false, native: false });
   assert.equal(hasFusedMlp(), false, 'cpu has no fused MLP');
-  CASES.forEach((c, i) => wants.push(evaluate(c, i + 1, null)));
+  // each case plain and affine (the consistency function skip + cOut·F in the same call)
+  const runs = CASES.flatMap((c, i) => [false, true].map((affine) => ({ c, seed: i + 1, affine, what: `${c.what}${affine ? ', affine' : ''}` })));
+  for (const u of runs) wants.push(evaluate(u.c, u.seed, null, u.affine));
   const info = await initBackend({ backend: 'wasm', log: false });
   if (OFF) {
     assert.equal(info.native.active, false);
     assert.equal(hasFusedMlp(), false, 'CTLAB_NATIVE=0: the fused MLP kernels must be absent');
-    CASES.forEach((c, i) => compare(evaluate(c, i + 1, null), wants[i] as Result, `wasm composite, ${c.what}`));
+    runs.forEach((u, i) => compare(evaluate(u.c, u.seed, null, u.affine), wants[i] as Result, `wasm composite, ${u.what}`));
     return;
   }
   assert.ok(info.native.active, `native kernels not active: ${info.native.reason}`);
   assert.ok(hasFusedMlp(), `${MLP_KERNEL}/${MLP_GRAD_KERNEL} not registered on wasm`);
   for (const threads of [1, 2]) {
     setNativeThreads(threads);
-    CASES.forEach((c, i) => compare(evaluate(c, i + 1, true), wants[i] as Result, `fused, ${threads} thread(s), ${c.what}`));
+    runs.forEach((u, i) => compare(evaluate(u.c, u.seed, true, u.affine), wants[i] as Result, `fused, ${threads} thread(s), ${u.what}`));
   }
   setNativeThreads(1);
   // and the composite form on the same backend agrees too (so the comparison above is of two paths)
-  compare(evaluate(CASES[1] as Case, 2, false), wants[1] as Result, 'wasm composite');
+  compare(evaluate(CASES[1] as Case, 2, false), wants[2] as Result, 'wasm composite');
 });
 
 test('the fused MLP leaves no tensors behind, with and without a gradient tape', async () => {
   await initBackend({ backend: 'wasm', log: false });
   const c = CASES[1] as Case;
   evaluate(c, 5, true);
+  evaluate(c, 5, true, true);
   const before = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) evaluate(c, 5, true);
+  for (let i = 0; i < 3; i++) {
+    evaluate(c, 5, true);
+    evaluate(c, 5, true, true);
+  }
   assert.equal(tf.memory().numTensors, before);
 });
 
@@ -163,7 +187,7 @@ test('MLP kernel refusals name the input', async () => {
   net.dispose();
 });
 
-test('a constant call (ApplyOptions: no gradient through it) gives the same output, keeps only y, and refuses a gradient', async () => {
+test('a constant call (ApplyOptions: no gradient through it), plain or affine, gives the same output, keeps only y, and refuses a gradient', async () => {
   const info = await initBackend({ backend: 'wasm', log: false });
   for (const [i, c] of CASES.entries()) {
     const net = new Mlp(c.spec);
@@ -178,6 +202,15 @@ test('a constant call (ApplyOptions: no gradient through it) gives the same outp
       const yc = net.apply(ws, x, sigma, masks, { constant: true });
       assert.equal(tf.memory().numTensors, before + 1, `${c.what}: a constant call allocates its output only`);
       assert.deepEqual(yc.dataSync(), y, `${c.what}: the constant call's output differs`);
+      const skip = tf.onesLike(x);
+      const cOut = tf.fill([c.batch, 1], 0.5);
+      const ya = net.applyAffine(ws, x, sigma, masks, skip, cOut).dataSync();
+      const n = tf.memory().numTensors;
+      const yac = net.applyAffine(ws, x, sigma, masks, skip, cOut, { constant: true });
+      assert.equal(tf.memory().numTensors, n + 1, `${c.what}: a constant affine call allocates its output only`);
+      assert.deepEqual(yac.dataSync(), ya, `${c.what}: the constant affine call's output differs`);
+      if (info.native.active)
+        assert.throws(() => net.applyAffine(ws, x, sigma, masks, skip, tf.ones([c.batch + 1])), new RegExp(`CtlabMlp: cOut must have B = ${c.batch} elements, got \\[${c.batch + 1}\\]`));
     });
     if (info.native.active)
       assert.throws(

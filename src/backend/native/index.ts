@@ -798,7 +798,7 @@ function engineCode(ta: boolean, m: number, n: number, k: number): number {
 
 const EMBEDDING_CODE = { fourier: 0, positional: 1 } as const;
 
-/** The MLP forward: outputs y and, with attrs.save, h0 … h{L−2} then f0 … f{L−2}. */
+/** The MLP forward: outputs y and, with attrs.save, h0 … h{L−2} then f0 … f{L−2} (then F with attrs.affine). */
 function mlpKernel(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as MlpAttrs;
@@ -809,18 +809,32 @@ function mlpKernel(args: KArgs): TI[] {
   const y = b.makeOutput([B, widths[L - 1] as number], 'float32');
   const hidden = attrs.save ? widths.slice(0, -1) : [];
   const saved = [...hidden, ...hidden].map((w) => b.makeOutput([B, w], 'float32'));
+  if (attrs.affine) {
+    mlpAffineInputs(MLP_KERNEL, ins, B, widths[L - 1] as number, true);
+    if (attrs.save) saved.push(b.makeOutput([B, widths[L - 1] as number], 'float32'));
+  }
   const o = (k: string): number => off(b, ins[k] as TI);
   const table: number[] = [o('x'), o('sigma'), o('freqs'), off(b, y)];
   for (let l = 0; l < L; l++) table.push(o(`w${l}`), o(`b${l}`));
   if (attrs.masks) for (let l = 0; l < L - 1; l++) table.push(o(`m${l}`));
+  if (attrs.affine) table.push(o('skip'), o('cOut'));
   for (const t of saved) table.push(off(b, t));
-  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, attrs.save ? 1 : 0, ...widths];
+  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, attrs.save ? 1 : 0, attrs.affine ? 1 : 0, ...widths];
   for (let l = 0; l < L; l++) geometry.push(engineCode(false, B, widths[l] as number, fanIn[l] as number));
   lib().mlpForward(heap(b), Float64Array.from(table), Float64Array.from(geometry));
   return [y, ...saved];
 }
 
-/** The MLP gradient: outputs dx, dsigma, dw0, db0, …. */
+/** The affine inputs of an MLP call (cOut and, forward, skip; gradient: F), checked. */
+function mlpAffineInputs(name: string, ins: Record<string, TI>, B: number, Dout: number, forward: boolean): void {
+  const cOut = float32Input(name, ins, 'cOut');
+  if (size(cOut.shape) !== B) throw new Error(`${name}: cOut must have B = ${B} elements, got [${cOut.shape}]`);
+  const k = forward ? 'skip' : 'F';
+  const t = float32Input(name, ins, k);
+  if (t.shape.join() !== `${B},${Dout}`) throw new Error(`${name}: ${k} must be [${B}, ${Dout}], got [${t.shape}]`);
+}
+
+/** The MLP gradient: outputs dx, dsigma, dw0, db0, … (then dskip, dcOut with attrs.affine). */
 function mlpGradKernel(args: KArgs): TI[] {
   const b = args.backend as BackendWasm;
   const attrs = args.attrs as unknown as MlpAttrs;
@@ -838,12 +852,17 @@ function mlpGradKernel(args: KArgs): TI[] {
     }
   const outs: TI[] = [b.makeOutput([B, Dx], 'float32'), b.makeOutput([B], 'float32')];
   for (let l = 0; l < L; l++) outs.push(b.makeOutput([fanIn[l] as number, widths[l] as number], 'float32'), b.makeOutput([widths[l] as number], 'float32'));
+  if (attrs.affine) {
+    mlpAffineInputs(MLP_GRAD_KERNEL, ins, B, widths[L - 1] as number, false);
+    outs.push(b.makeOutput([B, widths[L - 1] as number], 'float32'), b.makeOutput((ins.cOut as TI).shape.slice(), 'float32'));
+  }
   const o = (k: string): number => off(b, ins[k] as TI);
   const table: number[] = [o('dy'), o('x'), o('sigma'), o('freqs'), off(b, outs[0] as TI), off(b, outs[1] as TI)];
   for (let l = 0; l < L; l++) table.push(o(`w${l}`));
   for (const k of ['h', 'f']) for (let l = 0; l < L - 1; l++) table.push(o(`${k}${l}`));
+  if (attrs.affine) table.push(o('cOut'), o('F'));
   for (const t of outs.slice(2)) table.push(off(b, t));
-  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, ...widths];
+  const geometry = [B, Dx, E, EMBEDDING_CODE[attrs.embedding], L, attrs.masks ? 1 : 0, attrs.affine ? 1 : 0, ...widths];
   for (let l = 0; l < L; l++) geometry.push(engineCode(true, fanIn[l] as number, widths[l] as number, B));
   for (let l = 0; l < L; l++) geometry.push(engineCode(false, B, fanIn[l] as number, widths[l] as number));
   lib().mlpBackward(heap(b), Float64Array.from(table), Float64Array.from(geometry));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: one consistency-training step (target forward, student forward + backward,
+ * `npm run bench` (first part; alone: `npm run bench:step`): one consistency-training step (target forward, student forward + backward,
  * Adam, EMA) of the small U-Net (batch 32, 16x16x1, widths 32/64, two resolutions, GroupNorm, SiLU,
  * residual blocks, Fourier embedding, dropout 0.1) and of the 2-D MLP (batch 512, 3 x 256 SiLU), on
  * tfjs wasm at 1 and 2 threads (the wasm kernels alone, and with the native oneDNN/OpenBLAS kernels
@@ -387,7 +387,8 @@ async function main(): Promise<void> {
   }
 
   const result = {
-    command: ['npm run bench --', ...process.argv.slice(2)].join(' ').trim(),
+    // (`npm run bench -- ARGS` would hand ARGS to the loop bench, the script's last command)
+    command: ['node dist/bench/run.js', ...process.argv.slice(2)].join(' ').trim(),
     commit: gitCommit(),
     date: new Date().toISOString(),
     seed,

@@ -29,7 +29,7 @@ node --test --test-concurrency="${CTLAB_TEST_CONCURRENCY:-2}" "${files[@]}"
 case "${CTLAB_NATIVE:-}" in
   0|off|false|no) ;;
   *)
-    CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js dist/test/models/mlp-fused.test.js
+    CTLAB_NATIVE=0 node --test dist/test/backend/native-kernels.test.js dist/test/backend/subnormals.test.js dist/test/backend/select.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js dist/test/models/mlp-fused.test.js
     CTLAB_NATIVE_SIMD=baseline node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js dist/test/models/mlp-fused.test.js
     CTLAB_NATIVE_SIMD=avx2 node --test dist/test/backend/native-kernels.test.js dist/test/models/groupnorm.test.js dist/test/models/silu.test.js dist/test/models/mlp-fused.test.js
     ;;

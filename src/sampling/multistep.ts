@@ -97,7 +97,8 @@ function samplePlan(net: Network, weights: readonly tf.Tensor[], opts: SampleOpt
           else if (init?.kind === 'image') start0 = part(init.y).map((v, i) => v + (noise0[i] as number));
           else if (init?.kind === 'noisy') start0 = part(init.x);
           const f = (xIn: tf.Tensor, sigma: number): tf.Tensor => {
-            const out = consistencyFunction(net, weights, xIn, tf.fill<tf.Rank.R1>([b], sigma), null, opts, null, { constant: true }); // no gradient goes through sampling
+            // no gradient goes through sampling: the network keeps nothing for one
+            const out = consistencyFunction(net, weights, xIn, tf.fill<tf.Rank.R1>([b], sigma), null, opts, null, { constant: true });
             return opts.project ? opts.project(out, first, b) : out;
           };
           let x = f(tf.tensor(start0, [b, ...shape]), s0);

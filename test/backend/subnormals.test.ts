@@ -30,10 +30,10 @@ test('native kernels flush subnormals; JS and the wasm kernels on the calling th
   assertIeeeHere('before any native call');
   for (const threads of info.native.active ? [1, 2] : [1]) {
     if (info.native.active) setNativeThreads(threads);
-    const [prod, daz] = tf.tidy(() => [
-      tf.mul(tf.fill([n], TINY), tf.fill([n], TINY)).dataSync(),
-      tf.mul(tf.fill([n], SUB), tf.fill([n], 4)).dataSync(),
-    ]) as [Float32Array, Float32Array];
+    const [prod, daz] = tf.tidy(() => [tf.mul(tf.fill([n], TINY), tf.fill([n], TINY)).dataSync(), tf.mul(tf.fill([n], SUB), tf.fill([n], 4)).dataSync()]) as [
+      Float32Array,
+      Float32Array,
+    ];
     if (info.native.active) {
       assert.equal(prod[0], 0, `${threads} thread(s): FTZ: 1e-20·1e-20 must flush to 0 in the native Multiply, got ${prod[0]}`);
       assert.equal(prod[n - 1], 0, `${threads} thread(s): FTZ on the last element (another thread's part), got ${prod[n - 1]}`);

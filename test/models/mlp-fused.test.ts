@@ -74,7 +74,10 @@ function evaluate(c: Case, seed: number, fused: boolean | null, affine = false):
     .map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh.reduce((a, b) => a * b, 1)), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
   const w = tf.tensor(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
   const skip0 = tf.tensor(r.fillNormal(new Float32Array(B * c.spec.dataDim)), [B, c.spec.dataDim]);
-  const cOut0 = tf.tensor(r.fillUniform(new Float32Array(B)).map((u, i) => (i === 2 ? 0 : u)), [B, 1]);
+  const cOut0 = tf.tensor(
+    r.fillUniform(new Float32Array(B)).map((u, i) => (i === 2 ? 0 : u)),
+    [B, 1],
+  );
   const plain = (xs: tf.Tensor, ss: tf.Tensor): tf.Tensor =>
     fused === false ? net.applyComposite(weights, xs, ss as tf.Tensor1D, masks) : net.apply(weights, xs, ss as tf.Tensor1D, masks);
   const apply = (xs: tf.Tensor, ss: tf.Tensor, skip: tf.Tensor, cOut: tf.Tensor): tf.Tensor => {
@@ -181,7 +184,10 @@ test('MLP kernel refusals name the input', async () => {
       () => tf.engine().runKernel(MLP_KERNEL, inputs({}), { ...attrs, embedding: 'sinusoid' }),
       /CtlabMlp: embedding must be 'fourier' or 'positional', got 'sinusoid'/,
     );
-    assert.throws(() => tf.engine().runKernel(MLP_GRAD_KERNEL, inputs({ dy: tf.ones([3, 2]) }), attrs), /CtlabMlpGrad: h0 must be float32 \[3, 8\], got nothing/);
+    assert.throws(
+      () => tf.engine().runKernel(MLP_GRAD_KERNEL, inputs({ dy: tf.ones([3, 2]) }), attrs),
+      /CtlabMlpGrad: h0 must be float32 \[3, 8\], got nothing/,
+    );
   }
   tf.dispose([...ws, x, sigma]);
   net.dispose();
@@ -195,7 +201,9 @@ test('a constant call (ApplyOptions: no gradient through it), plain or affine, g
     const ws = net.init(i + 7).map((w, k) => tf.variable(tf.tensor(w, net.params[k]?.shape), true, `const${i}_${k}`));
     const x = tf.tensor2d(r.fillNormal(new Float32Array(c.batch * c.spec.dataDim)), [c.batch, c.spec.dataDim]);
     const sigma = tf.tensor1d(r.fillUniform(new Float32Array(c.batch)).map((u) => 0.002 + 80 * u));
-    const masks = net.dropoutShapes(c.batch).map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh[0]! * sh[1]!), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
+    const masks = net
+      .dropoutShapes(c.batch)
+      .map((sh) => tf.tensor(r.fillDropoutMask(new Float32Array(sh[0]! * sh[1]!), c.spec.dropout, 1 / (1 - c.spec.dropout)), sh));
     const y = tf.tidy(() => net.apply(ws, x, sigma, masks).dataSync() as Float32Array);
     tf.tidy(() => {
       const before = tf.memory().numTensors;
@@ -210,7 +218,10 @@ test('a constant call (ApplyOptions: no gradient through it), plain or affine, g
       assert.equal(tf.memory().numTensors, n + 1, `${c.what}: a constant affine call allocates its output only`);
       assert.deepEqual(yac.dataSync(), ya, `${c.what}: the constant affine call's output differs`);
       if (info.native.active)
-        assert.throws(() => net.applyAffine(ws, x, sigma, masks, skip, tf.ones([c.batch + 1])), new RegExp(`CtlabMlp: cOut must have B = ${c.batch} elements, got \\[${c.batch + 1}\\]`));
+        assert.throws(
+          () => net.applyAffine(ws, x, sigma, masks, skip, tf.ones([c.batch + 1])),
+          new RegExp(`CtlabMlp: cOut must have B = ${c.batch} elements, got \\[${c.batch + 1}\\]`),
+        );
     });
     if (info.native.active)
       assert.throws(

@@ -757,7 +757,12 @@ function float32Input(name: string, ins: Record<string, TI>, key: string): TI {
  * The layer widths and input shapes of an MLP kernel call, checked (these kernels have no fallback);
  * the forward's dropout masks too (the gradient takes them inside the saved h and f).
  */
-function mlpShapes(name: string, ins: Record<string, TI>, attrs: MlpAttrs, masks: boolean): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
+function mlpShapes(
+  name: string,
+  ins: Record<string, TI>,
+  attrs: MlpAttrs,
+  masks: boolean,
+): { B: number; Dx: number; E: number; widths: number[]; fanIn: number[] } {
   const L = attrs.layers;
   if (!Number.isInteger(L) || L < 1) throw new Error(`${name}: layers must be an integer >= 1, got ${L}`);
   if (attrs.embedding !== 'fourier' && attrs.embedding !== 'positional')

@@ -19,8 +19,13 @@ export interface ScalingTensors {
  */
 export function scalingTensorsOf(sigmas: ArrayLike<number>, rank: number, opts: ScalingOptions = {}): ScalingTensors {
   const { cSkip, cOut, cIn } = scalingArrays(sigmas, opts);
-  const shape = [sigmas.length, ...new Array<number>(rank - 1).fill(1)];
+  const shape = perExampleShape(sigmas.length, rank);
   return { cSkip: tf.tensor(cSkip, shape), cOut: tf.tensor(cOut, shape), cIn: tf.tensor(cIn, shape) };
+}
+
+/** [B, 1, ...] of the given rank: one number per example, broadcasting over the rest. */
+function perExampleShape(b: number, rank: number): number[] {
+  return [b, ...new Array<number>(rank - 1).fill(1)];
 }
 
 /** c_skip, c_out, c_in of each σ, in float64 rounded to float32. */
@@ -58,7 +63,7 @@ export function preparedInputOf(x: Float32Array, sigmas: ArrayLike<number>, shap
       skipX[i] = (cSkip[j] as number) * (x[i] as number);
     }
   }
-  return { xIn: tf.tensor(xIn, [...shape]), skipX: tf.tensor(skipX, [...shape]), cOut: tf.tensor(cOut, [b, ...new Array<number>(shape.length - 1).fill(1)]) };
+  return { xIn: tf.tensor(xIn, [...shape]), skipX: tf.tensor(skipX, [...shape]), cOut: tf.tensor(cOut, perExampleShape(b, shape.length)) };
 }
 
 /**
